@@ -1,0 +1,118 @@
+"""The server API (/v1/...): authenticate the API key, parse, call one service, answer."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any, Literal
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
+from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from pydantic import BaseModel, ConfigDict, Field
+
+from referral_engine import wiring
+from referral_engine.domain.models import ReferralStatus
+from referral_engine.services.campaigns import NewAdvocate, NewCampaign
+from referral_engine.services.referrals import NewSignup
+from referral_engine.services.signals import QualifyRequest
+from referral_engine.settings import get_settings
+from referral_engine.web.errors import Unauthorized
+from referral_engine.web.requests import API_MAX_BODY_BYTES, check_size, json_object
+from referral_engine.web.resolver import base_url, json_response, new_resolver
+from referral_engine.web.views import campaign_view, history_view, participant_view, referral_view
+
+logger = Logger()
+app = new_resolver(logger)
+
+
+class ReferralListQuery(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    status: ReferralStatus | None = None
+    sort: Literal["joined_at", "qualified_at"] = "joined_at"
+    order: Literal["asc", "desc"] = "desc"
+    limit: Annotated[int, Field(ge=1, le=100)] = 50
+    cursor: Annotated[str, Field(max_length=2048)] | None = None
+
+
+def authenticate(resolver: APIGatewayHttpResolver, next_middleware: NextMiddleware) -> Response[Any]:
+    if not wiring.api_keys().authenticate(resolver.current_event.headers.get("authorization")):
+        raise Unauthorized("a valid API key is required: `Authorization: Bearer <key>`")
+    return next_middleware(resolver)
+
+
+app.use(middlewares=[authenticate])
+
+
+def _body() -> dict[str, Any]:
+    body = app.current_event.decoded_body
+    check_size(body, API_MAX_BODY_BYTES)
+    return json_object(body)
+
+
+def _base() -> str:
+    context = app.current_event.request_context
+    return base_url(get_settings().public_base_url, context.domain_name, context.stage)
+
+
+def _json(status: int, payload: dict[str, Any]) -> Response[str]:
+    return json_response(status, json.dumps(payload))
+
+
+@app.post("/v1/campaigns")
+def create_campaign() -> Response[str]:
+    campaign = wiring.campaigns().create(NewCampaign.model_validate(_body()))
+    logger.info("campaign created", extra={"campaign_id": campaign.id})
+    return _json(201, campaign_view(campaign, _base()))
+
+
+@app.get("/v1/campaigns/<campaign_id>")
+def get_campaign(campaign_id: str) -> Response[str]:
+    return _json(200, campaign_view(wiring.campaigns().get(campaign_id), _base()))
+
+
+@app.post("/v1/campaigns/<campaign_id>/advocates")
+def enrol_advocate(campaign_id: str) -> Response[str]:
+    participant, created = wiring.campaigns().enrol_advocate(campaign_id, NewAdvocate.model_validate(_body()))
+    logger.info("advocate enrolled", extra={"code": participant.code, "new": created})
+    return _json(201 if created else 200, participant_view(participant, _base()))
+
+
+@app.get("/v1/campaigns/<campaign_id>/referrals")
+def list_referrals(campaign_id: str) -> Response[str]:
+    query = ReferralListQuery.model_validate(app.current_event.query_string_parameters or {})
+    page = wiring.referrals().list(
+        campaign_id,
+        status=query.status,
+        sort=query.sort,
+        descending=query.order == "desc",
+        limit=query.limit,
+        cursor=query.cursor,
+    )
+    base = _base()
+    return _json(200, {"items": [referral_view(r, base) for r in page.items], "next_cursor": page.next_cursor})
+
+
+@app.post("/v1/referrals")
+def sign_up() -> Response[str]:
+    referral, created = wiring.referrals().sign_up(NewSignup.model_validate(_body()), actor="api")
+    logger.info("referral recorded", extra={"referral_id": referral.id, "new": created})
+    return _json(201 if created else 200, referral_view(referral, _base()))
+
+
+@app.get("/v1/referrals/<referral_id>")
+def get_referral(referral_id: str) -> Response[str]:
+    return _json(200, history_view(wiring.referrals().history(referral_id), _base()))
+
+
+@app.post("/v1/referrals/<referral_id>/qualify")
+def qualify(referral_id: str) -> Response[str]:
+    signal, accepted = wiring.signals().qualify_referral(referral_id, QualifyRequest.model_validate(_body()))
+    logger.info("qualification accepted", extra={"referral_id": referral_id, "duplicate": not accepted})
+    return _json(202, {"referral_id": referral_id, "signal_id": signal.key, "duplicate": not accepted})
+
+
+@logger.inject_lambda_context(clear_state=True)
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return app.resolve(event, context)

@@ -1,0 +1,53 @@
+"""Inbound webhooks: verify, normalise, store the signal idempotently, acknowledge fast.
+
+All business logic runs later, behind the table's stream (functions/qualify).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from referral_engine import wiring
+from referral_engine.domain.errors import NotFound
+from referral_engine.services.signals import GenericHookRequest
+from referral_engine.web.requests import check_size, form_object, json_object
+from referral_engine.web.resolver import json_response, new_resolver
+
+WEBHOOK_MAX_BODY_BYTES = 256 * 1024
+_HOOK_ID = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
+
+logger = Logger()
+app = new_resolver(logger)
+
+
+def _parameters() -> dict[str, Any]:
+    """Query-string parameters, overridden by a JSON or form body's fields."""
+    event = app.current_event
+    body = event.decoded_body
+    check_size(body, WEBHOOK_MAX_BODY_BYTES)
+    content_type = (event.headers.get("content-type") or "").split(";")[0].strip().lower()
+    from_body = form_object(body) if content_type == "application/x-www-form-urlencoded" else json_object(body)
+    if "referral_code" in from_body and "code" not in from_body:
+        from_body["code"] = from_body.pop("referral_code")
+    return {**(event.query_string_parameters or {}), **from_body}
+
+
+@app.route("/hooks/generic/<hook_id>", method=["GET", "POST"])
+def generic(hook_id: str) -> Response[str]:
+    if not _HOOK_ID.fullmatch(hook_id):
+        raise NotFound("no such webhook")
+    request = GenericHookRequest.model_validate(_parameters())
+    signal, accepted = wiring.signals().accept_generic(hook_id, request)
+    logger.info("signal stored", extra={"signal_id": signal.key, "duplicate": not accepted})
+    return json_response(202, json.dumps({"accepted": True, "duplicate": not accepted, "signal_id": signal.key}))
+
+
+@logger.inject_lambda_context(clear_state=True)
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return app.resolve(event, context)

@@ -1,0 +1,49 @@
+"""Consumes signals from the table's stream and qualifies their referrals, exactly once.
+
+Partial batch failure: a transient error fails only its record (retried, bisected, then sent to the
+OnFailure queue by Lambda). A record that can never succeed goes to the exceptions queue with its
+payload — the OnFailure message carries only stream pointers — and does not block the batch.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from pydantic import ValidationError
+
+from referral_engine import wiring
+from referral_engine.adapters.dynamodb.codec import from_item
+from referral_engine.domain.errors import PermanentSignalError
+from referral_engine.domain.models import Signal
+
+logger = Logger()
+processor = BatchProcessor(event_type=EventType.DynamoDBStreams)
+
+
+def process_record(record: DynamoDBRecord) -> str:
+    image = from_item(record.raw_event["dynamodb"]["NewImage"])
+    try:
+        signal = Signal.model_validate(image)
+        outcome = wiring.qualification().process(signal)
+    except (PermanentSignalError, ValidationError) as error:
+        reason = error.code if isinstance(error, PermanentSignalError) else "invalid_signal"
+        wiring.exception_sink("qualify").report(
+            reason=reason,
+            message=str(error),
+            payload={"signal": image, "stream_event_id": record.event_id},
+        )
+        logger.warning("signal set aside", extra={"reason": reason, "signal_pk": image.get("pk")})
+        return reason
+    logger.info("signal processed", extra={"signal_id": signal.key, "outcome": outcome.value})
+    return outcome.value
+
+
+@logger.inject_lambda_context(clear_state=True)
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return process_partial_response(
+        event=event, record_handler=process_record, processor=processor, context=context
+    )

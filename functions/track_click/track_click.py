@@ -1,0 +1,48 @@
+"""GET /r/{code}: count the click (one DynamoDB call), set the first-party cookie, redirect.
+
+Kept deliberately light (no Powertools, no pydantic) because it is the hot, latency-visible path;
+Lambda's JSON log format structures the standard library's log records.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from datetime import UTC, datetime
+from typing import Any
+
+from referral_engine.adapters import aws
+from referral_engine.adapters.dynamodb.clicks import count_click
+from referral_engine.domain.identifiers import normalise_code
+from referral_engine.domain.links import landing_with_ref
+from referral_engine.settings import get_settings
+
+COOKIE_MAX_AGE_SECONDS = 30 * 24 * 3600
+logger = logging.getLogger(__name__)
+
+
+def _not_found() -> dict[str, Any]:
+    return {
+        "statusCode": 404,
+        "headers": {"Content-Type": "application/json", "Cache-Control": "no-store"},
+        "body": json.dumps({"error": {"code": "unknown_code", "message": "no such referral link"}}),
+    }
+
+
+def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    code = normalise_code((event.get("pathParameters") or {}).get("code", ""))
+    if code is None:
+        return _not_found()
+    landing_url = count_click(aws.dynamodb(), get_settings().table_name, code, datetime.now(UTC).isoformat())
+    if landing_url is None:
+        return _not_found()
+    return {
+        "statusCode": 302,
+        "headers": {
+            "Location": landing_with_ref(landing_url, code),
+            "Cache-Control": "no-store",
+            "Referrer-Policy": "strict-origin-when-cross-origin",
+        },
+        "cookies": [f"ref={code}; Max-Age={COOKIE_MAX_AGE_SECONDS}; Path=/; Secure; HttpOnly; SameSite=Lax"],
+        "body": "",
+    }

@@ -1,0 +1,1 @@
+"""Referral engine: domain, services and AWS adapters shared by every function (the Lambda layer)."""

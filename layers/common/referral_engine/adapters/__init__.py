@@ -1,0 +1,1 @@
+"""Adapters from the ports to AWS services (DynamoDB, EventBridge, SQS)."""

@@ -1,0 +1,1 @@
+"""The single-table DynamoDB adapter. Key layout: docs/data-model.md."""

@@ -1,0 +1,84 @@
+"""Every key the table uses, in one place (docs/data-model.md explains the layout)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from referral_engine.domain.identifiers import sha256_hex
+
+Key = dict[str, str]
+
+
+def iso(at: datetime) -> str:
+    """Sortable text form of a UTC time, used in sort keys and attributes alike."""
+    return at.isoformat(timespec="microseconds")
+
+
+def campaign(campaign_id: str) -> Key:
+    return {"pk": f"CAMPAIGN#{campaign_id}", "sk": "CAMPAIGN"}
+
+
+def hook(hook_id: str) -> Key:
+    return {"pk": f"HOOK#{hook_id}", "sk": "HOOK"}
+
+
+def participant(code: str) -> Key:
+    return {"pk": f"CODE#{code}", "sk": "CODE"}
+
+
+def email_claim(campaign_id: str, email: str) -> Key:
+    return {"pk": f"EMAIL#{campaign_id}#{sha256_hex(email)}", "sk": "EMAIL"}
+
+
+def external_id_claim(campaign_id: str, external_id: str) -> Key:
+    return {"pk": f"EXTID#{campaign_id}#{sha256_hex(external_id)}", "sk": "EXTID"}
+
+
+def referral(referral_id: str) -> Key:
+    return {"pk": f"REFERRAL#{referral_id}", "sk": "REFERRAL"}
+
+
+def referral_partition(referral_id: str) -> str:
+    return f"REFERRAL#{referral_id}"
+
+
+def reward(referral_id: str, recipient: str) -> Key:
+    return {"pk": referral_partition(referral_id), "sk": f"REWARD#{recipient}"}
+
+
+def audit(referral_id: str, at: datetime, action: str) -> Key:
+    return {"pk": referral_partition(referral_id), "sk": f"AUDIT#{iso(at)}#{action}"}
+
+
+def signal(source: str, event_id: str) -> Key:
+    return {"pk": f"SIGNAL#{source}#{event_id}", "sk": "SIGNAL"}
+
+
+def api_key(key_hash: str) -> Key:
+    return {"pk": f"APIKEY#{key_hash}", "sk": "APIKEY"}
+
+
+def referrals_by_joined(campaign_id: str) -> str:
+    return f"CAMPAIGN#{campaign_id}#JOINED"
+
+
+def referrals_by_qualified(campaign_id: str) -> str:
+    return f"CAMPAIGN#{campaign_id}#QUALIFIED"
+
+
+def referral_indexes(
+    campaign_id: str, referral_id: str, joined_at: datetime, qualified_at: datetime | None
+) -> dict[str, str]:
+    keys = {"gsi1pk": referrals_by_joined(campaign_id), "gsi1sk": f"{iso(joined_at)}#{referral_id}"}
+    if qualified_at is not None:
+        keys |= {"gsi2pk": referrals_by_qualified(campaign_id), "gsi2sk": f"{iso(qualified_at)}#{referral_id}"}
+    return keys
+
+
+def participants_of(campaign_id: str) -> str:
+    return f"CAMPAIGN#{campaign_id}#PARTICIPANTS"
+
+
+def rewards_of(code: str) -> str:
+    return f"CODE#{code}#REWARDS"
+

@@ -1,0 +1,61 @@
+"""Participants (anyone with a referral code) and the per-campaign email claims that keep them unique."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from referral_engine.adapters.dynamodb import keys
+from referral_engine.adapters.dynamodb.codec import Item, model_item, to_item
+from referral_engine.adapters.dynamodb.table import Table, TransactionCancelled
+from referral_engine.domain.models import Participant
+from referral_engine.ports import CodeTaken, EmailTaken
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb.type_defs import TransactWriteItemTypeDef
+
+
+def participant_item(participant: Participant) -> Item:
+    return model_item(
+        participant,
+        "participant",
+        **keys.participant(participant.code),
+        gsi1pk=keys.participants_of(participant.campaign_id),
+        gsi1sk=f"{keys.iso(participant.created_at)}#{participant.code}",
+    )
+
+
+def claim_ops(table: Table, participant: Participant) -> list[TransactWriteItemTypeDef]:
+    """The email claim and the participant item, each conditional on not existing (in that order)."""
+    claim: dict[str, Any] = {
+        **keys.email_claim(participant.campaign_id, participant.email),
+        "entity": "email_claim",
+        "code": participant.code,
+    }
+    return [table.put_op(to_item(claim)), table.put_op(participant_item(participant))]
+
+
+def raise_claim_failure(cancelled: TransactionCancelled, claim_index: int) -> None:
+    if cancelled.failed(claim_index):
+        raise EmailTaken from cancelled
+    if cancelled.failed(claim_index + 1):
+        raise CodeTaken from cancelled
+
+
+class DynamoParticipantStore:
+    def __init__(self, table: Table) -> None:
+        self._table = table
+
+    def add(self, participant: Participant) -> None:
+        try:
+            self._table.transact(claim_ops(self._table, participant))
+        except TransactionCancelled as cancelled:
+            raise_claim_failure(cancelled, 0)
+            raise
+
+    def get(self, code: str) -> Participant | None:
+        item = self._table.get(keys.participant(code))
+        return Participant.model_validate(item) if item else None
+
+    def by_email(self, campaign_id: str, email: str) -> Participant | None:
+        claim = self._table.get(keys.email_claim(campaign_id, email), consistent=True)
+        return self.get(claim["code"]) if claim else None

@@ -1,0 +1,86 @@
+"""A thin wrapper over the low-level DynamoDB client: one table, conditional writes, transactions."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from botocore.exceptions import ClientError
+
+from referral_engine.adapters.dynamodb.codec import Item, from_item, to_item
+from referral_engine.adapters.dynamodb.keys import Key
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_dynamodb.type_defs import TransactWriteItemTypeDef
+
+CONDITION_FAILED = "ConditionalCheckFailed"
+
+
+class TransactionCancelled(Exception):
+    """A transaction failed on a condition; `reasons[i]` is the code for item i ("None" if fine)."""
+
+    def __init__(self, reasons: list[str], items: list[dict[str, Any] | None]) -> None:
+        super().__init__(f"transaction cancelled: {reasons}")
+        self.reasons = reasons
+        self.items = items
+
+    def failed(self, index: int) -> bool:
+        return self.reasons[index] == CONDITION_FAILED
+
+
+@dataclass(frozen=True)
+class Table:
+    client: DynamoDBClient
+    name: str
+
+    def get(self, key: Key, *, consistent: bool = False) -> dict[str, Any] | None:
+        response = self.client.get_item(TableName=self.name, Key=to_item(key), ConsistentRead=consistent)
+        item = response.get("Item")
+        return from_item(item) if item else None
+
+    def put_new(self, item: Item) -> bool:
+        """Puts an item whose key must not exist yet; False if it already did."""
+        try:
+            self.client.put_item(
+                TableName=self.name, Item=item, ConditionExpression="attribute_not_exists(pk)"
+            )
+        except ClientError as error:
+            if error.response["Error"]["Code"] == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
+
+    def put(self, item: Item) -> None:
+        self.client.put_item(TableName=self.name, Item=item)
+
+    def transact(self, operations: Sequence[TransactWriteItemTypeDef]) -> None:
+        """Runs a write transaction; raises TransactionCancelled when a condition failed.
+
+        Other cancellations (conflicts, throttling) propagate as ClientError: they are transient.
+        """
+        try:
+            self.client.transact_write_items(TransactItems=list(operations))
+        except ClientError as error:
+            if error.response["Error"]["Code"] != "TransactionCanceledException":
+                raise
+            reasons = error.response.get("CancellationReasons", [])  # type: ignore[typeddict-item]
+            codes = [reason.get("Code", "None") for reason in reasons]
+            if CONDITION_FAILED not in codes or any(
+                code not in (CONDITION_FAILED, "None") for code in codes
+            ):
+                raise
+            items = [from_item(reason["Item"]) if "Item" in reason else None for reason in reasons]
+            raise TransactionCancelled(codes, items) from error
+
+    def put_op(self, item: Item, *, new: bool = True) -> TransactWriteItemTypeDef:
+        put: dict[str, Any] = {"TableName": self.name, "Item": item}
+        if new:
+            put["ConditionExpression"] = "attribute_not_exists(pk)"
+        return {"Put": put}  # type: ignore[typeddict-item]
+
+    def query(self, **kwargs: Any) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
+        response = self.client.query(TableName=self.name, **kwargs)
+        last = response.get("LastEvaluatedKey")
+        return [from_item(item) for item in response.get("Items", [])], (from_item(last) if last else None)

@@ -1,0 +1,36 @@
+"""Publishing domain events on the custom EventBridge bus."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from referral_engine.domain.events import EVENT_SOURCE, ReferralQualified
+
+if TYPE_CHECKING:
+    from mypy_boto3_events import EventBridgeClient
+
+
+class EventPublishFailed(RuntimeError):
+    pass
+
+
+class EventBridgePublisher:
+    def __init__(self, client: EventBridgeClient, bus_name: str) -> None:
+        self._client = client
+        self._bus_name = bus_name
+
+    def publish_qualified(self, event: ReferralQualified) -> None:
+        response = self._client.put_events(
+            Entries=[
+                {
+                    "EventBusName": self._bus_name,
+                    "Source": EVENT_SOURCE,
+                    "DetailType": event.detail_type,
+                    "Detail": event.model_dump_json(),
+                }
+            ]
+        )
+        # PutEvents reports per-entry failures in a 200 response; treat them as errors so they are retried.
+        if response.get("FailedEntryCount", 0):
+            codes = [entry.get("ErrorCode") for entry in response["Entries"] if entry.get("ErrorCode")]
+            raise EventPublishFailed(f"EventBridge refused the event: {codes}")

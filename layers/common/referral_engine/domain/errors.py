@@ -1,0 +1,51 @@
+"""Domain exceptions. Handlers map them to HTTP answers in one place; nothing matches on messages."""
+
+from __future__ import annotations
+
+
+class DomainError(Exception):
+    """Base class; `code` is the stable machine-readable error code."""
+
+    code = "domain_error"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class NotFound(DomainError):
+    code = "not_found"
+
+
+class Conflict(DomainError):
+    code = "conflict"
+
+
+class InvalidRequest(DomainError):
+    code = "invalid_request"
+
+
+class SelfReferral(InvalidRequest):
+    code = "self_referral"
+
+
+class AlreadyParticipant(Conflict):
+    code = "already_participant"
+
+
+class ExternalIdTaken(Conflict):
+    code = "external_id_taken"
+
+
+class CampaignInactive(Conflict):
+    code = "campaign_inactive"
+
+
+class PermanentSignalError(DomainError):
+    """A signal that can never succeed however often it is retried; it goes to the exceptions queue."""
+
+    code = "unprocessable_signal"
+
+
+class UnmatchedSignal(PermanentSignalError):
+    code = "unmatched_signal"

@@ -1,0 +1,165 @@
+"""The domain's entities. Money is Decimal in major units; times are timezone-aware UTC."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from decimal import Decimal
+from enum import StrEnum
+from typing import Annotated, Any, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+
+from referral_engine.domain.identifiers import normalise_email
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def _two_places(value: Decimal) -> Decimal:
+    if value.as_tuple().exponent < -2:  # type: ignore[operator]
+        raise ValueError("at most two decimal places")
+    return value
+
+
+Money = Annotated[Decimal, Field(gt=0, le=Decimal("1000000")), AfterValidator(_two_places)]
+Currency = Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")]
+Email = Annotated[str, AfterValidator(normalise_email)]
+ExternalIds = dict[
+    Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{1,31}$")],
+    Annotated[str, StringConstraints(min_length=1, max_length=128)],
+]
+
+
+class Entity(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+
+class ReferralStatus(StrEnum):
+    PENDING = "pending"
+    QUALIFIED = "qualified"
+    REWARDED = "rewarded"
+    IN_REVIEW = "in_review"
+    REJECTED = "rejected"
+    REVERSED = "reversed"
+
+
+class RewardRule(Entity):
+    """A fixed reward per qualified referral; double-sided when `friend_amount` is set."""
+
+    amount: Money
+    currency: Currency
+    friend_amount: Money | None = None
+
+
+class Milestone(Entity):
+    """What a qualifying signal must show. Empty means: any qualifying signal counts."""
+
+    min_amount: Money | None = None
+    currency: Currency | None = None
+    within_days: Annotated[int, Field(gt=0, le=3650)] | None = None
+
+
+class Campaign(Entity):
+    id: str
+    name: str
+    landing_url: str
+    reward: RewardRule
+    milestone: Milestone = Milestone()
+    hook_id: str
+    status: Literal["active", "paused"] = "active"
+    created_at: datetime
+
+
+class Participant(Entity):
+    """A person in a campaign with their own referral code: an advocate, a referred friend, or both."""
+
+    code: str
+    campaign_id: str
+    email: str
+    name: str | None = None
+    external_ids: dict[str, str] = {}
+    referral_id: str | None = None  # set when this person was referred
+    landing_url: str
+    clicks: int = 0
+    referrals: int = 0
+    credit_balance: Decimal = Decimal(0)
+    created_at: datetime
+
+
+class Referral(Entity):
+    id: str
+    campaign_id: str
+    advocate_code: str
+    referred_code: str
+    referred_email: str
+    referred_name: str | None = None
+    external_ids: dict[str, str] = {}
+    status: ReferralStatus = ReferralStatus.PENDING
+    joined_at: datetime
+    qualified_at: datetime | None = None
+    rewarded_at: datetime | None = None
+    qualified_by: str | None = None  # the signal key that qualified it
+
+
+class RewardStatus(StrEnum):
+    PENDING = "pending"
+    FULFILLED = "fulfilled"
+    REVERSED = "reversed"
+
+
+class Reward(Entity):
+    id: str
+    referral_id: str
+    campaign_id: str
+    recipient: Literal["advocate", "friend"]
+    recipient_code: str
+    amount: Decimal
+    currency: str
+    status: RewardStatus
+    fulfilment: Literal["credit"] = "credit"
+    created_at: datetime
+
+
+class AuditEntry(Entity):
+    referral_id: str
+    at: datetime
+    action: str
+    actor: str
+    from_status: ReferralStatus | None = None
+    to_status: ReferralStatus | None = None
+    detail: dict[str, Any] = {}
+
+
+class SignalKind(StrEnum):
+    QUALIFY = "qualify"
+
+
+class SignalMatch(Entity):
+    """How to find the referral a signal is about; tried in the order of the fields."""
+
+    referral_id: str | None = None
+    external_id: str | None = None
+    code: str | None = None
+    email: str | None = None
+
+    def is_empty(self) -> bool:
+        return not (self.referral_id or self.external_id or self.code or self.email)
+
+
+class Signal(Entity):
+    """A normalised inbound business event (webhook, API call), stored once per (source, event id)."""
+
+    source: str
+    event_id: Annotated[str, StringConstraints(min_length=1, max_length=200)]
+    campaign_id: str
+    kind: SignalKind = SignalKind.QUALIFY
+    match: SignalMatch
+    amount: Decimal | None = None
+    currency: Currency | None = None
+    occurred_at: datetime | None = None
+    received_at: datetime
+
+    @property
+    def key(self) -> str:
+        return f"{self.source}:{self.event_id}"

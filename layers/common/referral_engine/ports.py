@@ -1,0 +1,115 @@
+"""The small interfaces the services need. Adapters implement them for AWS; tests use in-memory fakes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal, Protocol
+
+from referral_engine.domain.events import ReferralQualified
+from referral_engine.domain.models import (
+    AuditEntry,
+    Campaign,
+    Participant,
+    Referral,
+    ReferralStatus,
+    Reward,
+    Signal,
+)
+
+ReferralSort = Literal["joined_at", "qualified_at"]
+
+
+class CodeTaken(Exception):
+    """The generated referral code already exists (astronomically rare): generate another."""
+
+
+class EmailTaken(Exception):
+    """The campaign already has a participant with this email."""
+
+
+class ExternalIdClaimed(Exception):
+    """Another referral in the campaign already holds this external id."""
+
+
+@dataclass(frozen=True)
+class ReferralHistory:
+    referral: Referral
+    rewards: list[Reward] = field(default_factory=list)
+    audit: list[AuditEntry] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class ReferralPage:
+    items: list[Referral]
+    next_cursor: str | None
+
+
+@dataclass(frozen=True)
+class TransitionResult:
+    applied: bool
+    current: Referral
+
+
+class CampaignStore(Protocol):
+    def add(self, campaign: Campaign) -> None: ...
+    def get(self, campaign_id: str) -> Campaign | None: ...
+    def by_hook(self, hook_id: str) -> Campaign | None: ...
+
+
+class ParticipantStore(Protocol):
+    def add(self, participant: Participant) -> None:
+        """Raises EmailTaken or CodeTaken."""
+
+    def get(self, code: str) -> Participant | None: ...
+    def by_email(self, campaign_id: str, email: str) -> Participant | None: ...
+
+
+class ReferralStore(Protocol):
+    def add(self, referral: Referral, referred: Participant, audit: AuditEntry) -> None:
+        """Stores the referral, the referred person as a participant, and counts it for the advocate.
+
+        Raises EmailTaken, CodeTaken or ExternalIdClaimed and then writes nothing.
+        """
+
+    def get(self, referral_id: str) -> Referral | None: ...
+    def history(self, referral_id: str) -> ReferralHistory | None: ...
+    def by_external_id(self, campaign_id: str, external_id: str) -> Referral | None: ...
+
+    def list(
+        self,
+        campaign_id: str,
+        *,
+        status: ReferralStatus | None,
+        sort: ReferralSort,
+        descending: bool,
+        limit: int,
+        cursor: str | None,
+    ) -> ReferralPage:
+        """Raises ValueError for a cursor it did not issue."""
+
+    def mark_qualified(self, referral: Referral, signal_key: str, audit: AuditEntry) -> TransitionResult:
+        """pending → qualified, exactly once; otherwise returns the referral as it is."""
+
+    def record_rewards(self, referral: Referral, rewards: list[Reward], audit: AuditEntry) -> TransitionResult:
+        """qualified → rewarded together with the rewards and the recipients' credit, exactly once."""
+
+    def append_audit(self, entry: AuditEntry) -> None: ...
+
+
+class SignalInbox(Protocol):
+    def accept(self, signal: Signal) -> bool:
+        """Stores the signal durably; False when (source, event id) was already stored."""
+
+
+class EventPublisher(Protocol):
+    def publish_qualified(self, event: ReferralQualified) -> None: ...
+
+
+class ExceptionSink(Protocol):
+    def report(self, *, reason: str, message: str, payload: dict[str, Any]) -> None:
+        """Keeps a record that can never be processed where an admin can see and redrive it."""
+
+
+class ApiKeyStore(Protocol):
+    def is_valid(self, key_hash: str) -> bool: ...
+    def add(self, key_hash: str, name: str) -> None: ...

@@ -1,0 +1,1 @@
+"""Use cases. Each service receives its ports; none of them imports boto3."""

@@ -1,0 +1,99 @@
+"""Creating campaigns and enrolling advocates."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import AnyHttpUrl, BaseModel, ConfigDict, StringConstraints, field_validator
+
+from referral_engine.domain.errors import CampaignInactive, NotFound
+from referral_engine.domain.identifiers import new_code, new_id, new_secret_token
+from referral_engine.domain.models import (
+    Campaign,
+    Email,
+    ExternalIds,
+    Milestone,
+    Participant,
+    RewardRule,
+    utcnow,
+)
+from referral_engine.ports import CampaignStore, CodeTaken, EmailTaken, ParticipantStore
+
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+CODE_ATTEMPTS = 5
+
+
+class NewCampaign(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: Name
+    landing_url: AnyHttpUrl
+    reward: RewardRule
+    milestone: Milestone = Milestone()
+
+    @field_validator("landing_url")
+    @classmethod
+    def _no_credentials(cls, url: AnyHttpUrl) -> AnyHttpUrl:
+        if url.username or url.password:
+            raise ValueError("the landing URL must not carry credentials")
+        return url
+
+
+class NewAdvocate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    email: Email
+    name: Name | None = None
+    external_ids: ExternalIds = {}
+
+
+class CampaignService:
+    def __init__(self, campaigns: CampaignStore, participants: ParticipantStore) -> None:
+        self._campaigns = campaigns
+        self._participants = participants
+
+    def create(self, request: NewCampaign) -> Campaign:
+        campaign = Campaign(
+            id=new_id("cmp"),
+            name=request.name,
+            landing_url=str(request.landing_url),
+            reward=request.reward,
+            milestone=request.milestone,
+            hook_id=new_secret_token(),
+            created_at=utcnow(),
+        )
+        self._campaigns.add(campaign)
+        return campaign
+
+    def get(self, campaign_id: str) -> Campaign:
+        campaign = self._campaigns.get(campaign_id)
+        if campaign is None:
+            raise NotFound(f"no campaign {campaign_id}")
+        return campaign
+
+    def enrol_advocate(self, campaign_id: str, request: NewAdvocate) -> tuple[Participant, bool]:
+        """Returns the participant and whether it was created; the same email gets the same code."""
+        campaign = self.get(campaign_id)
+        if campaign.status != "active":
+            raise CampaignInactive(f"campaign {campaign_id} is {campaign.status}")
+        for _ in range(CODE_ATTEMPTS):
+            participant = Participant(
+                code=new_code(),
+                campaign_id=campaign.id,
+                email=request.email,
+                name=request.name,
+                external_ids=request.external_ids,
+                landing_url=campaign.landing_url,
+                created_at=utcnow(),
+            )
+            try:
+                self._participants.add(participant)
+            except CodeTaken:
+                continue
+            except EmailTaken:
+                existing = self._participants.by_email(campaign.id, request.email)
+                if existing is None:  # claimed and gone again: only possible if someone deleted it
+                    raise
+                return existing, False
+            return participant, True
+        raise RuntimeError("could not find a free referral code")

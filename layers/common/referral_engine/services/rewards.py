@@ -1,0 +1,83 @@
+"""Issuing the campaign's rewards for a qualified referral, exactly once."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from referral_engine.domain.errors import NotFound
+from referral_engine.domain.events import ReferralQualified
+from referral_engine.domain.identifiers import new_id
+from referral_engine.domain.models import (
+    AuditEntry,
+    Campaign,
+    Referral,
+    ReferralStatus,
+    Reward,
+    RewardStatus,
+    utcnow,
+)
+from referral_engine.ports import CampaignStore, ReferralStore
+
+
+class RewardOutcome(StrEnum):
+    ISSUED = "issued"
+    DUPLICATE = "duplicate"
+    SKIPPED = "skipped"  # e.g. the referral went to review or was reversed meanwhile
+
+
+class RewardService:
+    def __init__(self, campaigns: CampaignStore, referrals: ReferralStore) -> None:
+        self._campaigns = campaigns
+        self._referrals = referrals
+
+    def issue(self, event: ReferralQualified) -> RewardOutcome:
+        referral = self._referrals.get(event.referral_id)
+        if referral is None:
+            raise NotFound(f"no referral {event.referral_id}")
+        if referral.status is not ReferralStatus.QUALIFIED:
+            return self._not_qualified(referral)
+        campaign = self._campaigns.get(referral.campaign_id)
+        if campaign is None:
+            raise NotFound(f"no campaign {referral.campaign_id}")
+
+        now = utcnow()
+        rewards = self._rewards_for(campaign, referral)
+        audit = AuditEntry(
+            referral_id=referral.id,
+            at=now,
+            action="referral.rewarded",
+            actor="system:issue_reward",
+            from_status=ReferralStatus.QUALIFIED,
+            to_status=ReferralStatus.REWARDED,
+            detail={"rewards": [f"{r.recipient} {r.amount} {r.currency}" for r in rewards]},
+        )
+        result = self._referrals.record_rewards(referral, rewards, audit)
+        return RewardOutcome.ISSUED if result.applied else self._not_qualified(result.current)
+
+    @staticmethod
+    def _not_qualified(referral: Referral) -> RewardOutcome:
+        if referral.status is ReferralStatus.REWARDED:
+            return RewardOutcome.DUPLICATE
+        return RewardOutcome.SKIPPED
+
+    @staticmethod
+    def _rewards_for(campaign: Campaign, referral: Referral) -> list[Reward]:
+        rule = campaign.reward
+        recipients = [("advocate", referral.advocate_code, rule.amount)]
+        if rule.friend_amount is not None:
+            recipients.append(("friend", referral.referred_code, rule.friend_amount))
+        now = utcnow()
+        return [
+            Reward(
+                id=new_id("rwd"),
+                referral_id=referral.id,
+                campaign_id=campaign.id,
+                recipient=recipient,  # type: ignore[arg-type]
+                recipient_code=code,
+                amount=amount,
+                currency=rule.currency,
+                status=RewardStatus.FULFILLED,
+                created_at=now,
+            )
+            for recipient, code, amount in recipients
+        ]

@@ -1,0 +1,1 @@
+"""HTTP concerns shared by the API Gateway handlers: error bodies, request parsing, base URLs."""

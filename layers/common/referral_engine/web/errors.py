@@ -1,0 +1,53 @@
+"""The one place where exceptions become HTTP answers: `{"error": {"code", "message"}}` with a 4xx."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from pydantic import ValidationError
+
+from referral_engine.domain.errors import (
+    Conflict,
+    DomainError,
+    InvalidRequest,
+    NotFound,
+    SelfReferral,
+)
+
+
+class MalformedJson(InvalidRequest):
+    code = "invalid_json"
+
+
+class PayloadTooLarge(InvalidRequest):
+    code = "payload_too_large"
+
+
+class Unauthorized(DomainError):
+    code = "unauthorized"
+
+
+_STATUS: list[tuple[type[DomainError], int]] = [
+    (PayloadTooLarge, 413),
+    (Unauthorized, 401),
+    (NotFound, 404),
+    (Conflict, 409),
+    (SelfReferral, 422),
+    (InvalidRequest, 400),
+]
+
+
+def status_for(error: DomainError) -> int:
+    return next((status for kind, status in _STATUS if isinstance(error, kind)), 400)
+
+
+def error_body(code: str, message: str, **extra: Any) -> str:
+    return json.dumps({"error": {"code": code, "message": message, **extra}})
+
+
+def validation_details(error: ValidationError) -> list[dict[str, str]]:
+    return [
+        {"field": ".".join(str(part) for part in issue["loc"]) or "body", "message": issue["msg"]}
+        for issue in error.errors(include_url=False, include_input=False)
+    ]

@@ -1,0 +1,34 @@
+"""Reading request bodies: size limit, JSON objects, form encoding."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+from urllib.parse import parse_qsl
+
+from referral_engine.web.errors import MalformedJson, PayloadTooLarge
+
+API_MAX_BODY_BYTES = 16 * 1024
+
+
+def check_size(body: bytes | str | None, limit: int) -> None:
+    if body is not None and len(body) > limit:
+        raise PayloadTooLarge(f"the body exceeds {limit} bytes")
+
+
+def json_object(body: str | None) -> dict[str, Any]:
+    """The body as a JSON object; an empty body is an empty object."""
+    if not body or not body.strip():
+        return {}
+    try:
+        parsed = json.loads(body)
+    except ValueError as error:
+        raise MalformedJson("the body is not valid JSON") from error
+    if not isinstance(parsed, dict):
+        raise MalformedJson("the body must be a JSON object")
+    return parsed
+
+
+def form_object(body: str | None) -> dict[str, str]:
+    return dict(parse_qsl(body or "", keep_blank_values=False))
+

@@ -1,0 +1,56 @@
+"""What the HTTP API shows of each entity (JSON-ready dicts)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from referral_engine.domain.models import Campaign, Participant, Referral, Reward
+from referral_engine.ports import ReferralHistory
+
+
+def campaign_view(campaign: Campaign, base: str) -> dict[str, Any]:
+    return {
+        **campaign.model_dump(mode="json", exclude={"hook_id"}),
+        "hook_url": f"{base}/hooks/generic/{campaign.hook_id}",
+    }
+
+
+def share_url(base: str, code: str) -> str:
+    return f"{base}/r/{code}"
+
+
+def participant_view(participant: Participant, base: str) -> dict[str, Any]:
+    return {
+        **participant.model_dump(mode="json", exclude={"landing_url", "referral_id"}),
+        "share_url": share_url(base, participant.code),
+    }
+
+
+def referral_view(referral: Referral, base: str) -> dict[str, Any]:
+    return {
+        "id": referral.id,
+        "campaign_id": referral.campaign_id,
+        "status": referral.status.value,
+        "advocate": {"code": referral.advocate_code},
+        "referred": {
+            "email": referral.referred_email,
+            "name": referral.referred_name,
+            "external_ids": referral.external_ids,
+        },
+        "referral_code": referral.referred_code,
+        "share_url": share_url(base, referral.referred_code),
+        "joined_at": referral.joined_at.isoformat(),
+        "qualified_at": referral.qualified_at.isoformat() if referral.qualified_at else None,
+        "rewarded_at": referral.rewarded_at.isoformat() if referral.rewarded_at else None,
+    }
+
+
+def reward_view(reward: Reward) -> dict[str, Any]:
+    return reward.model_dump(mode="json", exclude={"referral_id", "campaign_id"})
+
+
+def history_view(history: ReferralHistory, base: str) -> dict[str, Any]:
+    return {
+        **referral_view(history.referral, base),
+        "rewards": [reward_view(reward) for reward in history.rewards],
+    }

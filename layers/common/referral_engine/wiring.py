@@ -1,0 +1,75 @@
+"""Composition root: the services wired to their AWS adapters, built once per warm container."""
+
+from __future__ import annotations
+
+from functools import cache
+
+from referral_engine.adapters import aws
+from referral_engine.adapters.dynamodb.api_keys import DynamoApiKeyStore
+from referral_engine.adapters.dynamodb.campaigns import DynamoCampaignStore
+from referral_engine.adapters.dynamodb.participants import DynamoParticipantStore
+from referral_engine.adapters.dynamodb.referrals import DynamoReferralStore
+from referral_engine.adapters.dynamodb.signals import DynamoSignalInbox
+from referral_engine.adapters.dynamodb.table import Table
+from referral_engine.adapters.eventbridge import EventBridgePublisher
+from referral_engine.adapters.sqs import SqsExceptionSink
+from referral_engine.services.api_keys import ApiKeyService
+from referral_engine.services.campaigns import CampaignService
+from referral_engine.services.qualification import QualificationService
+from referral_engine.services.referrals import ReferralService
+from referral_engine.services.rewards import RewardService
+from referral_engine.services.signals import SignalService
+from referral_engine.settings import get_settings
+
+
+@cache
+def table() -> Table:
+    return Table(aws.dynamodb(), get_settings().table_name)
+
+
+def _campaigns() -> DynamoCampaignStore:
+    return DynamoCampaignStore(table())
+
+
+def _participants() -> DynamoParticipantStore:
+    return DynamoParticipantStore(table())
+
+
+def _referrals() -> DynamoReferralStore:
+    return DynamoReferralStore(table())
+
+
+@cache
+def api_keys() -> ApiKeyService:
+    return ApiKeyService(DynamoApiKeyStore(table()))
+
+
+@cache
+def campaigns() -> CampaignService:
+    return CampaignService(_campaigns(), _participants())
+
+
+@cache
+def referrals() -> ReferralService:
+    return ReferralService(_campaigns(), _participants(), _referrals())
+
+
+@cache
+def signals() -> SignalService:
+    return SignalService(_campaigns(), _referrals(), DynamoSignalInbox(table()))
+
+
+@cache
+def qualification() -> QualificationService:
+    publisher = EventBridgePublisher(aws.events(), get_settings().event_bus_name)
+    return QualificationService(_campaigns(), _participants(), _referrals(), publisher)
+
+
+@cache
+def rewards() -> RewardService:
+    return RewardService(_campaigns(), _referrals())
+
+
+@cache
+def exception_sink(function: str) -> SqsExceptionSink:
+    return SqsExceptionSink(aws.sqs(), get_settings().exceptions_queue_url, function=function)

@@ -1,0 +1,114 @@
+"""An in-process AWS (moto) holding the resources template.yaml defines, for handler-level tests."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import boto3
+from moto import mock_aws
+
+from referral_engine import settings, wiring
+from referral_engine.adapters import aws as aws_clients
+from support.streams import StreamReader, filter_patterns
+from support.template import load_template, table_create_kwargs
+
+TABLE = "referrals-test"
+BUS = "referrals-test-bus"
+API_KEY = "rk_test-key-0123456789abcdefghijklmnopqrstuv"
+
+
+def reset_caches() -> None:
+    """Forget cached settings, clients and services, as a fresh Lambda container would."""
+    settings.get_settings.cache_clear()
+    for module in (aws_clients, wiring):
+        for value in vars(module).values():
+            if callable(getattr(value, "cache_clear", None)):
+                value.cache_clear()
+
+
+def _receive_all(sqs: Any, queue_url: str) -> list[dict[str, Any]]:
+    messages: list[dict[str, Any]] = []
+    while True:
+        batch = sqs.receive_message(
+            QueueUrl=queue_url, MaxNumberOfMessages=10, MessageAttributeNames=["All"]
+        ).get("Messages", [])
+        if not batch:
+            return messages
+        for message in batch:
+            sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
+        messages.extend(batch)
+
+
+@dataclass
+class AwsStack:
+    template: dict[str, Any]
+    exceptions_queue_url: str
+    capture_queue_url: str
+    stream: StreamReader
+
+    @property
+    def dynamodb(self) -> Any:
+        return boto3.client("dynamodb")
+
+    @property
+    def sqs(self) -> Any:
+        return boto3.client("sqs")
+
+    def captured_events(self) -> list[dict[str, Any]]:
+        """Events the bus delivered through the template's own rule pattern, as EventBridge envelopes."""
+        return [json.loads(m["Body"]) for m in _receive_all(self.sqs, self.capture_queue_url)]
+
+    def exceptions(self) -> list[dict[str, Any]]:
+        return [json.loads(m["Body"]) for m in _receive_all(self.sqs, self.exceptions_queue_url)]
+
+    def items(self) -> list[dict[str, Any]]:
+        from referral_engine.adapters.dynamodb.codec import from_item
+
+        pages = self.dynamodb.get_paginator("scan").paginate(TableName=TABLE)
+        return [from_item(item) for page in pages for item in page["Items"]]
+
+    def items_of(self, entity: str) -> list[dict[str, Any]]:
+        return [item for item in self.items() if item.get("entity") == entity]
+
+
+def _reward_rule(template: dict[str, Any]) -> dict[str, Any]:
+    events = template["Resources"]["IssueRewardFunction"]["Properties"]["Events"]
+    rule = next(event for event in events.values() if event["Type"] == "EventBridgeRule")
+    return dict(rule["Properties"]["Pattern"])
+
+
+def _stream_event(template: dict[str, Any]) -> dict[str, Any]:
+    events = template["Resources"]["QualifyFunction"]["Properties"]["Events"]
+    stream = next(event for event in events.values() if event["Type"] == "DynamoDB")
+    return dict(stream["Properties"])
+
+
+@contextmanager
+def aws_stack() -> Iterator[AwsStack]:
+    template = load_template()
+    with mock_aws():
+        reset_caches()
+        dynamodb = boto3.client("dynamodb")
+        dynamodb.create_table(**table_create_kwargs(template, "ReferralsTable", table_name=TABLE))
+        events = boto3.client("events")
+        events.create_event_bus(Name=BUS)
+        sqs = boto3.client("sqs")
+        exceptions_url = sqs.create_queue(QueueName="exceptions")["QueueUrl"]
+        capture_url = sqs.create_queue(QueueName="bus-capture")["QueueUrl"]
+        capture_arn = sqs.get_queue_attributes(QueueUrl=capture_url, AttributeNames=["QueueArn"])
+        events.put_rule(Name="reward", EventBusName=BUS, EventPattern=json.dumps(_reward_rule(template)))
+        events.put_targets(
+            Rule="reward",
+            EventBusName=BUS,
+            Targets=[{"Id": "capture", "Arn": capture_arn["Attributes"]["QueueArn"]}],
+        )
+        stream_arn = dynamodb.describe_table(TableName=TABLE)["Table"]["LatestStreamArn"]
+        reader = StreamReader(
+            boto3.client("dynamodbstreams"), stream_arn, filter_patterns(_stream_event(template))
+        )
+        yield AwsStack(template, exceptions_url, capture_url, reader)
+    reset_caches()

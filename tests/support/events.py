@@ -1,0 +1,79 @@
+"""Lambda events for the tests, built from the canonical samples in events/."""
+
+from __future__ import annotations
+
+import base64
+import copy
+import json
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qsl, urlencode
+
+EVENTS = Path(__file__).resolve().parents[2] / "events"
+
+
+def sample(name: str) -> dict[str, Any]:
+    """events/<name>.json, e.g. sample("api/create_campaign")."""
+    loaded: dict[str, Any] = json.loads((EVENTS / f"{name}.json").read_text())
+    return loaded
+
+
+def http_event(
+    name: str,
+    *,
+    path: str | None = None,
+    path_parameters: dict[str, str] | None = None,
+    query: dict[str, str] | str | None = None,
+    body: Any = None,
+    headers: dict[str, str] | None = None,
+    drop_headers: tuple[str, ...] = (),
+    base64_body: bool = False,
+) -> dict[str, Any]:
+    """A sample HTTP API (payload v2) event with its path, query, body or headers replaced.
+
+    `body` may be a dict (sent as JSON), str or bytes; pass `path` when path parameters change.
+    """
+    event = copy.deepcopy(sample(name))
+    if path is not None:
+        event["rawPath"] = path
+        event["requestContext"]["http"]["path"] = path
+    if path_parameters is not None:
+        event["pathParameters"] = path_parameters
+    if query is not None:
+        raw = query if isinstance(query, str) else urlencode(query)
+        event["rawQueryString"] = raw
+        pairs = parse_qsl(raw, keep_blank_values=True)
+        if pairs:
+            event["queryStringParameters"] = dict(pairs)
+        else:
+            event.pop("queryStringParameters", None)
+    if headers is not None:
+        event["headers"] = {**event["headers"], **{k.lower(): v for k, v in headers.items()}}
+    for header in drop_headers:
+        event["headers"].pop(header.lower(), None)
+    if body is not None:
+        raw_body = json.dumps(body).encode() if isinstance(body, dict | list) else body
+        raw_bytes = raw_body.encode() if isinstance(raw_body, str) else raw_body
+        event["isBase64Encoded"] = base64_body
+        event["body"] = base64.b64encode(raw_bytes).decode() if base64_body else raw_bytes.decode()
+        event["headers"]["content-length"] = str(len(raw_bytes))
+    return event
+
+
+class LambdaContext:
+    """The attributes of Lambda's context object that Powertools reads."""
+
+    function_name = "test-function"
+    function_version = "$LATEST"
+    invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:test-function"
+    memory_limit_in_mb = 512
+    aws_request_id = "52fdfc07-2182-454f-963f-5f0f9a621d72"
+    log_group_name = "/aws/lambda/test-function"
+    log_stream_name = "2026/11/23/[$LATEST]abcdef"
+
+    def get_remaining_time_in_millis(self) -> int:
+        return 30_000
+
+
+def json_body(response: dict[str, Any]) -> Any:
+    return json.loads(response["body"])

@@ -1,0 +1,93 @@
+"""Driving the handlers in process the way API Gateway, the stream and EventBridge would."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import api
+import inbound_webhook
+import issue_reward
+import qualify
+import track_click
+
+from support.aws import API_KEY, AwsStack
+from support.events import LambdaContext, http_event, json_body
+
+AUTH = {"authorization": f"Bearer {API_KEY}"}
+CAMPAIGN = {
+    "name": "Give $20, get $20",
+    "landing_url": "https://shop.example.com/welcome?utm_source=referral",
+    "reward": {"amount": "20.00", "currency": "USD", "friend_amount": "10.00"},
+}
+
+
+def call_api(sample: str, **kwargs: Any) -> dict[str, Any]:
+    headers = {**AUTH, **kwargs.pop("headers", {})}
+    return api.handler(http_event(f"api/{sample}", headers=headers, **kwargs), LambdaContext())  # type: ignore[no-any-return]
+
+
+def create_campaign(**overrides: Any) -> dict[str, Any]:
+    response = call_api("create_campaign", body={**CAMPAIGN, **overrides})
+    assert response["statusCode"] == 201, response
+    return json_body(response)  # type: ignore[no-any-return]
+
+
+def enrol(campaign_id: str, email: str = "ada@example.com") -> dict[str, Any]:
+    response = call_api(
+        "enrol_advocate",
+        path=f"/v1/campaigns/{campaign_id}/advocates",
+        path_parameters={"campaign_id": campaign_id},
+        body={"email": email, "name": "Ada"},
+    )
+    assert response["statusCode"] in (200, 201), response
+    return json_body(response)  # type: ignore[no-any-return]
+
+
+def sign_up(code: str, email: str = "grace@example.org", **extra: Any) -> dict[str, Any]:
+    response = call_api("sign_up", body={"code": code, "email": email, **extra})
+    assert response["statusCode"] in (200, 201), response
+    return json_body(response)  # type: ignore[no-any-return]
+
+
+def qualify_via_api(referral_id: str, **body: Any) -> dict[str, Any]:
+    return call_api(
+        "qualify_referral",
+        path=f"/v1/referrals/{referral_id}/qualify",
+        path_parameters={"referral_id": referral_id},
+        body=body,
+    )
+
+
+def get_referral(referral_id: str) -> dict[str, Any]:
+    return call_api(
+        "get_referral", path=f"/v1/referrals/{referral_id}", path_parameters={"referral_id": referral_id}
+    )
+
+
+def click(code: str) -> dict[str, Any]:
+    event = http_event("track_click/get_referral_link", path=f"/r/{code}", path_parameters={"code": code})
+    return track_click.handler(event, LambdaContext())  # type: ignore[no-any-return]
+
+
+def generic_hook(hook_id: str, query: dict[str, str], method: str = "GET", **kwargs: Any) -> dict[str, Any]:
+    sample = "inbound_webhook/generic_get" if method == "GET" else "inbound_webhook/generic_post_json"
+    event = http_event(
+        sample, path=f"/hooks/generic/{hook_id}", path_parameters={"hook_id": hook_id}, query=query, **kwargs
+    )
+    return inbound_webhook.handler(event, LambdaContext())  # type: ignore[no-any-return]
+
+
+def run_qualify(stack: AwsStack) -> dict[str, Any]:
+    """Hands qualify the stream records the writes so far really produced (filtered as the template says)."""
+    batch = stack.stream.batch()
+    result: dict[str, Any] = qualify.handler(batch, LambdaContext())
+    return {"records": batch["Records"], **result}
+
+
+def run_issue_reward(stack: AwsStack) -> list[dict[str, Any]]:
+    """Hands issue_reward every event the bus delivered through the template's rule."""
+    return [issue_reward.handler(event, LambdaContext()) for event in stack.captured_events()]
+
+
+def hook_id_of(campaign: dict[str, Any]) -> str:
+    return str(campaign["hook_url"].rsplit("/", 1)[1])
