@@ -31,9 +31,12 @@ def http_event(
 ) -> dict[str, Any]:
     """A sample HTTP API (payload v2) event with its path, query, body or headers replaced.
 
-    `body` may be a dict (sent as JSON), str or bytes; pass `path` when path parameters change.
+    `body` may be a dict (sent as JSON), str or bytes. The path follows from the route and the path
+    parameters unless `path` is given.
     """
     event = copy.deepcopy(sample(name))
+    if path is None and path_parameters is not None:
+        path = event["routeKey"].split(" ", 1)[1].format(**path_parameters)
     if path is not None:
         event["rawPath"] = path
         event["requestContext"]["http"]["path"] = path
