@@ -12,7 +12,7 @@ from referral_engine import wiring
 from referral_engine.adapters.dynamodb.referrals import DynamoReferralStore
 from referral_engine.domain.errors import NotFound
 from referral_engine.domain.models import AuditEntry, ReferralStatus, utcnow
-from referral_engine.services.rewards import RewardService
+from referral_engine.domain.rewards import rewards_for
 from support.aws import AwsStack
 from support.events import LambdaContext, sample
 from support.journey import (
@@ -66,17 +66,15 @@ def test_racing_writers_issue_one_set_of_rewards(stack: AwsStack) -> None:
     """Two invocations that both read the referral as qualified: DynamoDB's condition lets one win."""
     referral_id, advocate_code, _ = qualified_referral(stack)
     store = DynamoReferralStore(wiring.table())
-    service = RewardService(wiring.campaigns()._campaigns, store)  # type: ignore[attr-defined]
     stale = store.get(referral_id)
     assert stale is not None and stale.status is ReferralStatus.QUALIFIED
     campaign = wiring.campaigns().get(stale.campaign_id)
-    rewards = service._rewards_for(campaign, stale)
 
     def audit() -> AuditEntry:
         return AuditEntry(referral_id=referral_id, at=utcnow(), action="referral.rewarded", actor="test")
 
-    first = store.record_rewards(stale, rewards, audit())
-    second = store.record_rewards(stale, service._rewards_for(campaign, stale), audit())
+    first = store.record_rewards(stale, rewards_for(campaign, stale, utcnow()), audit())
+    second = store.record_rewards(stale, rewards_for(campaign, stale, utcnow()), audit())
 
     assert (first.applied, second.applied) == (True, False)
     assert second.current.status is ReferralStatus.REWARDED

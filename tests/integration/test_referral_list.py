@@ -17,7 +17,7 @@ def listing(campaign_id: str, **query: str) -> dict[str, Any]:
         query=query,
     )
     assert response["statusCode"] == 200, response
-    return json_body(response)  # type: ignore[no-any-return]
+    return json_body(response)
 
 
 def ids(page: dict[str, Any]) -> list[str]:

@@ -5,9 +5,12 @@ from __future__ import annotations
 import base64
 import copy
 import json
+import uuid
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
+
+from aws_lambda_powertools.utilities.typing import LambdaContext as PowertoolsLambdaContext
 
 EVENTS = Path(__file__).resolve().parents[2] / "events"
 
@@ -63,20 +66,19 @@ def http_event(
     return event
 
 
-class LambdaContext:
-    """The attributes of Lambda's context object that Powertools reads."""
+class LambdaContext(PowertoolsLambdaContext):
+    """Lambda's context object, as a function in us-east-1 would receive it."""
 
-    function_name = "test-function"
-    function_version = "$LATEST"
-    invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:test-function"
-    memory_limit_in_mb = 512
-    aws_request_id = "52fdfc07-2182-454f-963f-5f0f9a621d72"
-    log_group_name = "/aws/lambda/test-function"
-    log_stream_name = "2026/11/23/[$LATEST]abcdef"
+    def __init__(self, function_name: str = "test-function") -> None:
+        self._function_name = function_name
+        self._function_version = "$LATEST"
+        self._invoked_function_arn = f"arn:aws:lambda:us-east-1:123456789012:function:{function_name}"
+        self._memory_limit_in_mb = 512
+        self._aws_request_id = str(uuid.uuid4())
+        self._log_group_name = f"/aws/lambda/{function_name}"
+        self._log_stream_name = "2026/11/23/[$LATEST]0123456789abcdef"
 
-    def get_remaining_time_in_millis(self) -> int:
-        return 30_000
-
-
-def json_body(response: dict[str, Any]) -> Any:
-    return json.loads(response["body"])
+def json_body(response: dict[str, Any]) -> dict[str, Any]:
+    body = json.loads(response["body"])
+    assert isinstance(body, dict), body
+    return body

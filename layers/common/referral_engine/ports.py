@@ -75,7 +75,7 @@ class ReferralStore(Protocol):
     def history(self, referral_id: str) -> ReferralHistory | None: ...
     def by_external_id(self, campaign_id: str, external_id: str) -> Referral | None: ...
 
-    def list(
+    def page(
         self,
         campaign_id: str,
         *,

@@ -140,7 +140,7 @@ class ReferralService:
         if self._campaigns.get(campaign_id) is None:
             raise NotFound(f"no campaign {campaign_id}")
         try:
-            return self._referrals.list(
+            return self._referrals.page(
                 campaign_id, status=status, sort=sort, descending=descending, limit=limit, cursor=cursor
             )
         except ValueError as error:

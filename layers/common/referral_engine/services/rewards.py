@@ -6,16 +6,8 @@ from enum import StrEnum
 
 from referral_engine.domain.errors import NotFound
 from referral_engine.domain.events import ReferralQualified
-from referral_engine.domain.identifiers import new_id
-from referral_engine.domain.models import (
-    AuditEntry,
-    Campaign,
-    Referral,
-    ReferralStatus,
-    Reward,
-    RewardStatus,
-    utcnow,
-)
+from referral_engine.domain.models import AuditEntry, Referral, ReferralStatus, utcnow
+from referral_engine.domain.rewards import rewards_for
 from referral_engine.ports import CampaignStore, ReferralStore
 
 
@@ -41,7 +33,7 @@ class RewardService:
             raise NotFound(f"no campaign {referral.campaign_id}")
 
         now = utcnow()
-        rewards = self._rewards_for(campaign, referral)
+        rewards = rewards_for(campaign, referral, now)
         audit = AuditEntry(
             referral_id=referral.id,
             at=now,
@@ -59,25 +51,3 @@ class RewardService:
         if referral.status is ReferralStatus.REWARDED:
             return RewardOutcome.DUPLICATE
         return RewardOutcome.SKIPPED
-
-    @staticmethod
-    def _rewards_for(campaign: Campaign, referral: Referral) -> list[Reward]:
-        rule = campaign.reward
-        recipients = [("advocate", referral.advocate_code, rule.amount)]
-        if rule.friend_amount is not None:
-            recipients.append(("friend", referral.referred_code, rule.friend_amount))
-        now = utcnow()
-        return [
-            Reward(
-                id=new_id("rwd"),
-                referral_id=referral.id,
-                campaign_id=campaign.id,
-                recipient=recipient,  # type: ignore[arg-type]
-                recipient_code=code,
-                amount=amount,
-                currency=rule.currency,
-                status=RewardStatus.FULFILLED,
-                created_at=now,
-            )
-            for recipient, code, amount in recipients
-        ]

@@ -17,14 +17,14 @@ def json_response(status: int, body: str, headers: dict[str, str] | None = None)
 def new_resolver(logger: Logger) -> APIGatewayHttpResolver:
     app = APIGatewayHttpResolver()
 
-    @app.exception_handler(DomainError)
+    @app.exception_handler(DomainError)  # type: ignore[untyped-decorator]
     def _domain_error(error: DomainError) -> Response[str]:
         status = status_for(error)
         logger.info("request refused", extra={"status": status, "error_code": error.code})
         headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
         return json_response(status, error_body(error.code, error.message), headers)
 
-    @app.exception_handler(ValidationError)
+    @app.exception_handler(ValidationError)  # type: ignore[untyped-decorator]
     def _invalid(error: ValidationError) -> Response[str]:
         details = validation_details(error)
         logger.info("request invalid", extra={"status": 422, "fields": [d["field"] for d in details]})

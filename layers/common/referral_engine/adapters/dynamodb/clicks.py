@@ -30,4 +30,4 @@ def count_click(client: DynamoDBClient, table_name: str, code: str, at_iso: str)
         if error.response["Error"]["Code"] == "ConditionalCheckFailedException":
             return None
         raise
-    return response["Attributes"]["landing_url"]["S"]  # type: ignore[typeddict-item]
+    return response["Attributes"]["landing_url"]["S"]

@@ -49,4 +49,4 @@ def from_item(item: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def value(python_value: Any) -> AttributeValueTypeDef:
-    return _serializer.serialize(_plain(python_value))  # type: ignore[no-any-return]
+    return _serializer.serialize(_plain(python_value))

@@ -102,7 +102,7 @@ class DynamoReferralStore:
         claim = self._table.get(keys.external_id_claim(campaign_id, external_id))
         return self.get(claim["referral_id"]) if claim else None
 
-    def list(
+    def page(
         self,
         campaign_id: str,
         *,

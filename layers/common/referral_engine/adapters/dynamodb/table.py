@@ -65,7 +65,7 @@ class Table:
         except ClientError as error:
             if error.response["Error"]["Code"] != "TransactionCanceledException":
                 raise
-            reasons = error.response.get("CancellationReasons", [])  # type: ignore[typeddict-item]
+            reasons = error.response.get("CancellationReasons", [])
             codes = [reason.get("Code", "None") for reason in reasons]
             if CONDITION_FAILED not in codes or any(
                 code not in (CONDITION_FAILED, "None") for code in codes
