@@ -91,7 +91,9 @@ def list_referrals(campaign_id: str) -> Response[str]:
         cursor=query.cursor,
     )
     base = _base()
-    return _json(200, {"items": [referral_view(r, base) for r in page.items], "next_cursor": page.next_cursor})
+    return _json(
+        200, {"items": [referral_view(r, base) for r in page.items], "next_cursor": page.next_cursor}
+    )
 
 
 @app.post("/v1/referrals")

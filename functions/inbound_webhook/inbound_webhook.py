@@ -32,7 +32,9 @@ def _parameters() -> dict[str, Any]:
     body = event.decoded_body
     check_size(body, WEBHOOK_MAX_BODY_BYTES)
     content_type = (event.headers.get("content-type") or "").split(";")[0].strip().lower()
-    from_body = form_object(body) if content_type == "application/x-www-form-urlencoded" else json_object(body)
+    from_body = (
+        form_object(body) if content_type == "application/x-www-form-urlencoded" else json_object(body)
+    )
     if "referral_code" in from_body and "code" not in from_body:
         from_body["code"] = from_body.pop("referral_code")
     return {**(event.query_string_parameters or {}), **from_body}
@@ -45,7 +47,9 @@ def generic(hook_id: str) -> Response[str]:
     request = GenericHookRequest.model_validate(_parameters())
     signal, accepted = wiring.signals().accept_generic(hook_id, request)
     logger.info("signal stored", extra={"signal_id": signal.key, "duplicate": not accepted})
-    return json_response(202, json.dumps({"accepted": True, "duplicate": not accepted, "signal_id": signal.key}))
+    return json_response(
+        202, json.dumps({"accepted": True, "duplicate": not accepted, "signal_id": signal.key})
+    )
 
 
 @logger.inject_lambda_context(clear_state=True)

@@ -15,7 +15,9 @@ def test_create_campaign_returns_its_hook_url_and_stores_it(stack: AwsStack) -> 
     assert response["statusCode"] == 201
     campaign = json_body(response)
     assert campaign["id"].startswith("cmp_")
-    assert campaign["hook_url"].startswith("https://a1b2c3d4e5.execute-api.us-east-1.amazonaws.com/hooks/generic/")
+    assert campaign["hook_url"].startswith(
+        "https://a1b2c3d4e5.execute-api.us-east-1.amazonaws.com/hooks/generic/"
+    )
     assert campaign["reward"] == {"amount": "20.00", "currency": "USD", "friend_amount": "10.00"}
     assert "hook_id" not in campaign
     assert json_body(call_api("get_campaign", path_parameters={"campaign_id": campaign["id"]})) == campaign
@@ -52,7 +54,6 @@ def test_bad_api_key_is_refused_and_writes_nothing(stack: AwsStack, headers: dic
 
 def test_missing_authorization_header_is_refused(stack: AwsStack) -> None:
     from api import handler
-
     from support.events import LambdaContext, http_event
 
     event = http_event("api/create_campaign", body=CAMPAIGN, drop_headers=("authorization",))
@@ -190,7 +191,8 @@ def test_an_external_id_belongs_to_one_referral(stack: AwsStack) -> None:
     sign_up(advocate["code"], "one@example.org", external_ids={"stripe": "cus_1"})
     before = stack.items()
     response = call_api(
-        "sign_up", body={"code": advocate["code"], "email": "two@example.org", "external_ids": {"stripe": "cus_1"}}
+        "sign_up",
+        body={"code": advocate["code"], "email": "two@example.org", "external_ids": {"stripe": "cus_1"}},
     )
     assert response["statusCode"] == 409
     assert json_body(response)["error"]["code"] == "external_id_taken"
@@ -213,3 +215,11 @@ def test_qualify_dedupes_on_the_callers_event_id(stack: AwsStack) -> None:
     assert (first["duplicate"], again["duplicate"], other["duplicate"]) == (False, True, False)
     assert first["signal_id"] == "api:inv_9"
     assert len(stack.items_of("signal")) == 2
+
+
+def test_a_time_without_a_zone_is_refused(stack: AwsStack) -> None:
+    referral = sign_up(enrol(create_campaign()["id"])["code"])
+    before = stack.items()
+    response = qualify_via_api(referral["id"], occurred_at="2026-11-01T10:00:00")
+    assert response["statusCode"] == 422
+    assert stack.items() == before

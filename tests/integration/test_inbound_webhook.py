@@ -81,7 +81,13 @@ def test_post_form_encoded_base64_body(stack: AwsStack, hook: dict[str, Any]) ->
     ],
 )
 def test_bad_calls_are_refused_and_write_nothing(
-    stack: AwsStack, hook: dict[str, Any], hook_id: str, query: dict[str, str], body: Any, status: int, code: str
+    stack: AwsStack,
+    hook: dict[str, Any],
+    hook_id: str,
+    query: dict[str, str],
+    body: Any,
+    status: int,
+    code: str,
 ) -> None:
     hook_id = hook["hook_id"] if hook_id == "HOOK" else hook_id
     query = {k: hook["code"] if v == "CODE" else v for k, v in query.items()}
@@ -92,3 +98,12 @@ def test_bad_calls_are_refused_and_write_nothing(
     assert response["statusCode"] == status
     assert json_body(response)["error"]["code"] == code
     assert stack.items() == before
+
+
+def test_event_ids_are_scoped_to_their_campaign(stack: AwsStack) -> None:
+    spring, autumn = create_campaign(), create_campaign()
+    for campaign in (spring, autumn):
+        code = sign_up(enrol(campaign["id"])["code"])["referral_code"]
+        response = generic_hook(hook_id_of(campaign), {"code": code, "event_id": "1"})
+        assert json_body(response)["duplicate"] is False
+    assert len(stack.items_of("signal")) == 2

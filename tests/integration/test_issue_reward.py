@@ -50,13 +50,19 @@ def test_a_malformed_event_raises_and_writes_nothing(stack: AwsStack) -> None:
 
 
 def test_redelivered_event_rewards_once(stack: AwsStack) -> None:
-    referral_id, advocate_code, event = qualified_referral(stack, reward={"amount": "15.00", "currency": "EUR"})
+    _referral_id, advocate_code, event = qualified_referral(
+        stack, reward={"amount": "15.00", "currency": "EUR"}
+    )
 
     outcomes = [issue_reward.handler(event, LambdaContext())["outcome"] for _ in range(3)]
 
     assert outcomes == ["issued", "duplicate", "duplicate"]
     (reward,) = stack.items_of("reward")
-    assert (reward["recipient"], reward["amount"], reward["currency"]) == ("advocate", Decimal("15.00"), "EUR")
+    assert (reward["recipient"], reward["amount"], reward["currency"]) == (
+        "advocate",
+        Decimal("15.00"),
+        "EUR",
+    )
     advocate = next(p for p in stack.items_of("participant") if p["code"] == advocate_code)
     assert advocate["credit_balance"] == Decimal("15.00")
     assert advocate["rewards"] == 1
@@ -67,7 +73,8 @@ def test_racing_writers_issue_one_set_of_rewards(stack: AwsStack) -> None:
     referral_id, advocate_code, _ = qualified_referral(stack)
     store = DynamoReferralStore(wiring.table())
     stale = store.get(referral_id)
-    assert stale is not None and stale.status is ReferralStatus.QUALIFIED
+    assert stale is not None
+    assert stale.status is ReferralStatus.QUALIFIED
     campaign = wiring.campaigns().get(stale.campaign_id)
 
     def audit() -> AuditEntry:

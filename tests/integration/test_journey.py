@@ -41,7 +41,8 @@ def test_click_signup_qualify_reward(stack: AwsStack) -> None:
     assert outcomes == [{"referral_id": referral["id"], "outcome": "issued"}]
     shown = json_body(get_referral(referral["id"]))
     assert shown["status"] == "rewarded"
-    assert shown["qualified_at"] and shown["rewarded_at"]
+    assert shown["qualified_at"]
+    assert shown["rewarded_at"]
     assert sorted((r["recipient"], r["amount"], r["status"]) for r in shown["rewards"]) == [
         ("advocate", "20.00", "fulfilled"),
         ("friend", "10.00", "fulfilled"),

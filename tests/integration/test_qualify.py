@@ -116,7 +116,9 @@ def test_a_transient_failure_fails_only_its_record(stack: AwsStack, monkeypatch:
     result = run_qualify(stack)
 
     failed_sequence = next(
-        r["dynamodb"]["SequenceNumber"] for r in result["records"] if "boom" in r["dynamodb"]["Keys"]["pk"]["S"]
+        r["dynamodb"]["SequenceNumber"]
+        for r in result["records"]
+        if "boom" in r["dynamodb"]["Keys"]["pk"]["S"]
     )
     assert result["batchItemFailures"] == [{"itemIdentifier": failed_sequence}]
     assert [e["detail"]["referral_id"] for e in stack.captured_events()] == [healthy["id"]]

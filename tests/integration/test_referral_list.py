@@ -68,6 +68,7 @@ def test_bad_list_parameters_are_refused(stack: AwsStack) -> None:
     assert status_of(limit="0") == 422
     assert status_of(cursor="!!!") == 400
     assert status_of(cursor=foreign_cursor) == 400
-    assert call_api(
-        "list_referrals", path_parameters={"campaign_id": "cmp_unknown"}, query={}
-    )["statusCode"] == 404
+    assert (
+        call_api("list_referrals", path_parameters={"campaign_id": "cmp_unknown"}, query={})["statusCode"]
+        == 404
+    )

@@ -78,6 +78,7 @@ class LambdaContext(PowertoolsLambdaContext):
         self._log_group_name = f"/aws/lambda/{function_name}"
         self._log_stream_name = "2026/11/23/[$LATEST]0123456789abcdef"
 
+
 def json_body(response: dict[str, Any]) -> dict[str, Any]:
     body = json.loads(response["body"])
     assert isinstance(body, dict), body

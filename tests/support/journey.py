@@ -9,7 +9,6 @@ import inbound_webhook
 import issue_reward
 import qualify
 import track_click
-
 from support.aws import API_KEY, AwsStack
 from support.events import LambdaContext, http_event, json_body
 

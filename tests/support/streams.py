@@ -47,9 +47,12 @@ class StreamReader:
         shards = self._client.describe_stream(StreamArn=self._arn)["StreamDescription"]["Shards"]
         for shard in shards:
             shard_id = shard["ShardId"]
-            iterator = self._iterators.get(shard_id) or self._client.get_shard_iterator(
-                StreamArn=self._arn, ShardId=shard_id, ShardIteratorType="TRIM_HORIZON"
-            )["ShardIterator"]
+            iterator = (
+                self._iterators.get(shard_id)
+                or self._client.get_shard_iterator(
+                    StreamArn=self._arn, ShardId=shard_id, ShardIteratorType="TRIM_HORIZON"
+                )["ShardIterator"]
+            )
             response = self._client.get_records(ShardIterator=iterator)
             self._iterators[shard_id] = response["NextShardIterator"]
             records.extend(as_lambda_record(record, self._arn) for record in response["Records"])

@@ -90,7 +90,9 @@ class ReferralStore(Protocol):
     def mark_qualified(self, referral: Referral, signal_key: str, audit: AuditEntry) -> TransitionResult:
         """pending → qualified, exactly once; otherwise returns the referral as it is."""
 
-    def record_rewards(self, referral: Referral, rewards: list[Reward], audit: AuditEntry) -> TransitionResult:
+    def record_rewards(
+        self, referral: Referral, rewards: list[Reward], audit: AuditEntry
+    ) -> TransitionResult:
         """qualified → rewarded together with the rewards and the recipients' credit, exactly once."""
 
     def append_audit(self, entry: AuditEntry) -> None: ...

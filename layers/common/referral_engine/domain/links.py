@@ -10,6 +10,10 @@ REF_PARAMETER = "ref"
 
 def landing_with_ref(landing_url: str, code: str) -> str:
     parts = urlsplit(landing_url)
-    query = [(name, value) for name, value in parse_qsl(parts.query, keep_blank_values=True) if name != REF_PARAMETER]
+    query = [
+        (name, value)
+        for name, value in parse_qsl(parts.query, keep_blank_values=True)
+        if name != REF_PARAMETER
+    ]
     query.append((REF_PARAMETER, code))
     return urlunsplit(parts._replace(query=urlencode(query)))

@@ -7,6 +7,9 @@ from datetime import timedelta
 
 from referral_engine.domain.models import Milestone, Referral, Signal
 
+# Vendors' clocks and ours disagree a little; an event stamped minutes before the signup still counts.
+CLOCK_SKEW = timedelta(minutes=5)
+
 
 @dataclass(frozen=True)
 class MilestoneDecision:
@@ -24,6 +27,8 @@ def evaluate(milestone: Milestone, signal: Signal, referral: Referral) -> Milest
         return MilestoneDecision(False, f"currency {signal.currency} is not {milestone.currency}")
     if milestone.within_days is not None:
         happened = signal.occurred_at or signal.received_at
+        if happened < referral.joined_at - CLOCK_SKEW:
+            return MilestoneDecision(False, "it happened before the signup")
         if happened - referral.joined_at > timedelta(days=milestone.within_days):
             return MilestoneDecision(False, f"more than {milestone.within_days} days after signup")
     return MilestoneDecision(True, "milestone reached")

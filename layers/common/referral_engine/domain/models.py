@@ -7,7 +7,15 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    model_validator,
+)
 
 from referral_engine.domain.identifiers import normalise_email
 
@@ -58,6 +66,12 @@ class Milestone(Entity):
     min_amount: Money | None = None
     currency: Currency | None = None
     within_days: Annotated[int, Field(gt=0, le=3650)] | None = None
+
+    @model_validator(mode="after")
+    def _amount_needs_currency(self) -> Milestone:
+        if self.min_amount is not None and self.currency is None:
+            raise ValueError("a minimum amount needs its currency")
+        return self
 
 
 class Campaign(Entity):
@@ -157,9 +171,14 @@ class Signal(Entity):
     match: SignalMatch
     amount: Decimal | None = None
     currency: Currency | None = None
-    occurred_at: datetime | None = None
-    received_at: datetime
+    occurred_at: AwareDatetime | None = None
+    received_at: AwareDatetime
 
     @property
     def key(self) -> str:
         return f"{self.source}:{self.event_id}"
+
+    @property
+    def dedupe_key(self) -> str:
+        """A caller's event ids are unique within its campaign, and from our API within a referral."""
+        return f"{self.source}#{self.campaign_id}#{self.match.referral_id or ''}#{self.event_id}"

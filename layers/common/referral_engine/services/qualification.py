@@ -79,7 +79,8 @@ class QualificationService:
         return Outcome.IGNORED
 
     def _announce(self, referral: Referral, signal: Signal) -> None:
-        assert referral.qualified_at is not None
+        if referral.qualified_at is None:
+            raise RuntimeError(f"referral {referral.id} is {referral.status} without a qualified_at")
         self._publisher.publish_qualified(
             ReferralQualified(
                 referral_id=referral.id,

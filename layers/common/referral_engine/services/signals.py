@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from decimal import Decimal
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, StringConstraints
+from pydantic import AwareDatetime, BaseModel, ConfigDict, StringConstraints
 
 from referral_engine.domain.errors import InvalidRequest, NotFound
 from referral_engine.domain.identifiers import normalise_code, sha256_hex
@@ -21,7 +21,7 @@ class QualifyRequest(BaseModel):
     event_id: EventId | None = None
     amount: Money | None = None
     currency: Currency | None = None
-    occurred_at: datetime | None = None
+    occurred_at: AwareDatetime | None = None
 
 
 class GenericHookRequest(QualifyRequest):
@@ -35,7 +35,8 @@ class GenericHookRequest(QualifyRequest):
 
 def _derived_event_id(*parts: object) -> str:
     """Callers without event ids: identical requests dedupe, different ones (e.g. amounts) do not."""
-    return "auto-" + sha256_hex("|".join("" if part is None else str(part) for part in parts))[:32]
+    text = (format(part.normalize(), "f") if isinstance(part, Decimal) else str(part) for part in parts)
+    return "auto-" + sha256_hex("|".join(text))[:32]
 
 
 class SignalService:

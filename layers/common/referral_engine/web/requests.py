@@ -31,4 +31,3 @@ def json_object(body: str | None) -> dict[str, Any]:
 
 def form_object(body: str | None) -> dict[str, str]:
     return dict(parse_qsl(body or "", keep_blank_values=False))
-

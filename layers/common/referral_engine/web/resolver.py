@@ -11,7 +11,9 @@ from referral_engine.web.errors import error_body, status_for, validation_detail
 
 
 def json_response(status: int, body: str, headers: dict[str, str] | None = None) -> Response[str]:
-    return Response(status_code=status, content_type=content_types.APPLICATION_JSON, body=body, headers=headers)
+    return Response(
+        status_code=status, content_type=content_types.APPLICATION_JSON, body=body, headers=headers
+    )
 
 
 def new_resolver(logger: Logger) -> APIGatewayHttpResolver:

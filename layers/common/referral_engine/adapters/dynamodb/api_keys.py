@@ -17,4 +17,6 @@ class DynamoApiKeyStore:
         return item is not None and not item.get("revoked", False)
 
     def add(self, key_hash: str, name: str) -> None:
-        self._table.put(to_item({**keys.api_key(key_hash), "entity": "api_key", "name": name, "created_at": utcnow()}))
+        self._table.put(
+            to_item({**keys.api_key(key_hash), "entity": "api_key", "name": name, "created_at": utcnow()})
+        )

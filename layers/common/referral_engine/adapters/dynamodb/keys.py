@@ -50,8 +50,8 @@ def audit(referral_id: str, at: datetime, action: str) -> Key:
     return {"pk": referral_partition(referral_id), "sk": f"AUDIT#{iso(at)}#{action}"}
 
 
-def signal(source: str, event_id: str) -> Key:
-    return {"pk": f"SIGNAL#{source}#{event_id}", "sk": "SIGNAL"}
+def signal(dedupe_key: str) -> Key:
+    return {"pk": f"SIGNAL#{dedupe_key}", "sk": "SIGNAL"}
 
 
 def api_key(key_hash: str) -> Key:
@@ -71,7 +71,10 @@ def referral_indexes(
 ) -> dict[str, str]:
     keys = {"gsi1pk": referrals_by_joined(campaign_id), "gsi1sk": f"{iso(joined_at)}#{referral_id}"}
     if qualified_at is not None:
-        keys |= {"gsi2pk": referrals_by_qualified(campaign_id), "gsi2sk": f"{iso(qualified_at)}#{referral_id}"}
+        keys |= {
+            "gsi2pk": referrals_by_qualified(campaign_id),
+            "gsi2sk": f"{iso(qualified_at)}#{referral_id}",
+        }
     return keys
 
 
@@ -81,4 +84,3 @@ def participants_of(campaign_id: str) -> str:
 
 def rewards_of(code: str) -> str:
     return f"CODE#{code}#REWARDS"
-

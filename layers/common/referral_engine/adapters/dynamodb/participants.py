@@ -53,7 +53,7 @@ class DynamoParticipantStore:
             raise
 
     def get(self, code: str) -> Participant | None:
-        item = self._table.get(keys.participant(code))
+        item = self._table.get(keys.participant(code), consistent=True)
         return Participant.model_validate(item) if item else None
 
     def by_email(self, campaign_id: str, email: str) -> Participant | None:

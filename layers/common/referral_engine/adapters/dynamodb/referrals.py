@@ -99,7 +99,7 @@ class DynamoReferralStore:
         )
 
     def by_external_id(self, campaign_id: str, external_id: str) -> Referral | None:
-        claim = self._table.get(keys.external_id_claim(campaign_id, external_id))
+        claim = self._table.get(keys.external_id_claim(campaign_id, external_id), consistent=True)
         return self.get(claim["referral_id"]) if claim else None
 
     def page(
@@ -114,7 +114,9 @@ class DynamoReferralStore:
     ) -> ReferralPage:
         index, partition_key, sort_key = _INDEX[sort]
         partition = (
-            keys.referrals_by_joined(campaign_id) if sort == "joined_at" else keys.referrals_by_qualified(campaign_id)
+            keys.referrals_by_joined(campaign_id)
+            if sort == "joined_at"
+            else keys.referrals_by_qualified(campaign_id)
         )
         query: dict[str, Any] = {
             "IndexName": index,
@@ -160,7 +162,9 @@ class DynamoReferralStore:
             ),
         )
 
-    def record_rewards(self, referral: Referral, rewards: list[Reward], audit: AuditEntry) -> TransitionResult:
+    def record_rewards(
+        self, referral: Referral, rewards: list[Reward], audit: AuditEntry
+    ) -> TransitionResult:
         operations: list[TransactWriteItemTypeDef] = []
         for reward in rewards:
             item = model_item(
@@ -186,7 +190,9 @@ class DynamoReferralStore:
             {"rewarded_at": rewarded_at},
             audit,
             operations,
-            updated=referral.model_copy(update={"status": ReferralStatus.REWARDED, "rewarded_at": rewarded_at}),
+            updated=referral.model_copy(
+                update={"status": ReferralStatus.REWARDED, "rewarded_at": rewarded_at}
+            ),
         )
 
     def append_audit(self, entry: AuditEntry) -> None:
@@ -249,4 +255,3 @@ class DynamoReferralStore:
     @staticmethod
     def _audit_item(entry: AuditEntry) -> dict[str, Any]:
         return model_item(entry, "audit", **keys.audit(entry.referral_id, entry.at, entry.action))
-

@@ -19,5 +19,5 @@ class DynamoSignalInbox:
 
     def accept(self, signal: Signal) -> bool:
         expires_at = int((signal.received_at + DEDUPE_WINDOW).timestamp())
-        item = model_item(signal, "signal", **keys.signal(signal.source, signal.event_id), expires_at=expires_at)
+        item = model_item(signal, "signal", **keys.signal(signal.dedupe_key), expires_at=expires_at)
         return self._table.put_new(item)

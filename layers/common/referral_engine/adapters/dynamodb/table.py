@@ -67,9 +67,7 @@ class Table:
                 raise
             reasons = error.response.get("CancellationReasons", [])
             codes = [reason.get("Code", "None") for reason in reasons]
-            if CONDITION_FAILED not in codes or any(
-                code not in (CONDITION_FAILED, "None") for code in codes
-            ):
+            if CONDITION_FAILED not in codes or any(code not in (CONDITION_FAILED, "None") for code in codes):
                 raise
             items = [from_item(reason["Item"]) if "Item" in reason else None for reason in reasons]
             raise TransactionCancelled(codes, items) from error

@@ -1,0 +1,115 @@
+# referral-engine developer tasks. Needs only python3 (3.11+) and make: `make test` installs the rest
+# from the lock files in requirements/ into .venv (project + tools) and .venv-sam (AWS SAM CLI).
+
+SHELL := bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+MAKEFLAGS += --no-builtin-rules
+
+PYTHON ?= python3
+VENV := .venv
+SAM_VENV := .venv-sam
+BIN := $(VENV)/bin
+UV := $(BIN)/uv
+SAM := $(SAM_VENV)/bin/sam
+
+BOOT_STAMP := $(VENV)/.bootstrapped
+DEV_STAMP := $(VENV)/.installed
+SAM_STAMP := $(SAM_VENV)/.installed
+
+# pytest arguments, e.g. `make unit PYTEST_ARGS="-n auto -k qualify"`.
+PYTEST_ARGS ?=
+
+# uv: never ask pip's configuration, always use the venv given, no progress bars in logs.
+export UV_NO_PROGRESS := 1
+export UV_PYTHON_DOWNLOADS := never
+export SAM_CLI_TELEMETRY := 0
+
+# The validators run offline: dummy credentials and a region, only for the commands that need them
+# (a developer's real AWS profile is left alone for `sam deploy`).
+OFFLINE_AWS := env -u AWS_PROFILE -u AWS_DEFAULT_PROFILE AWS_ACCESS_KEY_ID=testing \
+	AWS_SECRET_ACCESS_KEY=testing AWS_SESSION_TOKEN=testing AWS_DEFAULT_REGION=us-east-1 \
+	AWS_REGION=us-east-1 AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null
+
+UV_COMPILE := $(UV) pip compile --quiet --custom-compile-command "make lock" $(if $(UPGRADE),--upgrade)
+UV_LOCK := $(UV_COMPILE) --universal --python-version 3.11 --generate-hashes
+
+.PHONY: help install lint format typecheck validate unit test build clean lock
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+# ----------------------------------------------------------------------------------- install
+$(BOOT_STAMP): requirements/bootstrap.txt
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is needed, found " + sys.version)'
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@test -x $(BIN)/pip || $(BIN)/python -m ensurepip --upgrade --default-pip >/dev/null
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps --require-hashes \
+		-r requirements/bootstrap.txt
+	@touch $@
+
+$(DEV_STAMP): $(BOOT_STAMP) requirements/dev.txt pyproject.toml
+	$(UV) pip sync --python $(BIN)/python --require-hashes requirements/dev.txt
+	$(UV) pip install --python $(BIN)/python --no-deps --no-build-isolation --editable .
+	@touch $@
+
+$(SAM_STAMP): $(BOOT_STAMP) requirements/sam.txt
+	@test -x $(SAM_VENV)/bin/python || $(UV) venv --quiet --python $(BIN)/python $(SAM_VENV)
+	$(UV) pip sync --python $(SAM_VENV)/bin/python --require-hashes requirements/sam.txt
+	@touch $@
+
+install: $(DEV_STAMP) $(SAM_STAMP) ## create .venv and .venv-sam from the lock files (idempotent)
+
+# ----------------------------------------------------------------------------------- checks
+lint: $(DEV_STAMP) ## ruff check and ruff format --check
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: $(DEV_STAMP) ## apply ruff's fixes and formatting
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+typecheck: $(DEV_STAMP) ## mypy (strict, settings in pyproject.toml)
+	$(BIN)/mypy
+
+validate: $(DEV_STAMP) $(SAM_STAMP) ## cfn-lint, sam validate --lint, sam validate (offline)
+	$(BIN)/cfn-lint template.yaml
+	@echo "$(SAM) validate --lint  (offline, dummy credentials)"
+	@$(OFFLINE_AWS) $(SAM) validate --lint --template-file template.yaml
+	@echo "$(SAM) validate --region us-east-1  (offline, dummy credentials)"
+	@$(OFFLINE_AWS) $(SAM) validate --region us-east-1 --template-file template.yaml
+
+unit: $(DEV_STAMP) ## pytest (all tiers under tests/)
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+# sam build runs pip for the layer with the Lambda runtime's interpreter, python3.13: use one on
+# PATH, else a pyenv-installed 3.13, else say why the build is skipped.
+build: $(SAM_STAMP) ## sam build (arm64, python3.13), skipped with a reason when no python3.13 is found
+	@if ! python3.13 -c '' 2>/dev/null && command -v pyenv >/dev/null; then \
+		py313=$$(pyenv versions --bare 2>/dev/null | grep -E '^3\.13(\.[0-9]+)?$$' | sort -V | tail -n1 || true); \
+		if [ -n "$$py313" ]; then export PYENV_VERSION="$$(pyenv version-name 2>/dev/null || echo system):$$py313"; fi; \
+	fi; \
+	if python3.13 -c '' 2>/dev/null; then \
+		echo "sam build with $$(python3.13 --version) ($$(command -v python3.13))"; \
+		start=$$SECONDS; \
+		$(SAM) build --template-file template.yaml; \
+		echo "sam build took $$((SECONDS - start))s"; \
+	else \
+		echo "SKIPPED sam build: no python3.13 interpreter found (on PATH or via pyenv); SAM builds the"; \
+		echo "        python3.13 layer with it. Install Python 3.13 (or set PYENV_VERSION) to build."; \
+	fi
+
+test: lint typecheck validate unit build ## everything CI runs
+
+# ----------------------------------------------------------------------------------- upkeep
+lock: $(BOOT_STAMP) ## regenerate the lock files (UPGRADE=1 to move to the newest allowed versions)
+	$(UV_LOCK) pyproject.toml requirements/dev.in -o requirements/dev.txt
+	$(UV_LOCK) requirements/sam.in -o requirements/sam.txt
+	$(UV_LOCK) requirements/bootstrap.in -c requirements/dev.txt -o requirements/bootstrap.txt
+	$(UV_COMPILE) --no-annotate --python-version 3.13 --python-platform aarch64-manylinux_2_28 \
+		requirements/layer.in -c requirements/dev.txt -o layers/common/requirements.txt
+
+clean: ## remove the venvs, build output and caches
+	rm -rf $(VENV) $(SAM_VENV) .aws-sam .mypy_cache .ruff_cache .pytest_cache .hypothesis
+	find . -name __pycache__ -type d -prune -not -path './.git/*' -exec rm -rf {} +
+	find . -name '*.egg-info' -type d -prune -not -path './.git/*' -exec rm -rf {} +

@@ -1,0 +1,461 @@
+"""Assertions on template.yaml: the contract the functions' code and the operators rely on.
+
+cfn-lint and `sam validate` check that the template is valid; these tests check that it says what we
+mean: the triggers' failure handling, alarms, log retention, runtime, routes and least privilege.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from support.template import REPO_ROOT, Template, load_template, resources_of_type
+
+pytestmark = pytest.mark.infrastructure
+
+FUNCTIONS = {
+    # logical id: (CodeUri, Handler)
+    "TrackClickFunction": ("functions/track_click/", "track_click.handler"),
+    "ApiFunction": ("functions/api/", "api.handler"),
+    "InboundWebhookFunction": ("functions/inbound_webhook/", "inbound_webhook.handler"),
+    "QualifyFunction": ("functions/qualify/", "qualify.handler"),
+    "IssueRewardFunction": ("functions/issue_reward/", "issue_reward.handler"),
+}
+
+QUEUES = {"QualifyFailureQueue", "ExceptionsQueue", "RewardEventsDLQ", "IssueRewardFailureQueue"}
+
+TABLE = {"Fn::GetAtt": ["ReferralsTable", "Arn"]}
+TABLE_INDEXES = {"Fn::Sub": "${ReferralsTable.Arn}/index/*"}
+
+# Every action each function may take, and on what. SAM adds the trigger-side grants itself (stream
+# read for QualifyFunction, sqs:SendMessage to the OnFailure destinations), which is not listed here.
+EXPECTED_GRANTS: dict[str, set[tuple[str, str]]] = {
+    "TrackClickFunction": {("dynamodb:UpdateItem", "table")},
+    "ApiFunction": {
+        ("dynamodb:GetItem", "table"),
+        ("dynamodb:PutItem", "table"),
+        ("dynamodb:UpdateItem", "table"),
+        ("dynamodb:Query", "table"),
+        ("dynamodb:Query", "indexes"),
+    },
+    "InboundWebhookFunction": {("dynamodb:GetItem", "table"), ("dynamodb:PutItem", "table")},
+    "QualifyFunction": {
+        ("dynamodb:GetItem", "table"),
+        ("dynamodb:PutItem", "table"),
+        ("dynamodb:UpdateItem", "table"),
+        ("events:PutEvents", "bus"),
+        ("sqs:SendMessage", "exceptions-queue"),
+    },
+    "IssueRewardFunction": {
+        ("dynamodb:GetItem", "table"),
+        ("dynamodb:PutItem", "table"),
+        ("dynamodb:UpdateItem", "table"),
+    },
+}
+
+RESOURCE_NAMES = {
+    json.dumps(TABLE, sort_keys=True): "table",
+    json.dumps(TABLE_INDEXES, sort_keys=True): "indexes",
+    json.dumps({"Fn::GetAtt": ["EventBus", "Arn"]}, sort_keys=True): "bus",
+    json.dumps({"Fn::GetAtt": ["ExceptionsQueue", "Arn"]}, sort_keys=True): "exceptions-queue",
+}
+
+ROUTES = {
+    ("GET", "/r/{code}", "TrackClickFunction"),
+    ("POST", "/v1/campaigns", "ApiFunction"),
+    ("GET", "/v1/campaigns/{campaign_id}", "ApiFunction"),
+    ("POST", "/v1/campaigns/{campaign_id}/advocates", "ApiFunction"),
+    ("GET", "/v1/campaigns/{campaign_id}/referrals", "ApiFunction"),
+    ("POST", "/v1/referrals", "ApiFunction"),
+    ("GET", "/v1/referrals/{referral_id}", "ApiFunction"),
+    ("POST", "/v1/referrals/{referral_id}/qualify", "ApiFunction"),
+    ("GET", "/hooks/generic/{hook_id}", "InboundWebhookFunction"),
+    ("POST", "/hooks/generic/{hook_id}", "InboundWebhookFunction"),
+}
+
+
+@pytest.fixture(scope="module")
+def template() -> Template:
+    return load_template()
+
+
+@pytest.fixture(scope="module")
+def resources(template: Template) -> dict[str, dict[str, Any]]:
+    resources: dict[str, dict[str, Any]] = template["Resources"]
+    return resources
+
+
+@pytest.fixture(scope="module")
+def functions(template: Template) -> dict[str, dict[str, Any]]:
+    return resources_of_type(template, "AWS::Serverless::Function")
+
+
+def props(resources: dict[str, dict[str, Any]], logical_id: str) -> dict[str, Any]:
+    properties: dict[str, Any] = resources[logical_id]["Properties"]
+    return properties
+
+
+def only_event(function: dict[str, Any], event_type: str) -> dict[str, Any]:
+    events = [e for e in function["Properties"].get("Events", {}).values() if e["Type"] == event_type]
+    assert len(events) == 1, f"expected one {event_type} event, found {len(events)}"
+    properties: dict[str, Any] = events[0]["Properties"]
+    return properties
+
+
+# ------------------------------------------------------------------------------ runtime and code
+
+
+def test_every_function_runs_python313_on_arm64_with_the_layer(
+    template: Template, functions: dict[str, dict[str, Any]]
+) -> None:
+    globals_ = template["Globals"]["Function"]
+    assert globals_["Runtime"] == "python3.13"
+    assert globals_["Architectures"] == ["arm64"]
+    assert globals_["Tracing"] == "Active"
+    assert globals_["Layers"] == [{"Ref": "CommonLayer"}]
+    for logical_id, function in functions.items():
+        overridden = {"Runtime", "Architectures", "Layers"} & function["Properties"].keys()
+        assert not overridden, f"{logical_id} overrides {overridden}"
+
+
+def test_functions_have_the_agreed_code_locations_and_handlers(
+    functions: dict[str, dict[str, Any]],
+) -> None:
+    assert set(functions) == set(FUNCTIONS)
+    for logical_id, (code_uri, handler) in FUNCTIONS.items():
+        properties = functions[logical_id]["Properties"]
+        assert (properties["CodeUri"], properties["Handler"]) == (code_uri, handler)
+        # The handler module is named after its directory, so all can share one import path.
+        assert handler.split(".")[0] == Path(code_uri).name
+
+
+def test_timeouts(template: Template, functions: dict[str, dict[str, Any]]) -> None:
+    assert template["Globals"]["Function"]["Timeout"] == 10
+    assert functions["QualifyFunction"]["Properties"]["Timeout"] == 60
+    assert functions["IssueRewardFunction"]["Properties"]["Timeout"] == 30
+
+
+def test_common_layer_is_built_for_python313_arm64(resources: dict[str, dict[str, Any]]) -> None:
+    layer = resources["CommonLayer"]
+    assert layer["Type"] == "AWS::Serverless::LayerVersion"
+    assert layer["Properties"]["ContentUri"] == "layers/common/"
+    assert layer["Properties"]["CompatibleRuntimes"] == ["python3.13"]
+    assert layer["Properties"]["CompatibleArchitectures"] == ["arm64"]
+    assert layer["Metadata"] == {"BuildMethod": "python3.13", "BuildArchitecture": "arm64"}
+
+
+def test_environment_is_shared_through_globals(
+    template: Template, functions: dict[str, dict[str, Any]]
+) -> None:
+    variables = template["Globals"]["Function"]["Environment"]["Variables"]
+    assert variables == {
+        "TABLE_NAME": {"Ref": "ReferralsTable"},
+        "EVENT_BUS_NAME": {"Ref": "EventBus"},
+        "POWERTOOLS_SERVICE_NAME": "referral-engine",
+        "POWERTOOLS_METRICS_NAMESPACE": "ReferralEngine",
+        "POWERTOOLS_LOG_LEVEL": "INFO",
+        "PUBLIC_BASE_URL": {"Ref": "PublicBaseUrl"},
+    }
+    for logical_id, function in functions.items():
+        own = function["Properties"].get("Environment", {}).get("Variables", {})
+        expected = (
+            {"EXCEPTIONS_QUEUE_URL": {"Ref": "ExceptionsQueue"}} if logical_id == "QualifyFunction" else {}
+        )
+        assert own == expected, logical_id
+
+
+# ---------------------------------------------------------------------------------- logging
+
+
+def test_every_function_logs_json_to_its_own_log_group_with_retention(
+    template: Template, resources: dict[str, dict[str, Any]], functions: dict[str, dict[str, Any]]
+) -> None:
+    assert template["Globals"]["Function"]["LoggingConfig"] == {"LogFormat": "JSON"}
+    log_groups = set()
+    for logical_id, function in functions.items():
+        reference = function["Properties"]["LoggingConfig"]["LogGroup"]
+        assert set(reference) == {"Ref"}, logical_id
+        log_group = resources[reference["Ref"]]
+        assert log_group["Type"] == "AWS::Logs::LogGroup"
+        assert log_group["Properties"]["RetentionInDays"] == {"Ref": "LogRetentionDays"}
+        log_groups.add(reference["Ref"])
+    assert len(log_groups) == len(functions), "functions must not share a log group"
+
+
+def test_log_retention_parameter(template: Template) -> None:
+    parameter = template["Parameters"]["LogRetentionDays"]
+    assert parameter["Type"] == "Number"
+    assert parameter["Default"] == 30
+    assert parameter["Default"] in parameter["AllowedValues"]
+
+
+def test_http_api_access_logs_and_throttling(resources: dict[str, dict[str, Any]]) -> None:
+    api = props(resources, "HttpApi")
+    destination = api["AccessLogSettings"]["DestinationArn"]
+    log_group = resources[destination["Fn::GetAtt"][0]]
+    assert log_group["Properties"]["RetentionInDays"] == {"Ref": "LogRetentionDays"}
+    assert json.loads(api["AccessLogSettings"]["Format"])["requestId"] == "$context.requestId"
+    assert api["DefaultRouteSettings"]["ThrottlingBurstLimit"] > 0
+    assert api["DefaultRouteSettings"]["ThrottlingRateLimit"] > 0
+
+
+# ----------------------------------------------------------------------------------- data
+
+
+def test_table_keys_indexes_stream_and_ttl(resources: dict[str, dict[str, Any]]) -> None:
+    table = resources["ReferralsTable"]
+    assert table["Type"] == "AWS::DynamoDB::Table"
+    assert table["DeletionPolicy"] == table["UpdateReplacePolicy"] == "Retain"
+    properties = table["Properties"]
+    assert properties["BillingMode"] == "PAY_PER_REQUEST"
+    attribute_types = {a["AttributeName"]: a["AttributeType"] for a in properties["AttributeDefinitions"]}
+    assert attribute_types == dict.fromkeys(("pk", "sk", "gsi1pk", "gsi1sk", "gsi2pk", "gsi2sk"), "S")
+    assert properties["KeySchema"] == [
+        {"AttributeName": "pk", "KeyType": "HASH"},
+        {"AttributeName": "sk", "KeyType": "RANGE"},
+    ]
+    indexes = {index["IndexName"]: index for index in properties["GlobalSecondaryIndexes"]}
+    assert set(indexes) == {"gsi1", "gsi2"}
+    for name, index in indexes.items():
+        assert index["KeySchema"] == [
+            {"AttributeName": f"{name}pk", "KeyType": "HASH"},
+            {"AttributeName": f"{name}sk", "KeyType": "RANGE"},
+        ]
+        assert index["Projection"] == {"ProjectionType": "ALL"}
+    assert properties["StreamSpecification"] == {"StreamViewType": "NEW_AND_OLD_IMAGES"}
+    assert properties["TimeToLiveSpecification"] == {"AttributeName": "expires_at", "Enabled": True}
+    assert properties["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
+    assert properties["SSESpecification"] == {"SSEEnabled": True}
+
+
+def test_event_bus_is_named_after_the_stack(resources: dict[str, dict[str, Any]]) -> None:
+    assert resources["EventBus"]["Type"] == "AWS::Events::EventBus"
+    assert props(resources, "EventBus")["Name"] == {"Fn::Sub": "${AWS::StackName}-referrals"}
+
+
+# ------------------------------------------------------------------------------ triggers
+
+
+def test_qualify_stream_trigger_is_filtered_and_fails_per_record(
+    functions: dict[str, dict[str, Any]],
+) -> None:
+    event = only_event(functions["QualifyFunction"], "DynamoDB")
+    assert event["Stream"] == {"Fn::GetAtt": ["ReferralsTable", "StreamArn"]}
+    assert event["StartingPosition"] == "TRIM_HORIZON"
+    assert event["BatchSize"] == 25
+    assert event["MaximumBatchingWindowInSeconds"] == 1
+    assert event["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    assert event["BisectBatchOnFunctionError"] is True
+    assert 0 <= event["MaximumRetryAttempts"] <= 10
+    assert 0 < event["MaximumRecordAgeInSeconds"] <= 86400
+    assert event["DestinationConfig"] == {
+        "OnFailure": {"Type": "SQS", "Destination": {"Fn::GetAtt": ["QualifyFailureQueue", "Arn"]}}
+    }
+    [stream_filter] = event["FilterCriteria"]["Filters"]
+    assert json.loads(stream_filter["Pattern"]) == {
+        "eventName": ["INSERT"],
+        "dynamodb": {"NewImage": {"entity": {"S": ["signal"]}}},
+    }
+
+
+def test_qualify_has_no_async_dead_letter_queue(functions: dict[str, dict[str, Any]]) -> None:
+    # A function-level DeadLetterQueue only applies to asynchronous invokes, never to a stream.
+    assert "DeadLetterQueue" not in functions["QualifyFunction"]["Properties"]
+
+
+def test_reward_rule_retries_boundedly_then_dead_letters(
+    resources: dict[str, dict[str, Any]], functions: dict[str, dict[str, Any]]
+) -> None:
+    events = functions["IssueRewardFunction"]["Properties"]["Events"]
+    assert set(events) == {"ReferralQualified"}
+    rule = events["ReferralQualified"]
+    assert rule["Type"] == "EventBridgeRule"
+    properties = rule["Properties"]
+    assert properties["EventBusName"] == {"Ref": "EventBus"}
+    assert properties["Pattern"] == {"source": ["referral-engine"], "detail-type": ["referral.qualified"]}
+    assert properties["RetryPolicy"] == {"MaximumRetryAttempts": 8, "MaximumEventAgeInSeconds": 3600}
+    assert properties["DeadLetterConfig"] == {"Arn": {"Fn::GetAtt": ["RewardEventsDLQ", "Arn"]}}
+
+    # EventBridge may only write to the DLQ because a queue policy lets this one rule do so. SAM
+    # names the generated AWS::Events::Rule after the function and the event.
+    policy = resources["RewardEventsDLQPolicy"]
+    assert policy["Type"] == "AWS::SQS::QueuePolicy"
+    assert policy["Properties"]["Queues"] == [{"Ref": "RewardEventsDLQ"}]
+    [statement] = policy["Properties"]["PolicyDocument"]["Statement"]
+    assert statement["Effect"] == "Allow"
+    assert statement["Principal"] == {"Service": "events.amazonaws.com"}
+    assert statement["Action"] == "sqs:SendMessage"
+    assert statement["Resource"] == {"Fn::GetAtt": ["RewardEventsDLQ", "Arn"]}
+    assert statement["Condition"] == {
+        "ArnEquals": {"aws:SourceArn": {"Fn::GetAtt": ["IssueRewardFunctionReferralQualified", "Arn"]}}
+    }
+
+
+def test_issue_reward_async_retries_then_goes_to_its_failure_queue(
+    functions: dict[str, dict[str, Any]],
+) -> None:
+    config = functions["IssueRewardFunction"]["Properties"]["EventInvokeConfig"]
+    assert config["MaximumRetryAttempts"] == 2
+    assert config["MaximumEventAgeInSeconds"] == 3600
+    assert config["DestinationConfig"] == {
+        "OnFailure": {"Type": "SQS", "Destination": {"Fn::GetAtt": ["IssueRewardFailureQueue", "Arn"]}}
+    }
+
+
+def test_http_routes(functions: dict[str, dict[str, Any]]) -> None:
+    routes = set()
+    for logical_id, function in functions.items():
+        for event in function["Properties"].get("Events", {}).values():
+            if event["Type"] != "HttpApi":
+                continue
+            properties = event["Properties"]
+            assert properties["ApiId"] == {"Ref": "HttpApi"}, logical_id
+            routes.add((properties["Method"], properties["Path"], logical_id))
+    assert routes == ROUTES
+
+
+# -------------------------------------------------------------------------- queues, alarms
+
+
+def test_queues_are_encrypted_and_keep_messages_for_14_days(
+    template: Template,
+) -> None:
+    queues = resources_of_type(template, "AWS::SQS::Queue")
+    assert set(queues) == QUEUES
+    for logical_id, queue in queues.items():
+        assert queue["Properties"]["SqsManagedSseEnabled"] is True, logical_id
+        assert queue["Properties"]["MessageRetentionPeriod"] == 1209600, logical_id
+
+
+def _alarms(template: Template) -> list[dict[str, Any]]:
+    return [alarm["Properties"] for alarm in resources_of_type(template, "AWS::CloudWatch::Alarm").values()]
+
+
+def _dimension(alarm: dict[str, Any], name: str) -> Any:
+    return next((d["Value"] for d in alarm.get("Dimensions", []) if d["Name"] == name), None)
+
+
+def test_every_queue_has_a_depth_alarm(template: Template) -> None:
+    watched = set()
+    for alarm in _alarms(template):
+        if alarm["Namespace"] == "AWS/SQS" and alarm["MetricName"] == "ApproximateNumberOfMessagesVisible":
+            queue = _dimension(alarm, "QueueName")
+            assert queue == {"Fn::GetAtt": [queue["Fn::GetAtt"][0], "QueueName"]}
+            assert alarm["ComparisonOperator"] == "GreaterThanOrEqualToThreshold"
+            assert alarm["Threshold"] == 1
+            assert {"Ref": "AlarmTopic"} in alarm["AlarmActions"]
+            watched.add(queue["Fn::GetAtt"][0])
+    assert watched == QUEUES
+
+
+def test_every_function_has_an_errors_alarm(template: Template, functions: dict[str, dict[str, Any]]) -> None:
+    watched = set()
+    for alarm in _alarms(template):
+        if alarm["Namespace"] == "AWS/Lambda" and alarm["MetricName"] == "Errors":
+            assert alarm["ComparisonOperator"] == "GreaterThanOrEqualToThreshold"
+            assert {"Ref": "AlarmTopic"} in alarm["AlarmActions"]
+            watched.add(_dimension(alarm, "FunctionName")["Ref"])
+    assert watched == set(functions)
+
+
+def test_alarm_topic_is_encrypted_with_a_key_cloudwatch_can_use(
+    template: Template, resources: dict[str, dict[str, Any]]
+) -> None:
+    topic = props(resources, "AlarmTopic")
+    # Not alias/aws/sns: CloudWatch alarms cannot publish to topics encrypted with that key.
+    assert topic["KmsMasterKeyId"] == {"Ref": "AlarmTopicKey"}
+    statements = props(resources, "AlarmTopicKey")["KeyPolicy"]["Statement"]
+    assert any(s.get("Principal") == {"Service": "cloudwatch.amazonaws.com"} for s in statements)
+    subscription = resources["AlarmEmailSubscription"]
+    assert subscription["Condition"] == "HasAlarmEmail"
+    assert template["Conditions"]["HasAlarmEmail"] == {
+        "Fn::Not": [{"Fn::Equals": [{"Ref": "AlarmEmail"}, ""]}]
+    }
+
+
+# ----------------------------------------------------------------------------- permissions
+
+
+def _statements(function: dict[str, Any]) -> list[dict[str, Any]]:
+    statements: list[dict[str, Any]] = []
+    for policy in function["Properties"].get("Policies", []):
+        # Only inline policy documents: no SAM policy templates, no managed policies.
+        assert isinstance(policy, dict), policy
+        assert set(policy) <= {"Version", "Statement"}, policy
+        statements.extend(policy["Statement"])
+    return statements
+
+
+def _as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def test_policies_are_least_privilege(functions: dict[str, dict[str, Any]]) -> None:
+    for logical_id, function in functions.items():
+        assert "Role" not in function["Properties"], logical_id
+        grants = set()
+        for statement in _statements(function):
+            assert statement["Effect"] == "Allow"
+            assert "NotAction" not in statement
+            assert "NotResource" not in statement
+            for action in _as_list(statement["Action"]):
+                assert "*" not in action, f"{logical_id}: wildcard action {action}"
+                for resource in _as_list(statement["Resource"]):
+                    assert resource != "*", f"{logical_id}: {action} on every resource"
+                    name = RESOURCE_NAMES.get(json.dumps(resource, sort_keys=True), repr(resource))
+                    grants.add((action, name))
+        assert grants == EXPECTED_GRANTS[logical_id], logical_id
+
+
+def test_track_click_may_only_update_the_table(functions: dict[str, dict[str, Any]]) -> None:
+    [statement] = _statements(functions["TrackClickFunction"])
+    assert _as_list(statement["Action"]) == ["dynamodb:UpdateItem"]
+    assert statement["Resource"] == TABLE
+
+
+def test_no_crud_policy_templates_anywhere() -> None:
+    text = (REPO_ROOT / "template.yaml").read_text(encoding="utf-8")
+    assert not re.search(r"\b\w+CrudPolicy\b", text)
+    assert not re.search(r"\bAWSLambda_FullAccess\b|FullAccess\b", text)
+
+
+# --------------------------------------------------------------------------------- outputs
+
+
+def test_outputs(template: Template) -> None:
+    outputs = template["Outputs"]
+    assert outputs["ApiUrl"]["Value"] == {
+        "Fn::Sub": "https://${HttpApi}.execute-api.${AWS::Region}.${AWS::URLSuffix}"
+    }
+    assert outputs["TableName"]["Value"] == {"Ref": "ReferralsTable"}
+    assert outputs["EventBusName"]["Value"] == {"Ref": "EventBus"}
+    for queue in QUEUES:
+        assert outputs[f"{queue}Url"]["Value"] == {"Ref": queue}
+
+
+# ------------------------------------------------------------------------- layer packaging
+
+
+def _pins(path: Path) -> dict[str, str]:
+    pins = {}
+    for line in path.read_text(encoding="utf-8").splitlines():
+        match = re.match(r"^([A-Za-z0-9._-]+)==([^\s;\\]+)", line)
+        if match:
+            pins[match[1].lower().replace("_", "-")] = match[2]
+    return pins
+
+
+def test_layer_requirements_match_the_dev_lock() -> None:
+    layer = _pins(REPO_ROOT / "layers/common/requirements.txt")
+    dev = _pins(REPO_ROOT / "requirements/dev.txt")
+    assert {"aws-lambda-powertools", "pydantic", "pydantic-core"} <= set(layer)
+    # boto3 comes with the Lambda runtime; shipping it would only make the layer bigger.
+    assert not {"boto3", "botocore"} & set(layer)
+    mismatched = {
+        name: (version, dev.get(name)) for name, version in layer.items() if dev.get(name) != version
+    }
+    assert not mismatched, f"layer pins differ from requirements/dev.txt (run `make lock`): {mismatched}"
