@@ -34,7 +34,7 @@ OFFLINE_AWS := env -u AWS_PROFILE -u AWS_DEFAULT_PROFILE AWS_ACCESS_KEY_ID=testi
 UV_COMPILE := $(UV) pip compile --quiet --custom-compile-command "make lock" $(if $(UPGRADE),--upgrade)
 UV_LOCK := $(UV_COMPILE) --universal --python-version 3.11 --generate-hashes
 
-.PHONY: help install lint format typecheck validate unit test build clean lock
+.PHONY: help install lint format typecheck validate unit test build clean lock run demo
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -100,6 +100,13 @@ build: $(SAM_STAMP) ## sam build (arm64, python3.13), skipped with a reason when
 	fi
 
 test: lint typecheck validate unit build ## everything CI runs
+
+# ------------------------------------------------------------------------------- local stack
+run: $(DEV_STAMP) ## the whole system locally: HTTP API on :3000, AWS endpoint on :4566 (Ctrl-C stops it)
+	$(BIN)/referrals run
+
+demo: $(DEV_STAMP) ## a narrated tour against the running local stack (start it with make run)
+	$(BIN)/referrals demo
 
 # ----------------------------------------------------------------------------------- upkeep
 lock: $(BOOT_STAMP) ## regenerate the lock files (UPGRADE=1 to move to the newest allowed versions)

@@ -10,7 +10,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from support.template import (
+from referrals_local.template import (
     TEMPLATE_PATH,
     load_template,
     resources_of_type,

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from support.template import REPO_ROOT, Template, load_template, resources_of_type
+from referrals_local.template import REPO_ROOT, Template, load_template, resources_of_type
 
 pytestmark = pytest.mark.infrastructure
 
@@ -247,7 +247,7 @@ def test_qualify_stream_trigger_is_filtered_and_fails_per_record(
     assert event["Stream"] == {"Fn::GetAtt": ["ReferralsTable", "StreamArn"]}
     assert event["StartingPosition"] == "TRIM_HORIZON"
     assert event["BatchSize"] == 25
-    assert event["MaximumBatchingWindowInSeconds"] == 1
+    assert event["MaximumBatchingWindowInSeconds"] == 0
     assert event["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
     assert event["BisectBatchOnFunctionError"] is True
     assert 0 <= event["MaximumRetryAttempts"] <= 10

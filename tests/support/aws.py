@@ -13,8 +13,9 @@ from moto import mock_aws
 
 from referral_engine import settings, wiring
 from referral_engine.adapters import aws as aws_clients
-from support.streams import StreamReader, filter_patterns
-from support.template import load_template, table_create_kwargs
+from referrals_local.stack.filters import filter_patterns, passes
+from referrals_local.stack.stream_reader import StreamReader
+from referrals_local.template import load_template, table_create_kwargs
 
 TABLE = "referrals-test"
 BUS = "referrals-test-bus"
@@ -49,6 +50,11 @@ class AwsStack:
     exceptions_queue_url: str
     capture_queue_url: str
     stream: StreamReader
+    stream_filters: list[dict[str, Any]]
+
+    def stream_batch(self) -> dict[str, Any]:
+        """The stream records written since the last call that pass the template's FilterCriteria."""
+        return {"Records": [r for _, r in self.stream.read() if passes(self.stream_filters, r)]}
 
     @property
     def dynamodb(self) -> Any:
@@ -107,8 +113,7 @@ def aws_stack() -> Iterator[AwsStack]:
             Targets=[{"Id": "capture", "Arn": capture_arn["Attributes"]["QueueArn"]}],
         )
         stream_arn = dynamodb.describe_table(TableName=TABLE)["Table"]["LatestStreamArn"]
-        reader = StreamReader(
-            boto3.client("dynamodbstreams"), stream_arn, filter_patterns(_stream_event(template))
-        )
-        yield AwsStack(template, exceptions_url, capture_url, reader)
+        reader = StreamReader(boto3.client("dynamodbstreams"), stream_arn)
+        patterns = filter_patterns(_stream_event(template))
+        yield AwsStack(template, exceptions_url, capture_url, reader, patterns)
     reset_caches()

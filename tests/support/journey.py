@@ -78,7 +78,7 @@ def generic_hook(hook_id: str, query: dict[str, str], method: str = "GET", **kwa
 
 def run_qualify(stack: AwsStack) -> dict[str, Any]:
     """Hands qualify the stream records the writes so far really produced (filtered as the template says)."""
-    batch = stack.stream.batch()
+    batch = stack.stream_batch()
     result = qualify.handler(batch, LambdaContext())
     return {"records": batch["Records"], "batchItemFailures": result["batchItemFailures"]}
 

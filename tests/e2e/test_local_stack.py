@@ -1,0 +1,148 @@
+"""The local stack end to end: the journey over HTTP, stream retry semantics, clean shutdown."""
+
+from __future__ import annotations
+
+import socket
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+
+from referral_engine.adapters.dynamodb import keys
+from referral_engine.adapters.dynamodb.codec import model_item
+from referral_engine.adapters.dynamodb.signals import DEDUPE_WINDOW
+from referral_engine.domain.models import Signal, SignalMatch
+from support.local_stack import RunningStack, alive, descendants, start_stack
+
+CAMPAIGN = {
+    "name": "Give $20, get $10",
+    "landing_url": "https://shop.example.com/welcome",
+    "reward": {"amount": "20.00", "currency": "USD", "friend_amount": "10.00"},
+}
+
+
+def new_referral(stack: RunningStack, friend: str = "grace@example.org") -> dict[str, Any]:
+    campaign = stack.post("/v1/campaigns", CAMPAIGN).json()
+    advocate = stack.post(f"/v1/campaigns/{campaign['id']}/advocates", {"email": "ada@example.com"}).json()
+    referral = stack.post("/v1/referrals", {"code": advocate["code"], "email": friend}).json()
+    return {"campaign": campaign, "advocate": advocate, "referral": referral}
+
+
+def status_of(stack: RunningStack, referral_id: str) -> str:
+    return str(stack.get(f"/v1/referrals/{referral_id}").json()["status"])
+
+
+def test_the_journey_over_http(local_stack: RunningStack) -> None:
+    import requests
+
+    stack = local_stack
+    campaign = stack.post("/v1/campaigns", CAMPAIGN)
+    assert campaign.status_code == 201
+    hook_url = campaign.json()["hook_url"]
+    assert hook_url.startswith(f"{stack.api}/hooks/generic/")
+    advocate = stack.post(
+        f"/v1/campaigns/{campaign.json()['id']}/advocates", {"email": "ada@example.com"}
+    ).json()
+
+    click = requests.get(advocate["share_url"], allow_redirects=False, timeout=10)
+    assert click.status_code == 302
+    assert parse_qs(urlsplit(click.headers["Location"]).query) == {"ref": [advocate["code"]]}
+    assert click.cookies.get("ref") == advocate["code"]
+    assert "HttpOnly" in click.headers["Set-Cookie"]
+
+    by_api = stack.post("/v1/referrals", {"code": advocate["code"], "email": "one@example.org"}).json()
+    by_hook = stack.post("/v1/referrals", {"code": advocate["code"], "email": "two@example.org"}).json()
+    assert stack.post(f"/v1/referrals/{by_api['id']}/qualify", {"event_id": "inv_1"}).status_code == 202
+    hooked = requests.get(hook_url, params={"code": by_hook["referral_code"]}, timeout=10)
+    assert hooked.status_code == 202
+
+    for referral in (by_api, by_hook):
+        stack.wait_for(lambda r=referral: status_of(stack, r["id"]) == "rewarded", what="the reward")
+    shown = stack.get(f"/v1/referrals/{by_api['id']}").json()
+    assert sorted(r["recipient"] for r in shown["rewards"]) == ["advocate", "friend"]
+    log = stack.log()
+    for function in ("api", "track_click", "inbound_webhook", "qualify", "issue_reward"):
+        assert f"  {function} " in log
+
+
+def test_a_partial_batch_failure_retries_only_the_failed_record(local_stack: RunningStack) -> None:
+    stack = local_stack
+    journey = new_referral(stack, "partial@example.org")
+    referral, campaign_id = journey["referral"], journey["campaign"]["id"]
+    sqs = stack.client("sqs")
+    # Given the exceptions queue is briefly unavailable, so setting a signal aside fails transiently
+    sqs.delete_queue(QueueUrl=stack.outputs.exceptions_queue_url)
+    now = datetime.now(UTC)
+    signals = [
+        Signal(
+            source="api",
+            event_id="partial-ok",
+            campaign_id=campaign_id,
+            match=SignalMatch(referral_id=referral["id"]),
+            received_at=now,
+        ),
+        Signal(
+            source="generic",
+            event_id="partial-unmatched",
+            campaign_id=campaign_id,
+            match=SignalMatch(email="nobody-yet@example.org"),
+            received_at=now,
+        ),
+    ]
+    items = [
+        model_item(
+            s, "signal", **keys.signal(s.dedupe_key), expires_at=int((now + DEDUPE_WINDOW).timestamp())
+        )
+        for s in signals
+    ]
+    log_start = len(stack.log())
+
+    # When both arrive in one batch (one write, as two webhooks accepted at the same instant)
+    stack.client("dynamodb").batch_write_item(
+        RequestItems={stack.outputs.table_name: [{"PutRequest": {"Item": item}} for item in items]}
+    )
+    stack.wait_for(lambda: "stream batch=2" in stack.log()[log_start:], what="the batch of two")
+    sqs.create_queue(QueueName=stack.outputs.exceptions_queue_url.rsplit("/", 1)[1])
+
+    # Then the good record is processed once, and only the failed one is retried until it succeeds
+    stack.wait_for(lambda: status_of(stack, referral["id"]) == "rewarded", what="the reward")
+    messages = stack.wait_for(
+        lambda: sqs.receive_message(QueueUrl=stack.outputs.exceptions_queue_url, WaitTimeSeconds=1).get(
+            "Messages"
+        ),
+        what="the set-aside signal",
+    )
+    assert len(messages) == 1
+    qualify_lines = [line for line in stack.log()[log_start:].splitlines() if "  qualify " in line]
+    assert "1 record(s) failed" in qualify_lines[0]
+    assert all("stream batch=1" in line for line in qualify_lines[1:])
+    audit = stack.get(f"/v1/referrals/{referral['id']}").json()
+    assert audit["status"] == "rewarded"
+    assert len(audit["rewards"]) == 2
+
+
+def test_the_stack_stops_cleanly_and_leaves_no_process_behind(tmp_path: Path) -> None:
+    stack = start_stack(tmp_path)
+    try:
+        new_referral(stack)
+        children = descendants(stack.process.pid)
+        assert len(children) >= 6  # moto and one worker per function, at least
+    finally:
+        exit_code = stack.stop()
+
+    assert exit_code == 0
+    assert [pid for pid in children if alive(pid)] == []
+    assert not (stack.state_dir / "outputs.json").exists()
+    for url in (stack.outputs.api_url, stack.outputs.endpoint_url or ""):
+        host, port = urlsplit(url).hostname, urlsplit(url).port
+        with socket.socket() as probe:
+            assert probe.connect_ex((host or "", port or 0)) != 0
+
+
+@pytest.mark.parametrize("path", ["/r/unknown0code", "/nowhere"])
+def test_unknown_paths_are_404(local_stack: RunningStack, path: str) -> None:
+    import requests
+
+    assert requests.get(f"{local_stack.api}{path}", timeout=10).status_code == 404

@@ -1,0 +1,139 @@
+"""Starting the local stack as a user does (a subprocess on free ports) and talking to it."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any
+
+import boto3
+import requests
+from botocore.config import Config
+
+from referrals_local.outputs import StackOutputs
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+def descendants(pid: int) -> set[int]:
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            children.setdefault(parent, []).append(int(entry.name))
+    found: set[int] = set()
+    pending = [pid]
+    while pending:
+        for child in children.get(pending.pop(), []):
+            found.add(child)
+            pending.append(child)
+    return found
+
+
+def alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+@dataclass
+class RunningStack:
+    process: subprocess.Popen[str]
+    outputs: StackOutputs
+    log_path: Path
+    state_dir: Path
+    log_file: IO[str]
+
+    @property
+    def api(self) -> str:
+        return self.outputs.api_url
+
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.outputs.api_key}"}
+
+    def post(self, path: str, body: dict[str, Any]) -> requests.Response:
+        return requests.post(f"{self.api}{path}", json=body, headers=self.headers(), timeout=10)
+
+    def get(self, path: str, **kwargs: Any) -> requests.Response:
+        return requests.get(f"{self.api}{path}", headers=self.headers(), timeout=10, **kwargs)
+
+    def client(self, service: str) -> Any:
+        return boto3.client(  # type: ignore[call-overload]
+            service,
+            endpoint_url=self.outputs.endpoint_url,
+            region_name=self.outputs.region,
+            aws_access_key_id="local",
+            aws_secret_access_key="local",
+            config=Config(account_id_endpoint_mode="disabled"),
+        )
+
+    def log(self) -> str:
+        return self.log_path.read_text()
+
+    def wait_for(self, check: Any, timeout: float = 20.0, what: str = "condition") -> Any:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            value = check()
+            if value:
+                return value
+            time.sleep(0.1)
+        raise AssertionError(f"timed out waiting for {what}; runner log:\n{self.log()[-3000:]}")
+
+    def stop(self) -> int:
+        self.process.send_signal(signal.SIGINT)
+        try:
+            return self.process.wait(timeout=20)
+        finally:
+            self.log_file.close()
+
+
+def start_stack(tmp_path: Path, *extra: str) -> RunningStack:
+    state_dir = tmp_path / "state"
+    log_path = tmp_path / "runner.log"
+    log = log_path.open("w")
+    process = subprocess.Popen(  # noqa: S603 - our own interpreter running the project's runner
+        [
+            sys.executable,
+            "-m",
+            "referrals_local.stack",
+            "--api-port",
+            str(free_port()),
+            "--aws-port",
+            str(free_port()),
+            "--state-dir",
+            str(state_dir),
+            "--async-retry-delay",
+            "0.2",
+            "--stream-retry-delay",
+            "0.05",
+            *extra,
+        ],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env={**os.environ, "REFERRALS_API_KEY": "rk_e2e_key_0123456789"},
+    )
+    deadline = time.monotonic() + 30
+    while not (state_dir / "outputs.json").exists():
+        if process.poll() is not None or time.monotonic() > deadline:
+            process.kill()
+            log.close()
+            raise AssertionError(f"the local stack did not start:\n{log_path.read_text()}")
+        time.sleep(0.1)
+    return RunningStack(process, StackOutputs.read_local(state_dir), log_path, state_dir, log)

@@ -1,0 +1,1 @@
+"""The local stack (`make run`) and the admin CLI (`referrals`). Development tooling, never deployed."""

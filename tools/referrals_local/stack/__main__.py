@@ -1,0 +1,5 @@
+import sys
+
+from referrals_local.stack import serve
+
+sys.exit(serve())

@@ -1,0 +1,196 @@
+"""The HTTP API: routes from the template's HttpApi events to functions, API Gateway payload v2."""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit
+
+from referrals_local.stack.model import ACCOUNT, FunctionSpec
+from referrals_local.stack.runtime import InvokeResult
+
+API_ID = "local"
+MAX_BODY_BYTES = 10 * 1024 * 1024  # API Gateway's payload limit
+_TEXT_TYPES = re.compile(r"^(text/.*|application/(json|xml|javascript)|application/[\w.+-]+\+(json|xml))$")
+
+
+@dataclass(frozen=True)
+class Route:
+    method: str
+    path: str  # the template's path, e.g. /r/{code}
+    function: FunctionSpec
+    pattern: re.Pattern[str]
+
+    @property
+    def key(self) -> str:
+        return f"{self.method} {self.path}"
+
+
+def routes(functions: list[FunctionSpec]) -> list[Route]:
+    found = []
+    for spec in functions:
+        for event in spec.events:
+            if event.type != "HttpApi":
+                continue
+            path = event.properties["Path"]
+            regex = re.sub(r"\\\{(\w+)\\\+\\\}", r"(?P<\1>.+)", re.escape(path))
+            regex = re.sub(r"\\\{(\w+)\\\}", r"(?P<\1>[^/]+)", regex)
+            found.append(Route(event.properties["Method"].upper(), path, spec, re.compile(f"^{regex}$")))
+    # Literal segments win over parameters, as API Gateway's "most specific route" does.
+    return sorted(found, key=lambda r: (r.path.count("{"), -len(r.path)))
+
+
+def _is_text(content_type: str) -> bool:
+    return bool(_TEXT_TYPES.match(content_type.split(";", maxsplit=1)[0].strip().lower()))
+
+
+def build_event(
+    route: Route,
+    method: str,
+    target: str,
+    headers: dict[str, str],
+    body: bytes,
+    source_ip: str,
+    path_parameters: dict[str, str],
+) -> dict[str, Any]:
+    parts = urlsplit(target)
+    now = datetime.now(UTC)
+    lowered: dict[str, str] = {}
+    for name, value in headers.items():
+        key = name.lower()
+        lowered[key] = f"{lowered[key]},{value}" if key in lowered else value
+    event: dict[str, Any] = {
+        "version": "2.0",
+        "routeKey": route.key,
+        "rawPath": parts.path,
+        "rawQueryString": parts.query,
+    }
+    if "cookie" in lowered:
+        event["cookies"] = [c.strip() for c in lowered.pop("cookie").split(";") if c.strip()]
+    event["headers"] = lowered
+    query: dict[str, str] = {}
+    for name, value in parse_qsl(parts.query, keep_blank_values=True):
+        query[name] = f"{query[name]},{value}" if name in query else value
+    if query:
+        event["queryStringParameters"] = query
+    host = lowered.get("host", "127.0.0.1")
+    event["requestContext"] = {
+        "accountId": ACCOUNT,
+        "apiId": API_ID,
+        "domainName": host,
+        "domainPrefix": host.split(".")[0],
+        "http": {
+            "method": method,
+            "path": parts.path,
+            "protocol": "HTTP/1.1",
+            "sourceIp": source_ip,
+            "userAgent": lowered.get("user-agent", ""),
+        },
+        "requestId": base64.b64encode(uuid.uuid4().bytes[:10]).decode(),
+        "routeKey": route.key,
+        "stage": "$default",
+        "time": now.strftime("%d/%b/%Y:%H:%M:%S +0000"),
+        "timeEpoch": int(now.timestamp() * 1000),
+    }
+    if path_parameters:
+        event["pathParameters"] = path_parameters
+    if body:
+        text = _is_text(lowered.get("content-type", ""))
+        event["body"] = body.decode() if text else base64.b64encode(body).decode()
+        event["isBase64Encoded"] = not text
+    else:
+        event["isBase64Encoded"] = False
+    return event
+
+
+@dataclass(frozen=True)
+class HttpResponse:
+    status: int
+    headers: list[tuple[str, str]]
+    body: bytes
+
+
+def to_http(result: InvokeResult) -> HttpResponse:
+    """Payload format 2.0 response mapping, including its 'simple response' inference."""
+    json_type = [("Content-Type", "application/json")]
+    if not result.ok:
+        status = 504 if result.error_type == "Sandbox.Timedout" else 500
+        message = "Service Unavailable" if status == 504 else "Internal Server Error"
+        return HttpResponse(status, json_type, json.dumps({"message": message}).encode())
+    output = result.json()
+    if not isinstance(output, dict) or "statusCode" not in output:
+        return HttpResponse(200, json_type, json.dumps(output).encode())
+    headers = [(str(k), str(v)) for k, v in (output.get("headers") or {}).items()]
+    for name, values in (output.get("multiValueHeaders") or {}).items():
+        headers.extend((name, str(v)) for v in values)
+    headers.extend(("Set-Cookie", cookie) for cookie in output.get("cookies") or [])
+    body = output.get("body") or ""
+    raw = base64.b64decode(body) if output.get("isBase64Encoded") else str(body).encode()
+    return HttpResponse(int(output["statusCode"]), headers, raw)
+
+
+Invoker = Callable[[FunctionSpec, bytes, str], InvokeResult]
+
+
+class HttpApi(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def __init__(self, address: tuple[str, int], table: list[Route], invoke: Invoker) -> None:
+        super().__init__(address, _Handler)
+        self.table = table
+        self.invoke = invoke
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server: HttpApi
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """The runner prints one line per invocation instead."""
+
+    def _send(self, response: HttpResponse) -> None:
+        self.send_response(response.status)
+        for name, value in response.headers:
+            if name.lower() not in ("content-length", "connection", "transfer-encoding"):
+                self.send_header(name, value)
+        self.send_header("Content-Length", str(len(response.body)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(response.body)
+
+    def _handle(self) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        if length > MAX_BODY_BYTES:
+            self._send(
+                HttpResponse(
+                    413, [("Content-Type", "application/json")], b'{"message":"Request Entity Too Large"}'
+                )
+            )
+            return
+        body = self.rfile.read(length) if length else b""
+        path = urlsplit(self.path).path
+        for route in self.server.table:
+            match = route.pattern.match(path)
+            if match and route.method in (self.command, "ANY"):
+                event = build_event(
+                    route,
+                    self.command,
+                    self.path,
+                    dict(self.headers.items()),
+                    body,
+                    self.client_address[0],
+                    match.groupdict(),
+                )
+                result = self.server.invoke(route.function, json.dumps(event).encode(), f"http {route.key}")
+                self._send(to_http(result))
+                return
+        self._send(HttpResponse(404, [("Content-Type", "application/json")], b'{"message":"Not Found"}'))
+
+    do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = _handle  # noqa: N815

@@ -1,0 +1,46 @@
+"""Creates the template's data resources (tables, queues, buses) on the local AWS endpoint, from the
+template's own definitions, and records what Ref/GetAtt of each resolve to."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from referrals_local.stack.model import ACCOUNT, REGION, Resolver
+from referrals_local.template import Template, resources_of_type, table_create_kwargs, time_to_live_kwargs
+
+_QUEUE_ATTRIBUTES = ("MessageRetentionPeriod", "VisibilityTimeout", "DelaySeconds", "MaximumMessageSize")
+
+
+def physical_name(stack_name: str, logical_id: str) -> str:
+    return f"{stack_name}-{logical_id}"
+
+
+def create_resources(template: Template, resolver: Resolver, clients: Any) -> None:
+    """`clients(service)` returns a boto3 client for the local endpoint."""
+    for logical_id in resources_of_type(template, "AWS::DynamoDB::Table"):
+        name = physical_name(resolver.stack_name, logical_id)
+        dynamodb = clients("dynamodb")
+        dynamodb.create_table(**table_create_kwargs(template, logical_id, table_name=name))
+        ttl = time_to_live_kwargs(template, logical_id, table_name=name)
+        if ttl:
+            dynamodb.update_time_to_live(**ttl)
+        table = dynamodb.describe_table(TableName=name)["Table"]
+        resolver.refs[logical_id] = name
+        resolver.attributes[(logical_id, "Arn")] = table["TableArn"]
+        if "LatestStreamArn" in table:
+            resolver.attributes[(logical_id, "StreamArn")] = table["LatestStreamArn"]
+
+    for logical_id, resource in resources_of_type(template, "AWS::SQS::Queue").items():
+        properties = resource.get("Properties", {})
+        name = physical_name(resolver.stack_name, logical_id)
+        attributes = {key: str(properties[key]) for key in _QUEUE_ATTRIBUTES if key in properties}
+        url = clients("sqs").create_queue(QueueName=name, Attributes=attributes)["QueueUrl"]
+        resolver.refs[logical_id] = url
+        resolver.attributes[(logical_id, "Arn")] = f"arn:aws:sqs:{REGION}:{ACCOUNT}:{name}"
+        resolver.attributes[(logical_id, "QueueName")] = name
+
+    for logical_id, resource in resources_of_type(template, "AWS::Events::EventBus").items():
+        name = resolver.resolve(resource["Properties"]["Name"])
+        arn = clients("events").create_event_bus(Name=name)["EventBusArn"]
+        resolver.refs[logical_id] = name
+        resolver.attributes[(logical_id, "Arn")] = arn

@@ -1,0 +1,45 @@
+"""Reading a DynamoDB stream the way Lambda's event source mapping does, records in Lambda's shape."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+
+def as_lambda_record(record: dict[str, Any], stream_arn: str) -> dict[str, Any]:
+    """The Streams API gives ApproximateCreationDateTime as a datetime; Lambda passes epoch seconds
+    and adds the stream's ARN as `eventSourceARN`."""
+    dynamodb = dict(record["dynamodb"])
+    created = dynamodb.get("ApproximateCreationDateTime")
+    if isinstance(created, datetime):
+        dynamodb["ApproximateCreationDateTime"] = float(int(created.timestamp()))
+    return {**record, "dynamodb": dynamodb, "eventSourceARN": stream_arn}
+
+
+class StreamReader:
+    """Reads new records from every shard of a stream, remembering where each shard stopped."""
+
+    def __init__(
+        self, streams_client: Any, stream_arn: str, *, starting_position: str = "TRIM_HORIZON"
+    ) -> None:
+        self._client = streams_client
+        self.stream_arn = stream_arn
+        self._starting_position = starting_position
+        self._iterators: dict[str, str] = {}
+
+    def read(self) -> list[tuple[str, dict[str, Any]]]:
+        """(shard id, Lambda-shaped record) for every record written since the last read."""
+        records: list[tuple[str, dict[str, Any]]] = []
+        shards = self._client.describe_stream(StreamArn=self.stream_arn)["StreamDescription"]["Shards"]
+        for shard in shards:
+            shard_id = shard["ShardId"]
+            iterator = (
+                self._iterators.get(shard_id)
+                or self._client.get_shard_iterator(
+                    StreamArn=self.stream_arn, ShardId=shard_id, ShardIteratorType=self._starting_position
+                )["ShardIterator"]
+            )
+            response = self._client.get_records(ShardIterator=iterator)
+            self._iterators[shard_id] = response["NextShardIterator"]
+            records.extend((shard_id, as_lambda_record(r, self.stream_arn)) for r in response["Records"])
+        return records

@@ -1,0 +1,236 @@
+"""Starts and stops everything `make run` runs, and prints one line per invocation."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import boto3
+from botocore.config import Config
+
+from referral_engine.adapters.dynamodb.api_keys import DynamoApiKeyStore
+from referral_engine.adapters.dynamodb.table import Table
+from referral_engine.services.api_keys import ApiKeyService
+from referrals_local.outputs import StackOutputs
+from referrals_local.stack.async_invoke import AsyncInvoker
+from referrals_local.stack.gateway import HttpApi, routes
+from referrals_local.stack.model import REGION, FunctionSpec, Resolver, functions, parameter_defaults
+from referrals_local.stack.resources import create_resources
+from referrals_local.stack.rules import RuleTarget, Schedule
+from referrals_local.stack.runtime import FunctionPool, InvokeResult, function_environment
+from referrals_local.stack.stream_poller import StreamPoller
+from referrals_local.template import load_template
+
+
+@dataclass(frozen=True)
+class Options:
+    host: str
+    api_port: int
+    aws_port: int
+    state_dir: Path
+    stack_name: str
+    api_key: str
+    max_workers: int = 4
+    async_retry_delays: tuple[float, ...] = (1.0, 2.0)
+    stream_retry_delay: float = 0.2
+
+
+class ClientFactory:
+    def __init__(self, endpoint_url: str) -> None:
+        self.endpoint_url = endpoint_url
+        self._session = boto3.Session(
+            aws_access_key_id="local",
+            aws_secret_access_key="local",  # noqa: S106 - moto accepts any credentials
+            region_name=REGION,
+        )
+        self._config = Config(
+            account_id_endpoint_mode="disabled", retries={"max_attempts": 2, "mode": "standard"}
+        )
+        self._clients: dict[str, Any] = {}
+        self._lock = threading.Lock()
+
+    def __call__(self, service: str) -> Any:
+        with self._lock:
+            if service not in self._clients:
+                self._clients[service] = self._session.client(
+                    service,
+                    endpoint_url=self.endpoint_url,
+                    config=self._config,  # type: ignore[call-overload]
+                )
+            return self._clients[service]
+
+
+def _port_free(host: str, port: int) -> bool:
+    with socket.socket() as probe:
+        return probe.connect_ex((host, port)) != 0
+
+
+class InvocationLog:
+    def __init__(self, out: Callable[[str], None]) -> None:
+        self._out = out
+        self._lock = threading.Lock()
+
+    def __call__(self, function: FunctionSpec, trigger: str, result: InvokeResult) -> None:
+        if result.ok:
+            output = result.json()
+            outcome = (
+                str(output["statusCode"]) if isinstance(output, dict) and "statusCode" in output else "ok"
+            )
+            failures = output.get("batchItemFailures") if isinstance(output, dict) else None
+            if failures:
+                outcome = f"ok, {len(failures)} record(s) failed"
+        else:
+            outcome = f"error {result.error_type or ''}: {result.error_message}"[:160]
+        cold = " (cold start)" if result.cold else ""
+        with self._lock:
+            self._out(
+                f"{time.strftime('%H:%M:%S')}  {function.short_name:<16} {trigger:<44} "
+                f"{result.duration_ms:7.1f} ms  {outcome}{cold}"
+            )
+
+
+class LocalStack:
+    def __init__(self, options: Options, out: Callable[[str], None] = print) -> None:
+        self.options = options
+        self._out = out
+        self._moto: subprocess.Popen[bytes] | None = None
+        self._pools: dict[str, FunctionPool] = {}
+        self._stoppables: list[Any] = []
+        self._api: HttpApi | None = None
+        self._log = InvocationLog(out)
+        self.outputs: StackOutputs | None = None
+
+    @property
+    def endpoint_url(self) -> str:
+        return f"http://{self.options.host}:{self.options.aws_port}"
+
+    @property
+    def api_url(self) -> str:
+        return f"http://{self.options.host}:{self.options.api_port}"
+
+    def start(self) -> StackOutputs:
+        options = self.options
+        for port in (options.aws_port, options.api_port):
+            if not _port_free(options.host, port):
+                raise RuntimeError(f"{options.host}:{port} is in use: is a local stack already running?")
+        logs = options.state_dir / "logs"
+        logs.mkdir(parents=True, exist_ok=True)
+        self._start_moto(logs)
+        clients = ClientFactory(self.endpoint_url)
+
+        template = load_template()
+        resolver = Resolver(
+            options.stack_name, {**parameter_defaults(template), "PublicBaseUrl": self.api_url}
+        )
+        create_resources(template, resolver, clients)
+        specs = functions(template, options.stack_name)
+        for spec in specs:
+            resolver.refs[spec.logical_id] = spec.name
+            resolver.attributes[(spec.logical_id, "Arn")] = spec.arn
+        resolver.refs["HttpApi"] = "local"
+
+        table_name = resolver.ref("ReferralsTable")
+        ApiKeyService(DynamoApiKeyStore(Table(clients("dynamodb"), table_name))).create(
+            "local", options.api_key
+        )
+
+        for spec in specs:
+            variables = {k: str(v) for k, v in resolver.resolve(spec.environment).items()}
+            environment = function_environment(spec, variables, endpoint_url=self.endpoint_url, region=REGION)
+            http = any(event.type == "HttpApi" for event in spec.events)
+            self._pools[spec.logical_id] = FunctionPool(
+                spec, environment, logs, max_workers=options.max_workers if http else 2
+            )
+        with ThreadPoolExecutor() as pool:
+            list(pool.map(lambda p: p.prewarm(), self._pools.values()))
+
+        self._wire_triggers(specs, resolver, clients)
+        self._api = HttpApi((options.host, options.api_port), routes(specs), self.invoke)
+        threading.Thread(target=self._api.serve_forever, daemon=True, name="http-api").start()
+
+        self.outputs = StackOutputs(
+            api_url=self.api_url,
+            table_name=table_name,
+            event_bus_name=resolver.ref("EventBus"),
+            qualify_failure_queue_url=resolver.ref("QualifyFailureQueue"),
+            exceptions_queue_url=resolver.ref("ExceptionsQueue"),
+            reward_events_dlq_url=resolver.ref("RewardEventsDLQ"),
+            issue_reward_failure_queue_url=resolver.ref("IssueRewardFailureQueue"),
+            region=REGION,
+            endpoint_url=self.endpoint_url,
+            api_key=options.api_key,
+        )
+        self.outputs.write(options.state_dir)
+        return self.outputs
+
+    def _start_moto(self, logs: Path) -> None:
+        log = (logs / "moto.log").open("ab")
+        self._moto = subprocess.Popen(  # noqa: S603 - our own interpreter running moto's server
+            [sys.executable, "-m", "moto.server", "-H", self.options.host, "-p", str(self.options.aws_port)],
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        deadline = time.monotonic() + 20
+        while _port_free(self.options.host, self.options.aws_port):
+            if self._moto.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"the AWS endpoint did not start: see {logs / 'moto.log'}")
+            time.sleep(0.05)
+
+    def _wire_triggers(self, specs: list[FunctionSpec], resolver: Resolver, clients: ClientFactory) -> None:
+        options = self.options
+        for spec in specs:
+            invoker = AsyncInvoker(
+                spec, resolver, clients, self.invoke, retry_delays=options.async_retry_delays
+            )
+            self._stoppables.append(invoker)
+            for event in spec.events:
+                if event.type == "DynamoDB":
+                    self._stoppables.append(
+                        StreamPoller(
+                            spec,
+                            event,
+                            resolver,
+                            clients,
+                            self.invoke,
+                            retry_delay=options.stream_retry_delay,
+                        )
+                    )
+                elif event.type == "EventBridgeRule":
+                    self._stoppables.append(RuleTarget(spec, event, resolver, clients, invoker))
+                elif event.type in ("Schedule", "ScheduleV2"):
+                    self._stoppables.append(Schedule(spec, event, invoker))
+                elif event.type != "HttpApi":
+                    raise ValueError(f"{spec.logical_id}: event type {event.type} does not run locally")
+        for component in self._stoppables:
+            component.start()
+
+    def invoke(self, function: FunctionSpec, payload: bytes, trigger: str) -> InvokeResult:
+        result = self._pools[function.logical_id].invoke(payload)
+        self._log(function, trigger, result)
+        return result
+
+    def stop(self) -> None:
+        if self._api is not None:
+            self._api.shutdown()
+            self._api.server_close()
+        for component in reversed(self._stoppables):
+            component.stop()
+        for pool in self._pools.values():
+            pool.stop()
+        if self._moto is not None and self._moto.poll() is None:
+            self._moto.terminate()
+            try:
+                self._moto.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                self._moto.kill()
+        if self.outputs is not None:
+            (self.options.state_dir / "outputs.json").unlink(missing_ok=True)
