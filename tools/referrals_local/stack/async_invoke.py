@@ -12,9 +12,9 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
+from referrals_local.stack.destinations import iso_time, send_to_arn
 from referrals_local.stack.model import FunctionSpec, Resolver
 from referrals_local.stack.runtime import InvokeResult
-from referrals_local.stack.stream_poller import _iso, send_to_arn
 
 Invoker = Callable[[FunctionSpec, bytes, str], InvokeResult]
 
@@ -96,7 +96,7 @@ class AsyncInvoker:
     def _record(self, arn: str, payload: bytes, result: InvokeResult, condition: str, attempt: int) -> None:
         record = {
             "version": "1.0",
-            "timestamp": _iso(time.time()),
+            "timestamp": iso_time(time.time()),
             "requestContext": {
                 "requestId": str(uuid.uuid4()),
                 "functionArn": f"{self.function.arn}:$LATEST",

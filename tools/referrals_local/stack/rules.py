@@ -18,8 +18,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from referrals_local.stack.async_invoke import AsyncInvoker
+from referrals_local.stack.destinations import send_to_arn
 from referrals_local.stack.model import ACCOUNT, REGION, EventSpec, FunctionSpec, Resolver
-from referrals_local.stack.stream_poller import send_to_arn
 
 _RATE = re.compile(r"^rate\((\d+) (minute|minutes|hour|hours|day|days)\)$")
 _UNIT_SECONDS = {"minute": 60, "hour": 3600, "day": 86400}

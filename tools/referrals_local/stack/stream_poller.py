@@ -9,9 +9,9 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
-from datetime import UTC, datetime
 from typing import Any
 
+from referrals_local.stack.destinations import iso_time, send_to_arn
 from referrals_local.stack.filters import filter_patterns, passes
 from referrals_local.stack.model import EventSpec, FunctionSpec, Resolver
 from referrals_local.stack.runtime import InvokeResult
@@ -21,90 +21,49 @@ Invoker = Callable[[FunctionSpec, bytes, str], InvokeResult]
 Record = dict[str, Any]
 
 
-def _iso(epoch: float) -> str:
-    return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+class BatchRetrier:
+    """What happens to one batch: invoke, then retry, bisect or give up as the mapping says."""
 
-
-class StreamPoller:
     def __init__(
         self,
         function: FunctionSpec,
-        event: EventSpec,
-        resolver: Resolver,
-        clients: Callable[[str], Any],
+        properties: dict[str, Any],
+        stream_arn: str,
+        on_failure_arn: str | None,
+        send: Callable[[str, dict[str, Any]], None],
         invoke: Invoker,
         *,
-        retry_delay: float = 0.2,
-        poll_interval: float = 0.1,
+        retry_delay: float,
+        stop: threading.Event,
     ) -> None:
-        properties = event.properties
         self.function = function
-        self.stream_arn: str = resolver.resolve(properties["Stream"])
-        self.batch_size = int(properties.get("BatchSize", 100))
-        self.window = float(properties.get("MaximumBatchingWindowInSeconds", 0))
+        self.stream_arn = stream_arn
         self.bisect = bool(properties.get("BisectBatchOnFunctionError", False))
         self.max_retries = int(properties.get("MaximumRetryAttempts", -1))  # -1: until the record expires
         self.max_age = int(properties.get("MaximumRecordAgeInSeconds", -1))
         self.partial = "ReportBatchItemFailures" in properties.get("FunctionResponseTypes", [])
-        on_failure = properties.get("DestinationConfig", {}).get("OnFailure", {}).get("Destination")
-        self.on_failure_arn: str | None = resolver.resolve(on_failure) if on_failure else None
-        self.patterns = filter_patterns(properties)
-        self._clients = clients
+        self.on_failure_arn = on_failure_arn
+        self._send = send
         self._invoke = invoke
-        self._reader = StreamReader(
-            clients("dynamodbstreams"),
-            self.stream_arn,
-            starting_position=properties.get("StartingPosition", "LATEST"),
-        )
         self._retry_delay = retry_delay
-        self._poll_interval = poll_interval
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True, name=f"{function.short_name}-stream")
+        self._stop = stop
 
-    def start(self) -> None:
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._thread.join(timeout=5)
-
-    def _run(self) -> None:
-        buffered: list[tuple[str, Record]] = []
-        first_seen = 0.0
-        while not self._stop.is_set():
-            try:
-                fresh = [(shard, r) for shard, r in self._reader.read() if passes(self.patterns, r)]
-            except Exception as error:  # the endpoint going away at shutdown, mostly
-                if not self._stop.wait(1):
-                    print(f"stream poller: {error}", flush=True)
-                continue
-            if fresh and not buffered:
-                first_seen = time.monotonic()
-            buffered.extend(fresh)
-            window_open = time.monotonic() - first_seen < self.window
-            if not buffered or (len(buffered) < self.batch_size and window_open):
-                self._stop.wait(self._poll_interval)
-                continue
-            batch, buffered = buffered[: self.batch_size], buffered[self.batch_size :]
-            self._process([r for _, r in batch], shard_id=batch[0][0])
-
-    def _process(self, records: list[Record], *, shard_id: str, retries_used: int = 0) -> None:
+    def process(self, records: list[Record], *, shard_id: str, retries_used: int = 0) -> None:
         """Invoke until the batch succeeds, bisecting and retrying as configured."""
         attempts = retries_used
         while records and not self._stop.is_set():
             records = self._drop_expired(records, shard_id)
             if not records:
                 return
-            result = self._invoke(
-                self.function, json.dumps({"Records": records}).encode(), self._label(records)
-            )
+            payload = json.dumps({"Records": records}).encode()
+            result = self._invoke(self.function, payload, f"stream batch={len(records)}")
             failed_from = self._first_failure(result, records)
             if failed_from is None:
                 return
             if not result.ok and self.bisect and len(records) > 1:
                 middle = len(records) // 2
-                self._process(records[:middle], shard_id=shard_id, retries_used=attempts + 1)
-                self._process(records[middle:], shard_id=shard_id, retries_used=attempts + 1)
+                self.process(records[:middle], shard_id=shard_id, retries_used=attempts + 1)
+                self.process(records[middle:], shard_id=shard_id, retries_used=attempts + 1)
                 return
             records = records[failed_from:]  # what succeeded before the first failure is checkpointed
             attempts += 1
@@ -138,9 +97,6 @@ class StreamPoller:
             self._send_on_failure(expired, shard_id, "RecordAgeExceeded", 0, None)
         return [r for r in records if r not in expired]
 
-    def _label(self, records: list[Record]) -> str:
-        return f"stream batch={len(records)}"
-
     def _send_on_failure(
         self, records: list[Record], shard_id: str, condition: str, attempts: int, result: InvokeResult | None
     ) -> None:
@@ -164,25 +120,82 @@ class StreamPoller:
                 "functionError": "Unhandled" if result is not None and not result.ok else "",
             },
             "version": "1.0",
-            "timestamp": _iso(time.time()),
+            "timestamp": iso_time(time.time()),
             "DDBStreamBatchInfo": {
                 "shardId": shard_id,
                 "startSequenceNumber": records[0]["dynamodb"]["SequenceNumber"],
                 "endSequenceNumber": records[-1]["dynamodb"]["SequenceNumber"],
-                "approximateArrivalOfFirstRecord": _iso(min(arrivals)),
-                "approximateArrivalOfLastRecord": _iso(max(arrivals)),
+                "approximateArrivalOfFirstRecord": iso_time(min(arrivals)),
+                "approximateArrivalOfLastRecord": iso_time(max(arrivals)),
                 "batchSize": len(records),
                 "streamArn": self.stream_arn,
             },
         }
-        send_to_arn(self._clients, self.on_failure_arn, message)
+        self._send(self.on_failure_arn, message)
 
 
-def send_to_arn(clients: Callable[[str], Any], arn: str, message: dict[str, Any]) -> None:
-    """Destinations are ARNs; locally only SQS queues (by name in their ARN) are supported."""
-    service, _, name = arn.split(":")[2], None, arn.rsplit(":", maxsplit=1)[-1]
-    if service != "sqs":
-        raise ValueError(f"destination {arn} is not supported locally (only SQS)")
-    sqs = clients("sqs")
-    url = sqs.get_queue_url(QueueName=name)["QueueUrl"]
-    sqs.send_message(QueueUrl=url, MessageBody=json.dumps(message))
+class StreamPoller:
+    """Reads the stream, filters, and hands batches of up to BatchSize records to a BatchRetrier."""
+
+    def __init__(
+        self,
+        function: FunctionSpec,
+        event: EventSpec,
+        resolver: Resolver,
+        clients: Callable[[str], Any],
+        invoke: Invoker,
+        *,
+        retry_delay: float = 0.2,
+        poll_interval: float = 0.1,
+    ) -> None:
+        properties = event.properties
+        stream_arn: str = resolver.resolve(properties["Stream"])
+        on_failure = properties.get("DestinationConfig", {}).get("OnFailure", {}).get("Destination")
+        self.batch_size = int(properties.get("BatchSize", 100))
+        self.window = float(properties.get("MaximumBatchingWindowInSeconds", 0))
+        self.patterns = filter_patterns(properties)
+        self._stop = threading.Event()
+        self.batches = BatchRetrier(
+            function,
+            properties,
+            stream_arn,
+            resolver.resolve(on_failure) if on_failure else None,
+            lambda arn, message: send_to_arn(clients, arn, message),
+            invoke,
+            retry_delay=retry_delay,
+            stop=self._stop,
+        )
+        self._reader = StreamReader(
+            clients("dynamodbstreams"),
+            stream_arn,
+            starting_position=properties.get("StartingPosition", "LATEST"),
+        )
+        self._poll_interval = poll_interval
+        self._thread = threading.Thread(target=self._run, daemon=True, name=f"{function.short_name}-stream")
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+
+    def _run(self) -> None:
+        buffered: list[tuple[str, Record]] = []
+        first_seen = 0.0
+        while not self._stop.is_set():
+            try:
+                fresh = [(shard, r) for shard, r in self._reader.read() if passes(self.patterns, r)]
+            except Exception as error:  # the endpoint going away at shutdown, mostly
+                if not self._stop.wait(1):
+                    print(f"stream poller: {error}", flush=True)
+                continue
+            if fresh and not buffered:
+                first_seen = time.monotonic()
+            buffered.extend(fresh)
+            window_open = time.monotonic() - first_seen < self.window
+            if not buffered or (len(buffered) < self.batch_size and window_open):
+                self._stop.wait(self._poll_interval)
+                continue
+            batch, buffered = buffered[: self.batch_size], buffered[self.batch_size :]
+            self.batches.process([r for _, r in batch], shard_id=batch[0][0])
