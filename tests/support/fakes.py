@@ -32,6 +32,7 @@ from referral_engine.domain.models import (
 )
 from referral_engine.domain.states import require_transition
 from referral_engine.ports import (
+    CampaignPage,
     CodeTaken,
     EmailTaken,
     ExternalIdClaimed,
@@ -74,6 +75,8 @@ class InMemoryCampaignStore:
         self.lock = lock or threading.RLock()
         self.campaigns: dict[str, Campaign] = {}
         self.hooks: dict[str, str] = {}  # hook id → campaign id
+        self._cursors: dict[str, str] = {}  # cursor → sort key of the last campaign of its page
+        self._cursor_numbers = itertools.count(1)
 
     def add(self, campaign: Campaign) -> None:
         with self.lock:
@@ -90,6 +93,26 @@ class InMemoryCampaignStore:
         with self.lock:
             campaign_id = self.hooks.get(hook_id)
             return None if campaign_id is None else self.campaigns.get(campaign_id)
+
+    def recent(self, *, limit: int, cursor: str | None) -> CampaignPage:
+        """Newest first by (created_at, id), like the adapter's query of gsi1 backwards."""
+        with self.lock:
+            index = sorted(
+                ((f"{_iso(c.created_at)}#{c.id}", c) for c in self.campaigns.values()),
+                key=lambda pair: pair[0],
+                reverse=True,
+            )
+            if cursor:
+                last = self._cursors.get(cursor)
+                if last is None:
+                    raise ValueError("cursor does not belong to this listing")
+                index = [pair for pair in index if pair[0] < last]
+            page, rest = index[:limit], index[limit:]
+            next_cursor = None
+            if rest:
+                next_cursor = f"campaigns-cursor-{next(self._cursor_numbers)}"
+                self._cursors[next_cursor] = page[-1][0]
+            return CampaignPage(items=[campaign for _, campaign in page], next_cursor=next_cursor)
 
     # Test helper, not part of the port (no service changes a campaign yet).
     def replace(self, campaign: Campaign) -> None:

@@ -137,3 +137,15 @@ def start_stack(tmp_path: Path, *extra: str) -> RunningStack:
             raise AssertionError(f"the local stack did not start:\n{log_path.read_text()}")
         time.sleep(0.1)
     return RunningStack(process, StackOutputs.read_local(state_dir), log_path, state_dir, log)
+
+
+def referrals_cli(stack: RunningStack, *args: str) -> subprocess.CompletedProcess[str]:
+    """The admin CLI as a user runs it (the `referrals` console script), against this stack."""
+    script = Path(sys.executable).parent / "referrals"
+    return subprocess.run(  # noqa: S603 - the project's own console script
+        [str(script), "--state-dir", str(stack.state_dir), *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )

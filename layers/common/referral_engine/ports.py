@@ -45,6 +45,12 @@ class ReferralPage:
 
 
 @dataclass(frozen=True)
+class CampaignPage:
+    items: list[Campaign]
+    next_cursor: str | None
+
+
+@dataclass(frozen=True)
 class TransitionResult:
     applied: bool
     current: Referral
@@ -54,6 +60,9 @@ class CampaignStore(Protocol):
     def add(self, campaign: Campaign) -> None: ...
     def get(self, campaign_id: str) -> Campaign | None: ...
     def by_hook(self, hook_id: str) -> Campaign | None: ...
+
+    def recent(self, *, limit: int, cursor: str | None) -> CampaignPage:
+        """Campaigns, newest first. Raises ValueError for a cursor it did not issue."""
 
 
 class ParticipantStore(Protocol):

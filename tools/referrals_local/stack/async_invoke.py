@@ -69,7 +69,10 @@ class AsyncInvoker:
     def _run(self) -> None:
         while (item := self._queue.get()) is not None:
             payload, trigger, received = item
-            self._deliver(payload, trigger, received)
+            try:
+                self._deliver(payload, trigger, received)
+            except Exception as error:  # e.g. the destination queue is gone: say so, keep serving
+                print(f"{self.function.short_name}: async event lost: {error!r}", flush=True)
 
     def _deliver(self, payload: bytes, trigger: str, received: float) -> None:
         attempt = 0

@@ -77,7 +77,13 @@ class RuleTarget:
                 self._stop.wait(1)
                 continue
             for message in messages:
-                self._deliver(envelope(json.loads(message["Body"])))
+                try:
+                    self._deliver(envelope(json.loads(message["Body"])))
+                except (
+                    Exception
+                ) as error:  # left in the target queue: it comes back after its visibility timeout
+                    print(f"rule {self.name}: delivery failed, will retry: {error!r}", flush=True)
+                    continue
                 sqs.delete_message(QueueUrl=self._queue_url, ReceiptHandle=message["ReceiptHandle"])
 
     def _deliver(self, event: dict[str, Any]) -> None:

@@ -197,5 +197,11 @@ class StreamPoller:
             if not buffered or (len(buffered) < self.batch_size and window_open):
                 self._stop.wait(self._poll_interval)
                 continue
-            batch, buffered = buffered[: self.batch_size], buffered[self.batch_size :]
-            self.batches.process([r for _, r in batch], shard_id=batch[0][0])
+            batch = buffered[: self.batch_size]
+            try:
+                self.batches.process([r for _, r in batch], shard_id=batch[0][0])
+            except Exception as error:  # a destination or the endpoint failing: keep the batch, try again
+                print(f"stream poller: batch kept for a retry: {error!r}", flush=True)
+                self._stop.wait(1)
+                continue
+            buffered = buffered[self.batch_size :]

@@ -97,6 +97,7 @@ class Participant(Entity):
     landing_url: str
     clicks: int = 0
     referrals: int = 0
+    rewards: int = 0
     credit_balance: Decimal = Decimal(0)
     created_at: datetime
 
@@ -173,6 +174,7 @@ class Signal(Entity):
     currency: Currency | None = None
     occurred_at: AwareDatetime | None = None
     received_at: AwareDatetime
+    redrive_of: str | None = None  # the event id of the signal an admin redrove as this one
 
     @property
     def key(self) -> str:

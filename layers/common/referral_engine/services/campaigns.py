@@ -6,7 +6,7 @@ from typing import Annotated
 
 from pydantic import AnyHttpUrl, BaseModel, ConfigDict, StringConstraints, field_validator
 
-from referral_engine.domain.errors import CampaignInactive, NotFound
+from referral_engine.domain.errors import CampaignInactive, InvalidRequest, NotFound
 from referral_engine.domain.identifiers import new_code, new_id, new_secret_token
 from referral_engine.domain.models import (
     Campaign,
@@ -17,10 +17,11 @@ from referral_engine.domain.models import (
     RewardRule,
     utcnow,
 )
-from referral_engine.ports import CampaignStore, CodeTaken, EmailTaken, ParticipantStore
+from referral_engine.ports import CampaignPage, CampaignStore, CodeTaken, EmailTaken, ParticipantStore
 
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 CODE_ATTEMPTS = 5
+MAX_PAGE = 100
 
 
 class NewCampaign(BaseModel):
@@ -70,6 +71,15 @@ class CampaignService:
         if campaign is None:
             raise NotFound(f"no campaign {campaign_id}")
         return campaign
+
+    def recent(self, *, limit: int = 50, cursor: str | None = None) -> CampaignPage:
+        """The campaigns, newest first, a page at a time (`cursor` is the previous page's `next_cursor`)."""
+        if not 1 <= limit <= MAX_PAGE:
+            raise InvalidRequest(f"limit must be between 1 and {MAX_PAGE}")
+        try:
+            return self._campaigns.recent(limit=limit, cursor=cursor)
+        except ValueError as error:
+            raise InvalidRequest("the cursor is not valid") from error
 
     def enrol_advocate(self, campaign_id: str, request: NewAdvocate) -> tuple[Participant, bool]:
         """Returns the participant and whether it was created; the same email gets the same code."""

@@ -9,6 +9,7 @@ from referral_engine.domain.events import ReferralQualified, SignalRef
 from referral_engine.domain.milestone import evaluate
 from referral_engine.domain.models import AuditEntry, Referral, ReferralStatus, Signal, utcnow
 from referral_engine.ports import CampaignStore, EventPublisher, ParticipantStore, ReferralStore
+from referral_engine.services.matching import ReferralMatcher
 
 
 class Outcome(StrEnum):
@@ -28,13 +29,15 @@ class QualificationService:
         publisher: EventPublisher,
     ) -> None:
         self._campaigns = campaigns
-        self._participants = participants
         self._referrals = referrals
         self._publisher = publisher
+        self._matcher = ReferralMatcher(participants, referrals)
 
     def process(self, signal: Signal) -> Outcome:
         """Raises UnmatchedSignal (permanent) when no referral of the signal's campaign matches it."""
-        referral = self._find_referral(signal)
+        referral = self._matcher.find(signal)
+        if referral is None:
+            raise UnmatchedSignal("no referral in this campaign matches the signal")
         campaign = self._campaigns.get(referral.campaign_id)
         if campaign is None:
             raise UnmatchedSignal(f"referral {referral.id} has no campaign {referral.campaign_id}")
@@ -96,22 +99,3 @@ class QualificationService:
                 ),
             )
         )
-
-    def _find_referral(self, signal: Signal) -> Referral:
-        match = signal.match
-        referral: Referral | None = None
-        if match.referral_id:
-            referral = self._referrals.get(match.referral_id)
-        if referral is None and match.external_id:
-            referral = self._referrals.by_external_id(signal.campaign_id, match.external_id)
-        if referral is None and match.code:
-            participant = self._participants.get(match.code)
-            if participant and participant.referral_id:
-                referral = self._referrals.get(participant.referral_id)
-        if referral is None and match.email:
-            participant = self._participants.by_email(signal.campaign_id, match.email)
-            if participant and participant.referral_id:
-                referral = self._referrals.get(participant.referral_id)
-        if referral is None or referral.campaign_id != signal.campaign_id:
-            raise UnmatchedSignal("no referral in this campaign matches the signal")
-        return referral

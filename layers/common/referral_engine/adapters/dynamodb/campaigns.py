@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from referral_engine.adapters.dynamodb import cursor as cursors
 from referral_engine.adapters.dynamodb import keys
-from referral_engine.adapters.dynamodb.codec import model_item, to_item
+from referral_engine.adapters.dynamodb.codec import model_item, to_item, value
 from referral_engine.adapters.dynamodb.table import Table
 from referral_engine.domain.models import Campaign
+from referral_engine.ports import CampaignPage
 
 
 class DynamoCampaignStore:
@@ -13,9 +15,15 @@ class DynamoCampaignStore:
         self._table = table
 
     def add(self, campaign: Campaign) -> None:
+        item = model_item(
+            campaign,
+            "campaign",
+            **keys.campaign(campaign.id),
+            **keys.campaign_index(campaign.id, campaign.created_at),
+        )
         self._table.transact(
             [
-                self._table.put_op(model_item(campaign, "campaign", **keys.campaign(campaign.id))),
+                self._table.put_op(item),
                 self._table.put_op(
                     to_item({**keys.hook(campaign.hook_id), "entity": "hook", "campaign_id": campaign.id})
                 ),
@@ -29,3 +37,21 @@ class DynamoCampaignStore:
     def by_hook(self, hook_id: str) -> Campaign | None:
         hook = self._table.get(keys.hook(hook_id))
         return self.get(hook["campaign_id"]) if hook else None
+
+    def recent(self, *, limit: int, cursor: str | None) -> CampaignPage:
+        query: dict[str, object] = {
+            "IndexName": "gsi1",
+            "KeyConditionExpression": "gsi1pk = :partition",
+            "ExpressionAttributeValues": {":partition": value(keys.CAMPAIGNS)},
+            "ScanIndexForward": False,
+            "Limit": limit,
+        }
+        if cursor:
+            start = cursors.decode(
+                cursor, expected={"gsi1pk": keys.CAMPAIGNS}, key_names={"pk", "sk", "gsi1pk", "gsi1sk"}
+            )
+            query["ExclusiveStartKey"] = to_item(start)
+        items, last = self._table.query(**query)
+        return CampaignPage(
+            items=[Campaign.model_validate(item) for item in items], next_cursor=cursors.encode(last)
+        )

@@ -58,6 +58,11 @@ def api_key(key_hash: str) -> Key:
     return {"pk": f"APIKEY#{key_hash}", "sk": "APIKEY"}
 
 
+def admin_log(at: datetime, message_id: str) -> Key:
+    """An admin's decision on a queued message (discard, redrive): one partition per UTC day."""
+    return {"pk": f"ADMINLOG#{at.strftime('%Y-%m-%d')}", "sk": f"{iso(at)}#{message_id}"}
+
+
 def referrals_by_joined(campaign_id: str) -> str:
     return f"CAMPAIGN#{campaign_id}#JOINED"
 
@@ -76,6 +81,14 @@ def referral_indexes(
             "gsi2sk": f"{iso(qualified_at)}#{referral_id}",
         }
     return keys
+
+
+CAMPAIGNS = "CAMPAIGNS"
+
+
+def campaign_index(campaign_id: str, created_at: datetime) -> dict[str, str]:
+    """gsi1: every campaign in one partition, newest last by creation time (listed newest first)."""
+    return {"gsi1pk": CAMPAIGNS, "gsi1sk": f"{iso(created_at)}#{campaign_id}"}
 
 
 def participants_of(campaign_id: str) -> str:

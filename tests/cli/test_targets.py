@@ -1,0 +1,224 @@
+"""Which stack the CLI talks to, how it fails when there is none, its help, and `referrals run`."""
+
+from __future__ import annotations
+
+import json
+import socket
+import subprocess
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import boto3
+import pytest
+
+from referral_engine.domain.models import ReferralStatus
+from referrals_local import stack as local_stack
+from referrals_local.cli import main
+from referrals_local.cli.parser import STATUSES
+from referrals_local.outputs import StackOutputs
+from support.events import sample
+
+if TYPE_CHECKING:
+    from cli.conftest import Cli
+
+TOOLS = Path(__file__).resolve().parents[2] / "tools"
+LAYER = Path(__file__).resolve().parents[2] / "layers" / "common"
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def closed_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+    return port
+
+
+# ------------------------------------------------------------------------------------ the local stack
+def test_without_a_local_stack_it_exits_2_with_the_hint(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("REFERRALS_STATE_DIR", str(tmp_path / "nothing-here"))
+
+    code, out, err = run(capsys, "campaigns", "list")
+
+    assert code == 2
+    assert out == ""
+    assert err.count("\n") == 1
+    assert err.startswith("referrals: error: no local stack is running")
+    assert "start it with `make run`" in err
+
+
+def test_a_stopped_local_stack_exits_2_with_the_hint(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    endpoint = f"http://127.0.0.1:{closed_port()}"
+    StackOutputs(
+        api_url="http://127.0.0.1:3000",
+        table_name="t",
+        event_bus_name="b",
+        qualify_failure_queue_url=f"{endpoint}/123456789012/q",
+        exceptions_queue_url=f"{endpoint}/123456789012/e",
+        reward_events_dlq_url=f"{endpoint}/123456789012/r",
+        issue_reward_failure_queue_url=f"{endpoint}/123456789012/i",
+        region="us-east-1",
+        endpoint_url=endpoint,
+    ).write(tmp_path)
+
+    code, _, err = run(capsys, "--state-dir", str(tmp_path), "referrals", "show", "ref_1")
+
+    assert code == 2
+    assert err.startswith(f"referrals: error: cannot reach the local stack at {endpoint}")
+    assert err.rstrip().endswith("is it running? start it with `make run`")
+
+
+def test_state_dir_flag_wins_over_the_environment(cli: Cli, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("REFERRALS_STATE_DIR", "/nonexistent/state")
+
+    assert cli("campaigns", "list").code == 2
+    assert cli("--state-dir", str(cli.state_dir), "campaigns", "list").code == 0
+    assert cli("campaigns", "list", "--state-dir", str(cli.state_dir)).code == 0
+
+
+def test_global_flags_work_after_the_command_too(cli: Cli) -> None:
+    cli.ok(
+        "campaigns",
+        "create",
+        "--name",
+        "x",
+        "--landing-url",
+        "https://a.example/",
+        "--amount",
+        "1",
+        "--currency",
+        "EUR",
+    )
+
+    after = json.loads(cli.ok("campaigns", "list", "--json"))
+    before = json.loads(cli.ok("--json", "campaigns", "list"))
+
+    assert [c["name"] for c in after["items"]] == ["x"]
+    assert after["items"] == before["items"]
+
+
+# ------------------------------------------------------------------------------------ a deployed stack
+def deploy(cli: Cli, name: str = "referral-engine") -> None:
+    """A CloudFormation stack whose outputs name the moto resources, as `sam deploy` would."""
+    o = cli.outputs
+    values = {
+        "ApiUrl": "https://abc123.execute-api.us-east-1.amazonaws.com",
+        "TableName": o.table_name,
+        "EventBusName": o.event_bus_name,
+        "QualifyFailureQueueUrl": o.qualify_failure_queue_url,
+        "ExceptionsQueueUrl": o.exceptions_queue_url,
+        "RewardEventsDLQUrl": o.reward_events_dlq_url,
+        "IssueRewardFailureQueueUrl": o.issue_reward_failure_queue_url,
+    }
+    template = {
+        "Resources": {"Placeholder": {"Type": "AWS::SQS::Queue", "Properties": {"QueueName": f"{name}-x"}}},
+        "Outputs": {key: {"Value": value} for key, value in values.items()},
+    }
+    boto3.client("cloudformation").create_stack(StackName=name, TemplateBody=json.dumps(template))
+
+
+def test_with_a_region_it_finds_the_stack_by_its_cloudformation_outputs(cli: Cli) -> None:
+    deploy(cli, "my-referrals")
+    created = cli.json(
+        "--region", "us-east-1", "--stack", "my-referrals", "campaigns", "create", "--name", "On AWS",
+        "--landing-url", "https://shop.example/", "--amount", "5", "--currency", "EUR",
+    )  # fmt: skip
+
+    assert created["hook_url"].startswith("https://abc123.execute-api.us-east-1.amazonaws.com/hooks/generic/")
+    assert [c["name"] for c in cli.stack.items_of("campaign")] == ["On AWS"]
+
+
+def test_on_aws_the_admin_log_names_the_callers_iam_identity(cli: Cli) -> None:
+    deploy(cli)
+    message_id = cli.send("issue-reward-failure", sample("dlq/issue_reward_on_failure")["Records"][0]["body"])
+
+    cli.ok("--region", "us-east-1", "dlq", "discard", "issue-reward-failure", message_id, "--reason", "test")
+
+    [log] = cli.stack.items_of("admin_action")
+    identity = boto3.client("sts").get_caller_identity()["Arn"]
+    assert log["operator"] == identity
+    assert log["operator"].startswith("arn:aws:")
+
+
+def test_an_unknown_aws_stack_exits_2(cli: Cli) -> None:
+    run_ = cli("--region", "us-east-1", "--stack", "nope", "campaigns", "list")
+
+    assert run_.code == 2
+    assert run_.err.startswith("referrals: error: cannot read the stack 'nope' in us-east-1")
+    assert "--stack NAME" in run_.err
+
+
+# ------------------------------------------------------------------------------------ help and parsing
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["--help"],
+        ["campaigns", "--help"],
+        ["campaigns", "create", "--help"],
+        ["referrals", "list", "--help"],
+        ["dlq", "redrive", "--help"],
+        ["exceptions", "discard", "--help"],
+        ["api-keys", "create", "--help"],
+        ["demo", "--help"],
+    ],
+)
+def test_help_everywhere_exits_0(argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, *argv)
+
+    assert code == 0
+    assert out.startswith("usage: referrals")
+    assert "--json" in out
+
+
+def test_usage_errors_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
+    assert run(capsys, "campaigns")[0] == 2
+    assert run(capsys, "no-such-command")[0] == 2
+    code, _, err = run(capsys, "referrals", "list", "cmp_1", "--status", "lost")
+    assert code == 2
+    assert "invalid choice: 'lost'" in err
+
+
+def test_the_status_choices_are_the_domains_statuses() -> None:
+    assert set(STATUSES) == {status.value for status in ReferralStatus}
+
+
+def test_help_does_not_load_boto3_or_pydantic() -> None:
+    code = (
+        "import sys\n"
+        "from referrals_local.cli import main\n"
+        "main(['--help'])\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in {'boto3', 'botocore', 'pydantic'}))\n"
+    )
+    result = subprocess.run(  # noqa: S603 - our own interpreter and code
+        [sys.executable, "-c", code],
+        env={"PYTHONPATH": f"{TOOLS}:{LAYER}"},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert result.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_run_hands_its_arguments_to_the_local_stack(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    received: list[list[str] | None] = []
+
+    def serve(argv: list[str] | None = None) -> int:
+        received.append(argv)
+        return 7
+
+    monkeypatch.setattr(local_stack, "serve", serve)
+
+    assert main(["run", "--api-port", "3999", "--help"]) == 7
+    assert main(["--json", "run"]) == 7
+    assert received == [["--api-port", "3999", "--help"], []]

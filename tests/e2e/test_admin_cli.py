@@ -1,0 +1,91 @@
+"""What failed reaches a queue an admin can see, and a redrive through the CLI completes it once."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import requests
+
+from referrals_local.demo import run_demo
+from support.local_stack import RunningStack, referrals_cli
+
+CAMPAIGN = {
+    "name": "Redrive me",
+    "landing_url": "https://shop.example.com/",
+    "reward": {"amount": "15.00", "currency": "EUR", "friend_amount": "5.00"},
+}
+
+
+def cli_json(stack: RunningStack, *args: str) -> Any:
+    result = referrals_cli(stack, "--json", *args)
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def status(stack: RunningStack, referral_id: str) -> str:
+    return str(stack.get(f"/v1/referrals/{referral_id}").json()["status"])
+
+
+def test_the_demo_tours_the_running_stack(local_stack: RunningStack) -> None:
+    result = run_demo(local_stack.outputs)
+    assert result.status == "rewarded"
+    assert result.redirect_location.endswith(f"ref={result.advocate_code}")
+
+
+def test_a_signal_that_exhausted_its_retries_is_redriven_once(local_stack: RunningStack) -> None:
+    stack = local_stack
+    campaign = stack.post("/v1/campaigns", CAMPAIGN).json()
+    advocate = stack.post(f"/v1/campaigns/{campaign['id']}/advocates", {"email": "ada@example.com"}).json()
+    sqs = stack.client("sqs")
+    exceptions_queue = stack.outputs.exceptions_queue_url.rsplit("/", 1)[1]
+    log_start = len(stack.log())
+
+    # Given a payment for someone not signed up yet, while the exceptions queue is unavailable
+    sqs.delete_queue(QueueUrl=stack.outputs.exceptions_queue_url)
+    paid = requests.get(
+        campaign["hook_url"], params={"email": "late@example.org", "event_id": "pay-1"}, timeout=10
+    )
+    assert paid.status_code == 202
+    stack.wait_for(
+        lambda: "to OnFailure (RetryAttemptsExhausted)" in stack.log()[log_start:], what="OnFailure"
+    )
+    sqs.create_queue(QueueName=exceptions_queue)
+    (dead,) = cli_json(stack, "dlq", "list", "qualify-failure")["messages"]
+
+    # When the person signs up after all, and the admin redrives the batch
+    referral = stack.post("/v1/referrals", {"code": advocate["code"], "email": "late@example.org"}).json()
+    assert referral_status_is_pending(stack, referral["id"])
+    redrive = referrals_cli(stack, "dlq", "redrive", "qualify-failure", dead["message_id"])
+    assert redrive.returncode == 0, redrive.stderr
+
+    # Then the referral qualifies and is rewarded exactly once, and the queue is empty
+    stack.wait_for(lambda: status(stack, referral["id"]) == "rewarded", what="the reward")
+    again = referrals_cli(stack, "dlq", "redrive", "qualify-failure", dead["message_id"])
+    assert again.returncode == 1  # the message is gone: nothing to do twice
+    assert cli_json(stack, "dlq", "list", "qualify-failure")["messages"] == []
+    shown = cli_json(stack, "referrals", "show", referral["id"])
+    assert len(shown["rewards"]) == 2
+    assert [a["action"] for a in shown["audit"]].count("referral.rewarded") == 1
+
+
+def test_an_unmatched_signal_is_redriven_from_the_exceptions_queue(local_stack: RunningStack) -> None:
+    stack = local_stack
+    campaign = stack.post("/v1/campaigns", CAMPAIGN).json()
+    advocate = stack.post(f"/v1/campaigns/{campaign['id']}/advocates", {"email": "ada@example.com"}).json()
+    requests.get(campaign["hook_url"], params={"email": "later@example.org", "event_id": "pay-2"}, timeout=10)
+
+    listed = stack.wait_for(lambda: cli_json(stack, "exceptions", "list")["messages"], what="the exception")
+    mine = [m for m in listed if "later@example.org" in json.dumps(m)]
+    assert len(mine) == 1
+    referral = stack.post("/v1/referrals", {"code": advocate["code"], "email": "later@example.org"}).json()
+
+    assert referrals_cli(stack, "exceptions", "redrive", mine[0]["message_id"]).returncode == 0
+    stack.wait_for(lambda: status(stack, referral["id"]) == "rewarded", what="the reward")
+    assert all(
+        "later@example.org" not in json.dumps(m) for m in cli_json(stack, "exceptions", "list")["messages"]
+    )
+
+
+def referral_status_is_pending(stack: RunningStack, referral_id: str) -> bool:
+    return status(stack, referral_id) == "pending"
