@@ -14,13 +14,20 @@ from pydantic import BaseModel, ConfigDict, Field
 from referral_engine import wiring
 from referral_engine.domain.models import ReferralStatus
 from referral_engine.services.campaigns import NewAdvocate, NewCampaign
+from referral_engine.services.connections import NewConnection, SecretRotation
 from referral_engine.services.referrals import NewSignup
 from referral_engine.services.signals import QualifyRequest
 from referral_engine.settings import get_settings
 from referral_engine.web.errors import Unauthorized
 from referral_engine.web.requests import API_MAX_BODY_BYTES, check_size, json_object
 from referral_engine.web.resolver import base_url, json_response, new_resolver
-from referral_engine.web.views import campaign_view, history_view, participant_view, referral_view
+from referral_engine.web.views import (
+    campaign_view,
+    connection_view,
+    history_view,
+    participant_view,
+    referral_view,
+)
 
 logger = Logger()
 app = new_resolver(logger)
@@ -113,6 +120,41 @@ def qualify(referral_id: str) -> Response[str]:
     signal, accepted = wiring.signals().qualify_referral(referral_id, QualifyRequest.model_validate(_body()))
     logger.info("qualification accepted", extra={"referral_id": referral_id, "duplicate": not accepted})
     return _json(202, {"referral_id": referral_id, "signal_id": signal.key, "duplicate": not accepted})
+
+
+@app.post("/v1/campaigns/<campaign_id>/connections")
+def create_connection(campaign_id: str) -> Response[str]:
+    connection, secret = wiring.connections().create(campaign_id, NewConnection.model_validate(_body()))
+    logger.info("connection created", extra={"connection_id": connection.id, "source": connection.source})
+    return _json(201, connection_view(connection, _base(), secret))
+
+
+@app.get("/v1/campaigns/<campaign_id>/connections")
+def list_connections(campaign_id: str) -> Response[str]:
+    base = _base()
+    return _json(
+        200, {"items": [connection_view(c, base) for c in wiring.connections().of_campaign(campaign_id)]}
+    )
+
+
+@app.get("/v1/connections/<connection_id>")
+def get_connection(connection_id: str) -> Response[str]:
+    return _json(200, connection_view(wiring.connections().get(connection_id), _base()))
+
+
+@app.post("/v1/connections/<connection_id>/rotate-secret")
+def rotate_secret(connection_id: str) -> Response[str]:
+    rotation = SecretRotation.model_validate(_body())
+    connection, secret = wiring.connections().rotate_secret(connection_id, rotation)
+    logger.info("connection secret rotated", extra={"connection_id": connection.id})
+    return _json(200, connection_view(connection, _base(), secret))
+
+
+@app.delete("/v1/connections/<connection_id>")
+def delete_connection(connection_id: str) -> Response[str]:
+    wiring.connections().delete(connection_id)
+    logger.info("connection deleted", extra={"connection_id": connection_id})
+    return Response(status_code=204, body="")
 
 
 @logger.inject_lambda_context(clear_state=True)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import re
+from datetime import UTC, datetime
 from typing import Any
 
 from aws_lambda_powertools import Logger
@@ -15,11 +16,14 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from referral_engine import wiring
 from referral_engine.domain.errors import NotFound
+from referral_engine.domain.webhooks import InboundRequest
 from referral_engine.services.signals import GenericHookRequest
-from referral_engine.web.requests import check_size, form_object, json_object
-from referral_engine.web.resolver import json_response, new_resolver
+from referral_engine.settings import get_settings
+from referral_engine.web.requests import check_size, form_object, json_object, raw_body
+from referral_engine.web.resolver import base_url, json_response, new_resolver
 
 WEBHOOK_MAX_BODY_BYTES = 256 * 1024
+VENDOR_MAX_BODY_BYTES = 1024 * 1024  # Salesforce sends up to 100 records per notification
 _HOOK_ID = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
 
 logger = Logger()
@@ -50,6 +54,32 @@ def generic(hook_id: str) -> Response[str]:
     return json_response(
         202, json.dumps({"accepted": True, "duplicate": not accepted, "signal_id": signal.key})
     )
+
+
+@app.post("/hooks/<source>/<hook_id>")
+def vendor(source: str, hook_id: str) -> Response[str]:
+    if not _HOOK_ID.fullmatch(hook_id):
+        raise NotFound("no such webhook")
+    event = app.current_event
+    raw = raw_body(event.raw_event)
+    check_size(raw, VENDOR_MAX_BODY_BYTES)
+    context = event.request_context
+    query = f"?{event.raw_query_string}" if event.raw_query_string else ""
+    request = InboundRequest(
+        method=event.http_method,
+        url=f"{base_url(get_settings().public_base_url, context.domain_name, None)}{event.raw_path}{query}",
+        headers={name.lower(): value for name, value in (event.headers or {}).items()},
+        query=event.query_string_parameters or {},
+        body=raw,
+        received_at=datetime.now(UTC),
+    )
+    received = wiring.webhooks().receive(source, hook_id, request)
+    logger.info(
+        "vendor webhook stored",
+        extra={"source": source, "signals": len(received.normalised.signals), "new": received.stored},
+    )
+    reply = received.reply
+    return Response(status_code=reply.status, content_type=reply.content_type, body=reply.body)
 
 
 @logger.inject_lambda_context(clear_state=True)

@@ -39,10 +39,17 @@ EXPECTED_GRANTS: dict[str, set[tuple[str, str]]] = {
         ("dynamodb:GetItem", "table"),
         ("dynamodb:PutItem", "table"),
         ("dynamodb:UpdateItem", "table"),
+        ("dynamodb:DeleteItem", "table"),
+        ("ssm:PutParameter", "connection-secrets"),
+        ("ssm:DeleteParameter", "connection-secrets"),
         ("dynamodb:Query", "table"),
         ("dynamodb:Query", "indexes"),
     },
-    "InboundWebhookFunction": {("dynamodb:GetItem", "table"), ("dynamodb:PutItem", "table")},
+    "InboundWebhookFunction": {
+        ("dynamodb:GetItem", "table"),
+        ("dynamodb:PutItem", "table"),
+        ("ssm:GetParameter", "connection-secrets"),
+    },
     "QualifyFunction": {
         ("dynamodb:GetItem", "table"),
         ("dynamodb:PutItem", "table"),
@@ -62,6 +69,13 @@ RESOURCE_NAMES = {
     json.dumps(TABLE_INDEXES, sort_keys=True): "indexes",
     json.dumps({"Fn::GetAtt": ["EventBus", "Arn"]}, sort_keys=True): "bus",
     json.dumps({"Fn::GetAtt": ["ExceptionsQueue", "Arn"]}, sort_keys=True): "exceptions-queue",
+    json.dumps(
+        {
+            "Fn::Sub": "arn:${AWS::Partition}:ssm:${AWS::Region}:${AWS::AccountId}:parameter"
+            "/referral-engine/${AWS::StackName}/connections/*"
+        },
+        sort_keys=True,
+    ): "connection-secrets",
 }
 
 ROUTES = {
@@ -75,6 +89,12 @@ ROUTES = {
     ("POST", "/v1/referrals/{referral_id}/qualify", "ApiFunction"),
     ("GET", "/hooks/generic/{hook_id}", "InboundWebhookFunction"),
     ("POST", "/hooks/generic/{hook_id}", "InboundWebhookFunction"),
+    ("POST", "/hooks/{source}/{hook_id}", "InboundWebhookFunction"),
+    ("POST", "/v1/campaigns/{campaign_id}/connections", "ApiFunction"),
+    ("GET", "/v1/campaigns/{campaign_id}/connections", "ApiFunction"),
+    ("GET", "/v1/connections/{connection_id}", "ApiFunction"),
+    ("POST", "/v1/connections/{connection_id}/rotate-secret", "ApiFunction"),
+    ("DELETE", "/v1/connections/{connection_id}", "ApiFunction"),
 }
 
 
@@ -159,6 +179,7 @@ def test_environment_is_shared_through_globals(
         "POWERTOOLS_METRICS_NAMESPACE": "ReferralEngine",
         "POWERTOOLS_LOG_LEVEL": "INFO",
         "PUBLIC_BASE_URL": {"Ref": "PublicBaseUrl"},
+        "SECRETS_PREFIX": {"Fn::Sub": "/referral-engine/${AWS::StackName}/connections"},
     }
     for logical_id, function in functions.items():
         own = function["Properties"].get("Environment", {}).get("Variables", {})

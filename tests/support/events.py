@@ -35,7 +35,7 @@ def http_event(
     """A sample HTTP API (payload v2) event with its path, query, body or headers replaced.
 
     `body` may be a dict (sent as JSON), str or bytes. The path follows from the route and the path
-    parameters unless `path` is given.
+    parameters unless `path` is given. `drop_headers` go before `headers` are added.
     """
     event = copy.deepcopy(sample(name))
     if path is None and path_parameters is not None:
@@ -53,10 +53,10 @@ def http_event(
             event["queryStringParameters"] = dict(pairs)
         else:
             event.pop("queryStringParameters", None)
-    if headers is not None:
-        event["headers"] = {**event["headers"], **{k.lower(): v for k, v in headers.items()}}
     for header in drop_headers:
         event["headers"].pop(header.lower(), None)
+    if headers is not None:
+        event["headers"] = {**event["headers"], **{k.lower(): v for k, v in headers.items()}}
     if body is not None:
         raw_body = json.dumps(body).encode() if isinstance(body, dict | list) else body
         raw_bytes = raw_body.encode() if isinstance(raw_body, str) else raw_body

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlsplit
 
 import api
 import inbound_webhook
@@ -23,6 +24,17 @@ CAMPAIGN = {
 def call_api(sample: str, **kwargs: Any) -> dict[str, Any]:
     headers = {**AUTH, **kwargs.pop("headers", {})}
     return api.handler(http_event(f"api/{sample}", headers=headers, **kwargs), LambdaContext())
+
+
+def call_route(method: str, route: str, body: Any = None, **path_parameters: str) -> dict[str, Any]:
+    """Any API route, e.g. call_route("DELETE", "/v1/connections/{connection_id}", connection_id=...)."""
+    path = route.format(**path_parameters)
+    event = http_event(
+        "api/get_campaign", path=path, path_parameters=path_parameters, body=body, headers=AUTH
+    )
+    event["routeKey"] = event["requestContext"]["routeKey"] = f"{method} {route}"
+    event["requestContext"]["http"]["method"] = method
+    return api.handler(event, LambdaContext())
 
 
 def create_campaign(**overrides: Any) -> dict[str, Any]:
@@ -90,3 +102,25 @@ def run_issue_reward(stack: AwsStack) -> list[dict[str, Any]]:
 
 def hook_id_of(campaign: dict[str, Any]) -> str:
     return str(campaign["hook_url"].rsplit("/", 1)[1])
+
+
+def create_connection(campaign_id: str, **body: Any) -> dict[str, Any]:
+    response = call_api("create_connection", path_parameters={"campaign_id": campaign_id}, body=body)
+    assert response["statusCode"] == 201, response
+    return json_body(response)
+
+
+def vendor_hook(
+    hook_url: str, body: bytes | str, headers: dict[str, str] | None = None, query: str = ""
+) -> dict[str, Any]:
+    """POSTs a vendor's raw body to a connection's hook URL, as API Gateway would hand it over."""
+    _, _, source, hook_id = urlsplit(hook_url).path.split("/")
+    event = http_event(
+        "inbound_webhook/vendor_zapier",
+        path_parameters={"source": source, "hook_id": hook_id},
+        query=query,
+        body=body,
+        headers={"content-type": "application/json", **(headers or {})},
+        drop_headers=("x-referrals-secret",),
+    )
+    return inbound_webhook.handler(event, LambdaContext())

@@ -9,6 +9,7 @@ from referral_engine.domain.events import ReferralQualified
 from referral_engine.domain.models import (
     AuditEntry,
     Campaign,
+    Connection,
     Participant,
     Referral,
     ReferralStatus,
@@ -119,6 +120,25 @@ class EventPublisher(Protocol):
 class ExceptionSink(Protocol):
     def report(self, *, reason: str, message: str, payload: dict[str, Any]) -> None:
         """Keeps a record that can never be processed where an admin can see and redrive it."""
+
+
+class ConnectionStore(Protocol):
+    def add(self, connection: Connection) -> None: ...
+    def get(self, connection_id: str) -> Connection | None: ...
+    def by_hook(self, hook_id: str) -> Connection | None: ...
+    def of_campaign(self, campaign_id: str) -> list[Connection]: ...
+    def replace(self, connection: Connection) -> None: ...
+    def remove(self, connection: Connection) -> None: ...
+
+
+class SecretStore(Protocol):
+    """Connection secrets, kept out of the table (SSM Parameter Store SecureString on AWS)."""
+
+    def get(self, connection_id: str, *, fresh: bool = False) -> str | None:
+        """The secret, possibly cached for a few minutes; `fresh` reads through the cache."""
+
+    def put(self, connection_id: str, secret: str) -> None: ...
+    def delete(self, connection_id: str) -> None: ...
 
 
 class ApiKeyStore(Protocol):

@@ -23,6 +23,8 @@ class Settings:
     exceptions_queue_url: str = ""
     # Overrides the base URL derived from the request (custom domains, the local stack).
     public_base_url: str = ""
+    # Where connection secrets live in SSM Parameter Store.
+    secrets_prefix: str = "/referral-engine/connections"
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str]) -> Settings:

@@ -7,18 +7,22 @@ from functools import cache
 from referral_engine.adapters import aws
 from referral_engine.adapters.dynamodb.api_keys import DynamoApiKeyStore
 from referral_engine.adapters.dynamodb.campaigns import DynamoCampaignStore
+from referral_engine.adapters.dynamodb.connections import DynamoConnectionStore
 from referral_engine.adapters.dynamodb.participants import DynamoParticipantStore
 from referral_engine.adapters.dynamodb.referrals import DynamoReferralStore
 from referral_engine.adapters.dynamodb.signals import DynamoSignalInbox
 from referral_engine.adapters.dynamodb.table import Table
 from referral_engine.adapters.eventbridge import EventBridgePublisher
 from referral_engine.adapters.sqs import SqsExceptionSink
+from referral_engine.ports import SecretStore
 from referral_engine.services.api_keys import ApiKeyService
 from referral_engine.services.campaigns import CampaignService
+from referral_engine.services.connections import ConnectionService
 from referral_engine.services.qualification import QualificationService
 from referral_engine.services.referrals import ReferralService
 from referral_engine.services.rewards import RewardService
 from referral_engine.services.signals import SignalService
+from referral_engine.services.webhooks import WebhookService
 from referral_engine.settings import get_settings
 
 
@@ -73,3 +77,20 @@ def rewards() -> RewardService:
 @cache
 def exception_sink(function: str) -> SqsExceptionSink:
     return SqsExceptionSink(aws.sqs(), get_settings().exceptions_queue_url, function=function)
+
+
+@cache
+def _secrets() -> SecretStore:
+    from referral_engine.adapters.ssm import SsmSecretStore  # only the functions that handle connections
+
+    return SsmSecretStore(aws.ssm(), get_settings().secrets_prefix)
+
+
+@cache
+def connections() -> ConnectionService:
+    return ConnectionService(_campaigns(), DynamoConnectionStore(table()), _secrets())
+
+
+@cache
+def webhooks() -> WebhookService:
+    return WebhookService(DynamoConnectionStore(table()), _secrets(), DynamoSignalInbox(table()))

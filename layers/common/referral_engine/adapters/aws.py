@@ -12,6 +12,7 @@ if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_events import EventBridgeClient
     from mypy_boto3_sqs import SQSClient
+    from mypy_boto3_ssm import SSMClient
 
 
 @cache
@@ -27,3 +28,8 @@ def events() -> EventBridgeClient:
 @cache
 def sqs() -> SQSClient:
     return boto3.client("sqs")
+
+
+@cache
+def ssm() -> SSMClient:
+    return boto3.client("ssm")

@@ -148,6 +148,26 @@ class AuditEntry(Entity):
 
 class SignalKind(StrEnum):
     QUALIFY = "qualify"
+    REVERSE = "reverse"  # a refund or chargeback: undo a qualification
+
+
+Source = Literal["hubspot", "salesforce", "pipedrive", "zoho", "intercom", "stripe", "zapier", "make"]
+
+
+class Connection(Entity):
+    """A campaign's link to a system that owns the truth: where it posts, and what counts as the milestone.
+
+    Its secret is not here: it lives in the secret store (SSM Parameter Store on AWS).
+    """
+
+    id: str
+    campaign_id: str
+    source: Source
+    hook_id: str
+    milestone: dict[str, Any] = {}  # the source's own rule, validated by its adapter
+    settings: dict[str, Any] = {}  # non-secret, source-specific (e.g. Salesforce's organization id)
+    created_at: datetime
+    secret_rotated_at: datetime
 
 
 class SignalMatch(Entity):

@@ -14,6 +14,7 @@ from referral_engine.domain.errors import (
     NotFound,
     SelfReferral,
 )
+from referral_engine.domain.webhooks import MalformedWebhook, WebhookForbidden, WebhookRefused
 
 
 class MalformedJson(InvalidRequest):
@@ -31,6 +32,9 @@ class Unauthorized(DomainError):
 _STATUS: list[tuple[type[DomainError], int]] = [
     (PayloadTooLarge, 413),
     (Unauthorized, 401),
+    (WebhookRefused, 401),
+    (WebhookForbidden, 403),
+    (MalformedWebhook, 400),
     (NotFound, 404),
     (Conflict, 409),
     (SelfReferral, 422),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 from typing import Any
 from urllib.parse import parse_qsl
@@ -31,3 +32,9 @@ def json_object(body: str | None) -> dict[str, Any]:
 
 def form_object(body: str | None) -> dict[str, str]:
     return dict(parse_qsl(body or "", keep_blank_values=False))
+
+
+def raw_body(event: dict[str, Any]) -> bytes:
+    """The body exactly as the caller sent it: what vendors' signatures are computed over."""
+    body = event.get("body") or ""
+    return base64.b64decode(body) if event.get("isBase64Encoded") else body.encode()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from referral_engine.domain.models import Campaign, Participant, Referral, Reward
+from referral_engine.domain.models import Campaign, Connection, Participant, Referral, Reward
 from referral_engine.ports import ReferralHistory
 
 
@@ -54,3 +54,14 @@ def history_view(history: ReferralHistory, base: str) -> dict[str, Any]:
         **referral_view(history.referral, base),
         "rewards": [reward_view(reward) for reward in history.rewards],
     }
+
+
+def connection_view(connection: Connection, base: str, secret: str | None = None) -> dict[str, Any]:
+    """Never the secret, except the one we generated, once, in the answer that created it."""
+    view = {
+        **connection.model_dump(mode="json", exclude={"hook_id"}),
+        "hook_url": f"{base}/hooks/{connection.source}/{connection.hook_id}",
+    }
+    if secret is not None:
+        view["secret"] = secret
+    return view

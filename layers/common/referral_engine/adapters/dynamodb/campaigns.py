@@ -35,8 +35,12 @@ class DynamoCampaignStore:
         return Campaign.model_validate(item) if item else None
 
     def by_hook(self, hook_id: str) -> Campaign | None:
+        """The campaign whose generic webhook this is. A connection's hook id is not one: those calls
+        must pass their vendor's verification."""
         hook = self._table.get(keys.hook(hook_id))
-        return self.get(hook["campaign_id"]) if hook else None
+        if hook is None or "connection_id" in hook:
+            return None
+        return self.get(hook["campaign_id"])
 
     def recent(self, *, limit: int, cursor: str | None) -> CampaignPage:
         query: dict[str, object] = {

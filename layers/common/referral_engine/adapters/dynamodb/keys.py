@@ -22,6 +22,14 @@ def hook(hook_id: str) -> Key:
     return {"pk": f"HOOK#{hook_id}", "sk": "HOOK"}
 
 
+def connection(connection_id: str) -> Key:
+    return {"pk": f"CONNECTION#{connection_id}", "sk": "CONNECTION"}
+
+
+def connections_of(campaign_id: str) -> str:
+    return f"CAMPAIGN#{campaign_id}#CONNECTIONS"
+
+
 def participant(code: str) -> Key:
     return {"pk": f"CODE#{code}", "sk": "CODE"}
 

@@ -72,6 +72,9 @@ class Table:
             items = [from_item(reason["Item"]) if "Item" in reason else None for reason in reasons]
             raise TransactionCancelled(codes, items) from error
 
+    def delete_op(self, key: Key) -> TransactWriteItemTypeDef:
+        return {"Delete": {"TableName": self.name, "Key": to_item(key)}}
+
     def put_op(self, item: Item, *, new: bool = True) -> TransactWriteItemTypeDef:
         put: dict[str, Any] = {"TableName": self.name, "Item": item}
         if new:

@@ -1,0 +1,96 @@
+"""Connections: a campaign's links to the systems that own the truth, and their secrets."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, StringConstraints
+
+from referral_engine.domain.errors import InvalidRequest, NotFound
+from referral_engine.domain.identifiers import new_id, new_secret_token
+from referral_engine.domain.models import Connection, Source, utcnow
+from referral_engine.ports import CampaignStore, ConnectionStore, SecretStore
+from referral_engine.vendors import UnknownSource, adapter_for
+
+Secret = Annotated[str, StringConstraints(strip_whitespace=True, min_length=8, max_length=1024)]
+
+
+class NewConnection(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    source: Source
+    secret: Secret | None = (
+        None  # the vendor's own (Stripe's whsec_…, HubSpot's client secret); else we make one
+    )
+    milestone: dict[str, Any] = {}
+    settings: dict[str, Any] = {}
+
+
+class SecretRotation(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    secret: Secret | None = None
+
+
+class ConnectionService:
+    def __init__(self, campaigns: CampaignStore, connections: ConnectionStore, secrets: SecretStore) -> None:
+        self._campaigns = campaigns
+        self._connections = connections
+        self._secrets = secrets
+
+    def create(self, campaign_id: str, request: NewConnection) -> tuple[Connection, str | None]:
+        """Returns the connection and the secret we generated (shown once), if we generated one."""
+        if self._campaigns.get(campaign_id) is None:
+            raise NotFound(f"no campaign {campaign_id}")
+        try:
+            adapter_for(request.source).validate_connection(request.milestone, request.settings)
+        except UnknownSource:
+            raise InvalidRequest(f"{request.source} webhooks are not available in this build") from None
+        except ValueError as error:
+            raise InvalidRequest(str(error)) from error
+        now = utcnow()
+        connection = Connection(
+            id=new_id("con"),
+            campaign_id=campaign_id,
+            source=request.source,
+            hook_id=new_secret_token(),
+            milestone=request.milestone,
+            settings=request.settings,
+            created_at=now,
+            secret_rotated_at=now,
+        )
+        secret, shown = self._secret(request.secret)
+        self._secrets.put(connection.id, secret)
+        self._connections.add(connection)
+        return connection, shown
+
+    def of_campaign(self, campaign_id: str) -> list[Connection]:
+        if self._campaigns.get(campaign_id) is None:
+            raise NotFound(f"no campaign {campaign_id}")
+        return self._connections.of_campaign(campaign_id)
+
+    def get(self, connection_id: str) -> Connection:
+        connection = self._connections.get(connection_id)
+        if connection is None:
+            raise NotFound(f"no connection {connection_id}")
+        return connection
+
+    def rotate_secret(self, connection_id: str, request: SecretRotation) -> tuple[Connection, str | None]:
+        connection = self.get(connection_id)
+        secret, shown = self._secret(request.secret)
+        self._secrets.put(connection.id, secret)
+        rotated = connection.model_copy(update={"secret_rotated_at": utcnow()})
+        self._connections.replace(rotated)
+        return rotated, shown
+
+    def delete(self, connection_id: str) -> None:
+        connection = self.get(connection_id)
+        self._connections.remove(connection)
+        self._secrets.delete(connection.id)
+
+    @staticmethod
+    def _secret(given: str | None) -> tuple[str, str | None]:
+        if given is not None:
+            return given, None
+        generated = new_secret_token(32)
+        return generated, generated

@@ -1,0 +1,50 @@
+"""Receiving a vendor's webhook: find the connection, verify the vendor's way, store its signals."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from referral_engine.domain.errors import NotFound
+from referral_engine.domain.webhooks import InboundRequest, Normalised, VendorReply, WebhookRefused
+from referral_engine.ports import ConnectionStore, SecretStore, SignalInbox
+from referral_engine.vendors import UnknownSource, adapter_for
+
+
+class SecretMissing(RuntimeError):
+    """The connection's secret cannot be read: transient (5xx) so that the vendor retries."""
+
+
+@dataclass(frozen=True)
+class Received:
+    reply: VendorReply
+    normalised: Normalised
+    stored: int  # signals stored now (the others were duplicates of ones already stored)
+
+
+class WebhookService:
+    def __init__(self, connections: ConnectionStore, secrets: SecretStore, inbox: SignalInbox) -> None:
+        self._connections = connections
+        self._secrets = secrets
+        self._inbox = inbox
+
+    def receive(self, source: str, hook_id: str, request: InboundRequest) -> Received:
+        connection = self._connections.by_hook(hook_id)
+        if connection is None or connection.source != source:
+            raise NotFound("no such webhook")
+        try:
+            adapter = adapter_for(source)
+        except UnknownSource:
+            raise NotFound("no such webhook") from None
+        secret = self._secrets.get(connection.id)
+        if secret is None:
+            raise SecretMissing(f"connection {connection.id} has no secret")
+        try:
+            adapter.verify(request, secret, connection)
+        except WebhookRefused:
+            fresh = self._secrets.get(connection.id, fresh=True)  # rotated since we cached it?
+            if fresh is None or fresh == secret:
+                raise
+            adapter.verify(request, fresh, connection)
+        normalised = adapter.normalise(request, connection)
+        stored = sum(self._inbox.accept(signal) for signal in normalised.signals)
+        return Received(adapter.reply(normalised), normalised, stored)

@@ -1,0 +1,162 @@
+"""Connections: created per campaign with a secret kept out of the table, never echoed back; a vendor
+call must prove it knows the secret, and then its signals flow into the pipeline like any other."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import boto3
+import pytest
+
+from support.aws import AwsStack
+from support.events import json_body
+from support.journey import (
+    call_api,
+    call_route,
+    create_campaign,
+    create_connection,
+    enrol,
+    generic_hook,
+    get_referral,
+    hook_id_of,
+    run_issue_reward,
+    run_qualify,
+    sign_up,
+    vendor_hook,
+)
+
+
+def secret_parameter(connection_id: str) -> str:
+    ssm = boto3.client("ssm")
+    name = f"/referral-engine/connections/{connection_id}"
+    return str(ssm.get_parameter(Name=name, WithDecryption=True)["Parameter"]["Value"])
+
+
+def test_a_connection_keeps_its_secret_out_of_the_table_and_out_of_answers(stack: AwsStack) -> None:
+    campaign = create_campaign()
+    created = create_connection(campaign["id"], source="zapier")
+
+    assert created["hook_url"].startswith(
+        "https://a1b2c3d4e5.execute-api.us-east-1.amazonaws.com/hooks/zapier/"
+    )
+    generated = created["secret"]  # shown once
+    assert len(generated) >= 32
+    assert secret_parameter(created["id"]) == generated
+    assert generated not in json.dumps(stack.items(), default=str)
+    shown = json_body(call_route("GET", "/v1/connections/{connection_id}", connection_id=created["id"]))
+    listed = json_body(
+        call_route("GET", "/v1/campaigns/{campaign_id}/connections", campaign_id=campaign["id"])
+    )
+    assert "secret" not in shown
+    assert [c["id"] for c in listed["items"]] == [created["id"]]
+    assert generated not in json.dumps([shown, listed])
+
+
+def test_a_vendor_issued_secret_is_stored_and_not_shown(stack: AwsStack) -> None:
+    created = create_connection(create_campaign()["id"], source="make", secret="make-shared-secret-123")
+    assert "secret" not in created
+    assert secret_parameter(created["id"]) == "make-shared-secret-123"
+
+
+@pytest.mark.parametrize(
+    ("body", "status"),
+    [
+        ({"source": "myspace"}, 422),
+        ({"source": "zapier", "milestone": {"stage": "won"}}, 400),
+        ({"source": "zapier", "secret": "short"}, 422),
+    ],
+)
+def test_bad_connections_are_refused_and_write_nothing(
+    stack: AwsStack, body: dict[str, Any], status: int
+) -> None:
+    campaign = create_campaign()
+    before = stack.items()
+    response = call_api("create_connection", path_parameters={"campaign_id": campaign["id"]}, body=body)
+    assert response["statusCode"] == status
+    assert stack.items() == before
+
+
+def test_rotating_the_secret_locks_out_the_old_one(stack: AwsStack) -> None:
+    campaign = create_campaign()
+    referral = sign_up(enrol(campaign["id"])["code"])
+    connection = create_connection(campaign["id"], source="zapier")
+    rotated = json_body(
+        call_route(
+            "POST", "/v1/connections/{connection_id}/rotate-secret", {}, connection_id=connection["id"]
+        )
+    )
+    body = json.dumps({"event_id": "zap-1", "referral_code": referral["referral_code"]})
+
+    old = vendor_hook(connection["hook_url"], body, {"x-referrals-secret": connection["secret"]})
+    new = vendor_hook(connection["hook_url"], body, {"x-referrals-secret": rotated["secret"]})
+
+    assert (old["statusCode"], new["statusCode"]) == (401, 200)
+    assert rotated["secret"] != connection["secret"]
+
+
+def test_deleting_a_connection_disables_its_hook_and_secret(stack: AwsStack) -> None:
+    connection = create_connection(create_campaign()["id"], source="zapier")
+    deleted = call_route("DELETE", "/v1/connections/{connection_id}", connection_id=connection["id"])
+
+    assert deleted["statusCode"] == 204
+    response = vendor_hook(connection["hook_url"], "{}", {"x-referrals-secret": connection["secret"]})
+    assert response["statusCode"] == 404
+    with pytest.raises(Exception, match="ParameterNotFound"):
+        secret_parameter(connection["id"])
+
+
+def test_a_zapier_call_qualifies_the_referral_once(stack: AwsStack) -> None:
+    campaign = create_campaign()
+    referral = sign_up(enrol(campaign["id"])["code"])
+    connection = create_connection(campaign["id"], source="zapier")
+    body = json.dumps(
+        {"event_id": "zap-invoice-1", "referral_code": referral["referral_code"], "amount": "79.00"}
+    )
+    headers = {"x-referrals-secret": connection["secret"]}
+
+    first = vendor_hook(connection["hook_url"], body, headers)
+    replay = vendor_hook(connection["hook_url"], body, headers)
+    run_qualify(stack)
+    run_issue_reward(stack)
+
+    assert (first["statusCode"], replay["statusCode"]) == (200, 200)
+    assert len(stack.items_of("signal")) == 1
+    assert json_body(get_referral(referral["id"]))["status"] == "rewarded"
+
+
+@pytest.mark.parametrize(
+    ("headers", "status"),
+    [({}, 401), ({"x-referrals-secret": "wrong-secret-value"}, 401), ({"authorization": "Bearer nope"}, 401)],
+)
+def test_forged_calls_are_refused_and_write_nothing(
+    stack: AwsStack, headers: dict[str, str], status: int
+) -> None:
+    campaign = create_campaign()
+    referral = sign_up(enrol(campaign["id"])["code"])
+    connection = create_connection(campaign["id"], source="zapier")
+    before = stack.items()
+    body = json.dumps({"event_id": "zap-1", "referral_code": referral["referral_code"]})
+
+    response = vendor_hook(connection["hook_url"], body, headers)
+
+    assert response["statusCode"] == status
+    assert json_body(response)["error"]["code"] == "signature_invalid"
+    assert stack.items() == before
+
+
+def test_a_connection_hook_is_not_a_generic_hook(stack: AwsStack) -> None:
+    """The generic webhook needs no signature: a connection's hook id must not open it."""
+    campaign = create_campaign()
+    referral = sign_up(enrol(campaign["id"])["code"])
+    connection = create_connection(campaign["id"], source="zapier")
+    hook_id = connection["hook_url"].rsplit("/", 1)[1]
+    assert generic_hook(hook_id, {"code": referral["referral_code"]})["statusCode"] == 404
+    assert generic_hook(hook_id_of(campaign), {"code": referral["referral_code"]})["statusCode"] == 202
+
+
+def test_a_malformed_but_authentic_call_is_a_400(stack: AwsStack) -> None:
+    connection = create_connection(create_campaign()["id"], source="make")
+    response = vendor_hook(connection["hook_url"], "{not json", {"x-referrals-secret": connection["secret"]})
+    assert response["statusCode"] == 400
+    assert json_body(response)["error"]["code"] == "malformed_payload"
