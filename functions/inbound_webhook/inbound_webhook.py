@@ -56,6 +56,14 @@ def generic(hook_id: str) -> Response[str]:
     )
 
 
+@app.route("/hooks/<source>/<hook_id>", method="HEAD")
+def vendor_url_check(source: str, hook_id: str) -> Response[str]:
+    """Some vendors (Intercom) check that a URL answers before they save it."""
+    if not _HOOK_ID.fullmatch(hook_id):
+        raise NotFound("no such webhook")
+    return Response(status_code=200, content_type="application/json", body="")
+
+
 @app.post("/hooks/<source>/<hook_id>")
 def vendor(source: str, hook_id: str) -> Response[str]:
     if not _HOOK_ID.fullmatch(hook_id):
@@ -76,7 +84,12 @@ def vendor(source: str, hook_id: str) -> Response[str]:
     received = wiring.webhooks().receive(source, hook_id, request)
     logger.info(
         "vendor webhook stored",
-        extra={"source": source, "signals": len(received.normalised.signals), "new": received.stored},
+        extra={
+            "source": source,
+            "signals": len(received.normalised.signals),
+            "new": received.stored,
+            "ignored": len(received.normalised.ignored),
+        },
     )
     reply = received.reply
     return Response(status_code=reply.status, content_type=reply.content_type, body=reply.body)
