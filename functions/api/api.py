@@ -12,11 +12,14 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel, ConfigDict, Field
 
 from referral_engine import wiring
+from referral_engine.domain.errors import NotFound
+from referral_engine.domain.hooks import HOOK_EVENTS, HookEvent, Subscription
 from referral_engine.domain.models import ReferralStatus
 from referral_engine.services.campaigns import NewAdvocate, NewCampaign
 from referral_engine.services.connections import NewConnection, SecretRotation
 from referral_engine.services.referrals import NewSignup
 from referral_engine.services.signals import QualifyRequest
+from referral_engine.services.subscriptions import MAX_SAMPLES, NewSubscription
 from referral_engine.settings import get_settings
 from referral_engine.web.errors import Unauthorized
 from referral_engine.web.requests import API_MAX_BODY_BYTES, check_size, json_object
@@ -155,6 +158,51 @@ def delete_connection(connection_id: str) -> Response[str]:
     wiring.connections().delete(connection_id)
     logger.info("connection deleted", extra={"connection_id": connection_id})
     return Response(status_code=204, body="")
+
+
+# ------------------------------------------------------------- REST hooks (Zapier instant triggers)
+
+
+class SampleQuery(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    campaign_id: Annotated[str, Field(max_length=64)] | None = None
+    limit: Annotated[int, Field(ge=1, le=MAX_SAMPLES)] = 3
+
+
+def _subscription_view(subscription: Subscription) -> dict[str, Any]:
+    return subscription.model_dump(mode="json", exclude={"base_url"})
+
+
+@app.post("/v1/hooks/subscriptions")
+def subscribe_hook() -> Response[str]:
+    request = NewSubscription.model_validate(_body())
+    subscription, created = wiring.subscriptions().subscribe(request, base_url=_base())
+    logger.info(
+        "hook subscribed",
+        extra={"subscription_id": subscription.id, "event": subscription.event, "new": created},
+    )
+    return _json(201 if created else 200, _subscription_view(subscription))
+
+
+@app.delete("/v1/hooks/subscriptions/<subscription_id>")
+def unsubscribe_hook(subscription_id: str) -> Response[str]:
+    existed = wiring.subscriptions().unsubscribe(subscription_id)
+    logger.info("hook unsubscribed", extra={"subscription_id": subscription_id, "existed": existed})
+    return Response(status_code=204, body="")
+
+
+@app.get("/v1/hooks/samples/<event>")
+def hook_samples(event: str) -> Response[str]:
+    """Zapier's `performList`: a JSON array, newest first, shaped as the hook delivers."""
+    if event not in HOOK_EVENTS:
+        raise NotFound(f"no hook event {event!r}: one of {', '.join(HOOK_EVENTS)}")
+    hook_event: HookEvent = event
+    query = SampleQuery.model_validate(app.current_event.query_string_parameters or {})
+    samples = wiring.subscriptions().samples(
+        hook_event, campaign_id=query.campaign_id or None, limit=query.limit, base_url=_base()
+    )
+    return json_response(200, json.dumps([sample.json_body() for sample in samples]))
 
 
 @logger.inject_lambda_context(clear_state=True)

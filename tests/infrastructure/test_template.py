@@ -24,9 +24,17 @@ FUNCTIONS = {
     "InboundWebhookFunction": ("functions/inbound_webhook/", "inbound_webhook.handler"),
     "QualifyFunction": ("functions/qualify/", "qualify.handler"),
     "IssueRewardFunction": ("functions/issue_reward/", "issue_reward.handler"),
+    "DeliverHooksFunction": ("functions/deliver_hooks/", "deliver_hooks.handler"),
 }
 
-QUEUES = {"QualifyFailureQueue", "ExceptionsQueue", "RewardEventsDLQ", "IssueRewardFailureQueue"}
+QUEUES = {
+    "QualifyFailureQueue",
+    "ExceptionsQueue",
+    "RewardEventsDLQ",
+    "IssueRewardFailureQueue",
+    "HookEventsDLQ",
+    "DeliverHooksFailureQueue",
+}
 
 TABLE = {"Fn::GetAtt": ["ReferralsTable", "Arn"]}
 TABLE_INDEXES = {"Fn::Sub": "${ReferralsTable.Arn}/index/*"}
@@ -62,6 +70,13 @@ EXPECTED_GRANTS: dict[str, set[tuple[str, str]]] = {
         ("dynamodb:PutItem", "table"),
         ("dynamodb:UpdateItem", "table"),
     },
+    "DeliverHooksFunction": {
+        ("dynamodb:GetItem", "table"),  # referral, advocate, subscription, delivery log
+        ("dynamodb:PutItem", "table"),  # delivery log
+        ("dynamodb:DeleteItem", "table"),  # a subscription whose target answered 410
+        ("dynamodb:Query", "indexes"),  # the subscriptions matching an event
+        ("events:PutEvents", "bus"),  # referral.created
+    },
 }
 
 RESOURCE_NAMES = {
@@ -95,6 +110,9 @@ ROUTES = {
     ("GET", "/v1/connections/{connection_id}", "ApiFunction"),
     ("POST", "/v1/connections/{connection_id}/rotate-secret", "ApiFunction"),
     ("DELETE", "/v1/connections/{connection_id}", "ApiFunction"),
+    ("POST", "/v1/hooks/subscriptions", "ApiFunction"),
+    ("DELETE", "/v1/hooks/subscriptions/{subscription_id}", "ApiFunction"),
+    ("GET", "/v1/hooks/samples/{event}", "ApiFunction"),
 }
 
 
@@ -157,6 +175,7 @@ def test_timeouts(template: Template, functions: dict[str, dict[str, Any]]) -> N
     assert template["Globals"]["Function"]["Timeout"] == 10
     assert functions["QualifyFunction"]["Properties"]["Timeout"] == 60
     assert functions["IssueRewardFunction"]["Properties"]["Timeout"] == 30
+    assert functions["DeliverHooksFunction"]["Properties"]["Timeout"] == 60
 
 
 def test_common_layer_is_built_for_python313_arm64(resources: dict[str, dict[str, Any]]) -> None:
@@ -324,6 +343,57 @@ def test_issue_reward_async_retries_then_goes_to_its_failure_queue(
     assert config["MaximumEventAgeInSeconds"] == 3600
     assert config["DestinationConfig"] == {
         "OnFailure": {"Type": "SQS", "Destination": {"Fn::GetAtt": ["IssueRewardFailureQueue", "Arn"]}}
+    }
+
+
+def test_deliver_hooks_announces_new_referrals_from_the_stream(functions: dict[str, dict[str, Any]]) -> None:
+    event = only_event(functions["DeliverHooksFunction"], "DynamoDB")
+    assert event["Stream"] == {"Fn::GetAtt": ["ReferralsTable", "StreamArn"]}
+    assert event["StartingPosition"] == "TRIM_HORIZON"
+    assert event["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    assert event["BisectBatchOnFunctionError"] is True
+    assert 0 <= event["MaximumRetryAttempts"] <= 10
+    assert 0 < event["MaximumRecordAgeInSeconds"] <= 86400
+    assert event["DestinationConfig"] == {
+        "OnFailure": {"Type": "SQS", "Destination": {"Fn::GetAtt": ["DeliverHooksFailureQueue", "Arn"]}}
+    }
+    [stream_filter] = event["FilterCriteria"]["Filters"]
+    assert json.loads(stream_filter["Pattern"]) == {
+        "eventName": ["INSERT"],
+        "dynamodb": {"NewImage": {"entity": {"S": ["referral"]}}},
+    }
+
+
+def test_hook_events_rule_retries_boundedly_then_dead_letters(
+    resources: dict[str, dict[str, Any]], functions: dict[str, dict[str, Any]]
+) -> None:
+    properties = only_event(functions["DeliverHooksFunction"], "EventBridgeRule")
+    assert properties["EventBusName"] == {"Ref": "EventBus"}
+    assert properties["Pattern"] == {
+        "source": ["referral-engine"],
+        "detail-type": ["referral.created", "referral.qualified"],
+    }
+    assert properties["RetryPolicy"] == {"MaximumRetryAttempts": 8, "MaximumEventAgeInSeconds": 3600}
+    assert properties["DeadLetterConfig"] == {"Arn": {"Fn::GetAtt": ["HookEventsDLQ", "Arn"]}}
+    [statement] = props(resources, "HookEventsDLQPolicy")["PolicyDocument"]["Statement"]
+    assert statement["Principal"] == {"Service": "events.amazonaws.com"}
+    assert statement["Action"] == "sqs:SendMessage"
+    assert statement["Resource"] == {"Fn::GetAtt": ["HookEventsDLQ", "Arn"]}
+    assert statement["Condition"] == {
+        "ArnEquals": {"aws:SourceArn": {"Fn::GetAtt": ["DeliverHooksFunctionHookEvents", "Arn"]}}
+    }
+
+
+def test_deliver_hooks_async_retries_then_goes_to_its_failure_queue(
+    functions: dict[str, dict[str, Any]],
+) -> None:
+    properties = functions["DeliverHooksFunction"]["Properties"]
+    assert "DeadLetterQueue" not in properties  # the OnFailure destination carries the whole event
+    config = properties["EventInvokeConfig"]
+    assert config["MaximumRetryAttempts"] == 2
+    assert config["MaximumEventAgeInSeconds"] == 3600
+    assert config["DestinationConfig"] == {
+        "OnFailure": {"Type": "SQS", "Destination": {"Fn::GetAtt": ["DeliverHooksFailureQueue", "Arn"]}}
     }
 
 

@@ -94,3 +94,60 @@ def connections() -> ConnectionService:
 @cache
 def webhooks() -> WebhookService:
     return WebhookService(DynamoConnectionStore(table()), _secrets(), DynamoSignalInbox(table()))
+
+
+# ------------------------------------------------------------------ REST hooks (Zapier instant triggers)
+# Imported inside the factories: only the api and deliver_hooks functions use them.
+
+from typing import TYPE_CHECKING  # noqa: E402 - this section is appended as a unit
+
+if TYPE_CHECKING:
+    from referral_engine.domain.hooks import TargetPolicy
+    from referral_engine.services.subscriptions import (
+        HookDeliveryService,
+        ReferralAnnouncer,
+        SubscriptionService,
+    )
+
+
+@cache
+def hook_target_policy() -> TargetPolicy:
+    """Loopback targets only when this stack itself is served from loopback (the local stack)."""
+    from referral_engine.adapters.http_delivery import resolve
+    from referral_engine.domain.hooks import TargetPolicy, is_loopback_base
+
+    return TargetPolicy(resolve, allow_loopback=is_loopback_base(get_settings().public_base_url))
+
+
+@cache
+def subscriptions() -> SubscriptionService:
+    from referral_engine.adapters.dynamodb.subscriptions import DynamoSubscriptionStore
+    from referral_engine.services.subscriptions import SubscriptionService
+
+    return SubscriptionService(
+        _campaigns(), _participants(), _referrals(), DynamoSubscriptionStore(table()), hook_target_policy()
+    )
+
+
+@cache
+def hook_delivery() -> HookDeliveryService:
+    from referral_engine.adapters.dynamodb.subscriptions import DynamoDeliveryLog, DynamoSubscriptionStore
+    from referral_engine.adapters.http_delivery import HttpHookSender
+    from referral_engine.services.subscriptions import HookDeliveryService
+
+    return HookDeliveryService(
+        _referrals(),
+        _participants(),
+        DynamoSubscriptionStore(table()),
+        DynamoDeliveryLog(table()),
+        HttpHookSender(),
+        hook_target_policy(),
+    )
+
+
+@cache
+def referral_announcer() -> ReferralAnnouncer:
+    from referral_engine.adapters.hook_events import EventBridgeCreatedPublisher
+    from referral_engine.services.subscriptions import ReferralAnnouncer
+
+    return ReferralAnnouncer(EventBridgeCreatedPublisher(aws.events(), get_settings().event_bus_name))

@@ -1,0 +1,276 @@
+"""Outbound REST hooks (Zapier's "instant" triggers): subscriptions, the payload we deliver, and the
+rules a target URL must follow so that a subscription cannot turn our functions into a proxy into
+private networks (SSRF).
+
+No I/O here: resolving a host name is the caller's, passed in as a function.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import ipaddress
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, ClassVar, Literal, get_args
+from urllib.parse import urlsplit
+
+from pydantic import BaseModel, ConfigDict
+
+from referral_engine.domain.errors import InvalidRequest
+from referral_engine.domain.models import Entity, Participant, Referral, ReferralStatus
+
+HookEvent = Literal["referral.created", "referral.qualified"]
+HOOK_EVENTS: tuple[HookEvent, ...] = get_args(HookEvent)
+
+DELIVERY_ID_HEADER = "X-Referrals-Delivery-Id"
+EVENT_HEADER = "X-Referrals-Event"
+MAX_TARGET_URL_LENGTH = 2048
+
+# (host, port) → the addresses the host name resolves to, as text.
+Resolver = Callable[[str, int], Sequence[str]]
+
+
+class TargetRefused(InvalidRequest):
+    """A target URL we will not call: wrong scheme, credentials, or a private or loopback address."""
+
+    code = "target_url_refused"
+
+
+class ReferralCreated(BaseModel):
+    """`detail` of the `referral.created` event deliver_hooks announces from the table's stream.
+
+    Lives here until domain/events.py takes it in (its contract is the same kind as ReferralQualified).
+    """
+
+    model_config = ConfigDict(frozen=True)
+    detail_type: ClassVar[str] = "referral.created"
+
+    referral_id: str
+    campaign_id: str
+    advocate_code: str
+    referred_code: str
+    joined_at: datetime
+
+
+class Subscription(Entity):
+    """A REST hook: POST every `event` (of one campaign, or of all when `campaign_id` is None) to
+    `target_url`. `base_url` is the API's public URL when it was subscribed, for share links."""
+
+    id: str
+    event: HookEvent
+    campaign_id: str | None = None
+    target_url: str
+    base_url: str
+    created_at: datetime
+
+
+def subscription_id(event: HookEvent, campaign_id: str | None, target_url: str) -> str:
+    """Deterministic, so that subscribing the same target twice (a retried subscribe) is one hook."""
+    digest = hashlib.sha256(f"{event}|{campaign_id or '*'}|{target_url}".encode()).hexdigest()
+    return f"hks_{digest[:32]}"
+
+
+def delivery_id(subscription: Subscription, event_key: str) -> str:
+    """The same for every attempt at delivering one event to one subscription: the receiver's dedupe key."""
+    return f"dlv_{hashlib.sha256(f'{subscription.id}|{event_key}'.encode()).hexdigest()[:32]}"
+
+
+# ---------------------------------------------------------------------------------- the payload
+
+
+class HookPerson(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    code: str | None = None
+    email: str | None = None
+    name: str | None = None
+    external_ids: dict[str, str] = {}
+
+
+class HookPayload(BaseModel):
+    """What a hook POSTs, and what `performList` lists: one referral, as of the moment it is sent.
+
+    `id` is the referral's id: Zapier requires an `id` on every item.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    id: str
+    event: HookEvent
+    campaign_id: str
+    status: ReferralStatus
+    referral_code: str
+    share_url: str | None
+    referred: HookPerson
+    advocate: HookPerson
+    joined_at: datetime
+    qualified_at: datetime | None = None
+    rewarded_at: datetime | None = None
+
+    @classmethod
+    def of(
+        cls, event: HookEvent, referral: Referral, advocate: Participant | None, base_url: str
+    ) -> HookPayload:
+        return cls(
+            id=referral.id,
+            event=event,
+            campaign_id=referral.campaign_id,
+            status=referral.status,
+            referral_code=referral.referred_code,
+            share_url=f"{base_url.rstrip('/')}/r/{referral.referred_code}" if base_url else None,
+            referred=HookPerson(
+                code=referral.referred_code,
+                email=referral.referred_email,
+                name=referral.referred_name,
+                external_ids=referral.external_ids,
+            ),
+            advocate=HookPerson(
+                code=referral.advocate_code,
+                email=advocate.email if advocate else None,
+                name=advocate.name if advocate else None,
+            ),
+            joined_at=referral.joined_at,
+            qualified_at=referral.qualified_at,
+            rewarded_at=referral.rewarded_at,
+        )
+
+    def json_body(self) -> dict[str, Any]:
+        return self.model_dump(mode="json")
+
+
+_EXAMPLE_AT = datetime(2026, 1, 15, 9, 30, tzinfo=UTC)
+
+
+def example_payload(event: HookEvent, base_url: str) -> HookPayload:
+    """A fixed example for `performList` when there is nothing real to show yet."""
+    qualified = event == "referral.qualified"
+    return HookPayload(
+        id="ref_example",
+        event=event,
+        campaign_id="cmp_example",
+        status=ReferralStatus.QUALIFIED if qualified else ReferralStatus.PENDING,
+        referral_code="example2code",
+        share_url=f"{base_url.rstrip('/')}/r/example2code" if base_url else None,
+        referred=HookPerson(code="example2code", email="friend@example.com", name="Grace Example"),
+        advocate=HookPerson(code="advocate2code", email="advocate@example.com", name="Ada Example"),
+        joined_at=_EXAMPLE_AT,
+        qualified_at=_EXAMPLE_AT.replace(day=20) if qualified else None,
+    )
+
+
+# ------------------------------------------------------------------------------ target URLs
+
+_NAT64 = ipaddress.ip_network("64:ff9b::/96")
+IpAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+
+
+def _embedded_ipv4(ip: IpAddress) -> IpAddress:
+    """The IPv4 address an IPv6 one stands for (mapped, 6to4, NAT64), else the address itself."""
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:
+            return ip.ipv4_mapped
+        if ip.sixtofour is not None:
+            return ip.sixtofour
+        if ip in _NAT64:
+            return ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
+    return ip
+
+
+def _parse_ip(text: str) -> IpAddress | None:
+    try:
+        return ipaddress.ip_address(text.split("%", 1)[0])  # an IPv6 zone id is no part of the address
+    except ValueError:
+        return None
+
+
+def _is_public(ip: IpAddress) -> bool:
+    ip = _embedded_ipv4(ip)
+    return ip.is_global and not (ip.is_multicast or ip.is_reserved or ip.is_unspecified)
+
+
+@dataclass(frozen=True)
+class Target:
+    """A vetted target: connect to `address` (the resolution that was checked), speak to `host`."""
+
+    scheme: Literal["http", "https"]
+    host: str
+    port: int
+    path: str  # path and query, as sent in the request line
+    address: str
+
+
+@dataclass(frozen=True)
+class TargetPolicy:
+    """https to public addresses only. Loopback (http or https) only when `allow_loopback`: the local
+    stack, whose own API is served from loopback; never on AWS, where 127.0.0.1 is the Lambda sandbox
+    (its Runtime API listens there)."""
+
+    resolve: Resolver
+    allow_loopback: bool = False
+
+    def vet(self, url: str) -> Target:
+        """Raises TargetRefused, naming the reason, unless every address `url`'s host resolves to is
+        allowed; the Target carries the address to connect to, so DNS cannot change between the check
+        and the connection."""
+        scheme, host, port, path = self._syntax(url)
+        literal = _parse_ip(host)
+        if literal is None and "." not in host.rstrip(".") and host != "localhost":
+            raise TargetRefused("target_url must name a fully qualified host")
+        try:
+            addresses = list(self.resolve(host, port))
+        except OSError as error:
+            raise TargetRefused(f"target_url's host does not resolve ({error.__class__.__name__})") from None
+        parsed = [_parse_ip(address) for address in addresses]
+        if not parsed or any(ip is None for ip in parsed):
+            raise TargetRefused("target_url's host does not resolve to an address")
+        ips = [ip for ip in parsed if ip is not None]
+        loopback = all(_embedded_ipv4(ip).is_loopback for ip in ips)
+        if loopback and self.allow_loopback:
+            return Target(scheme, host, port, path, str(ips[0]))
+        if scheme != "https":
+            raise TargetRefused("target_url must use https")
+        if not all(_is_public(ip) for ip in ips):
+            raise TargetRefused("target_url must point to a public address")
+        return Target(scheme, host, port, path, str(ips[0]))
+
+    @staticmethod
+    def _syntax(url: str) -> tuple[Literal["http", "https"], str, int, str]:
+        if len(url) > MAX_TARGET_URL_LENGTH:
+            raise TargetRefused(f"target_url is longer than {MAX_TARGET_URL_LENGTH} characters")
+        if any(ch.isspace() or ord(ch) < 0x20 for ch in url):
+            raise TargetRefused("target_url must not contain whitespace or control characters")
+        if not url.isascii():
+            raise TargetRefused("target_url must be ASCII (percent-encode the path, punycode the host)")
+        try:
+            parts = urlsplit(url)
+            port = parts.port
+        except ValueError:
+            raise TargetRefused("target_url is not a valid URL") from None
+        scheme = parts.scheme.lower()
+        if scheme not in ("http", "https"):
+            raise TargetRefused("target_url must use https")
+        if parts.username is not None or parts.password is not None:
+            raise TargetRefused("target_url must not carry credentials")
+        if parts.fragment:
+            raise TargetRefused("target_url must not have a fragment")
+        host = (parts.hostname or "").lower()
+        if not host:
+            raise TargetRefused("target_url has no host")
+        path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+        return (
+            "https" if scheme == "https" else "http",
+            host,
+            port or (443 if scheme == "https" else 80),
+            path,
+        )
+
+
+def is_loopback_base(base_url: str) -> bool:
+    """Whether this stack's own public URL is on loopback (the local stack)."""
+    try:
+        host = urlsplit(base_url).hostname or ""
+    except ValueError:
+        return False
+    ip = _parse_ip(host)
+    return host == "localhost" or (ip is not None and ip.is_loopback)

@@ -1,0 +1,464 @@
+"""REST hooks: subscribing targets, samples for Zapier's performList, and delivering events to every
+matching target at least once, with a 410 answer unsubscribing the target."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from pydantic import ValidationError
+
+from referral_engine.domain.errors import NotFound
+from referral_engine.domain.hooks import (
+    DELIVERY_ID_HEADER,
+    EVENT_HEADER,
+    HookEvent,
+    ReferralCreated,
+    Subscription,
+    Target,
+    TargetPolicy,
+    TargetRefused,
+)
+from referral_engine.domain.models import Campaign, Participant, Referral
+from referral_engine.hook_ports import DeliveryFailed
+from referral_engine.services.subscriptions import (
+    HookDeliveryIncomplete,
+    HookDeliveryService,
+    NewSubscription,
+    ReferralAnnouncer,
+    SubscriptionService,
+)
+from support.fakes import World
+
+BASE = "https://refer.example.com"
+ZAP_A = "https://hooks.zapier.com/hooks/standard/1/aaa/"
+ZAP_B = "https://hooks.zapier.com/hooks/standard/1/bbb/"
+MAKE = "https://hook.eu1.make.com/ccc"
+DNS = {"hooks.zapier.com": ["54.86.9.50"], "hook.eu1.make.com": ["3.124.120.45"]}
+
+
+# ---------------------------------------------------------------------------------------- fakes
+
+
+class InMemorySubscriptionStore:
+    def __init__(self) -> None:
+        self.items: dict[str, Subscription] = {}
+
+    def add(self, subscription: Subscription) -> bool:
+        if subscription.id in self.items:
+            return False
+        self.items[subscription.id] = subscription
+        return True
+
+    def get(self, subscription_id: str) -> Subscription | None:
+        return self.items.get(subscription_id)
+
+    def remove(self, subscription_id: str) -> bool:
+        return self.items.pop(subscription_id, None) is not None
+
+    def matching(self, event: HookEvent, campaign_id: str) -> list[Subscription]:
+        return [s for s in self.items.values() if s.event == event and s.campaign_id in (campaign_id, None)]
+
+
+class InMemoryDeliveryLog:
+    def __init__(self) -> None:
+        self.records: dict[str, tuple[str, int]] = {}
+
+    def delivered(self, delivery_id: str) -> bool:
+        return delivery_id in self.records
+
+    def record(self, delivery_id: str, subscription_id: str, status: int) -> None:
+        self.records[delivery_id] = (subscription_id, status)
+
+
+@dataclass
+class Posted:
+    target: Target
+    payload: dict[str, Any]
+    headers: dict[str, str]
+
+
+@dataclass
+class ScriptedSender:
+    """Answers 200 unless told otherwise per target URL path: a status, or None for no answer."""
+
+    answers: dict[str, list[int | None]] = field(default_factory=dict)
+    posted: list[Posted] = field(default_factory=list)
+
+    def post(self, target: Target, body: bytes, headers: Mapping[str, str]) -> int:
+        self.posted.append(Posted(target, json.loads(body), dict(headers)))
+        script = self.answers.get(target.path, [])
+        answer = script.pop(0) if script else 200
+        if answer is None:
+            raise DeliveryFailed("TimeoutError: timed out")
+        return answer
+
+    def paths(self) -> list[str]:
+        return [p.target.path for p in self.posted]
+
+
+@dataclass
+class RecordingPublisher:
+    published: list[ReferralCreated] = field(default_factory=list)
+
+    def publish_created(self, event: ReferralCreated) -> None:
+        self.published.append(event)
+
+
+def resolve(host: str, port: int) -> Sequence[str]:
+    if host not in DNS:
+        raise OSError(f"no such host {host}")
+    return DNS[host]
+
+
+@dataclass
+class Hooks:
+    world: World
+    store: InMemorySubscriptionStore
+    log: InMemoryDeliveryLog
+    sender: ScriptedSender
+    service: SubscriptionService
+    delivery: HookDeliveryService
+
+    def subscribe(self, target: str, event: HookEvent, campaign_id: str | None = None) -> Subscription:
+        subscription, _ = self.service.subscribe(
+            NewSubscription(target_url=target, event=event, campaign_id=campaign_id), base_url=BASE
+        )
+        return subscription
+
+
+@pytest.fixture
+def hooks(world: World) -> Hooks:
+    backend = world.backend
+    store, log, sender = InMemorySubscriptionStore(), InMemoryDeliveryLog(), ScriptedSender()
+    policy = TargetPolicy(resolve)
+    return Hooks(
+        world,
+        store,
+        log,
+        sender,
+        SubscriptionService(backend.campaigns, backend.participants, backend.referrals, store, policy),
+        HookDeliveryService(backend.referrals, backend.participants, store, log, sender, policy),
+    )
+
+
+@pytest.fixture
+def campaign(world: World) -> Campaign:
+    return world.a_campaign()
+
+
+@pytest.fixture
+def advocate(world: World, campaign: Campaign) -> Participant:
+    return world.an_advocate(campaign, "ann@example.com")
+
+
+# ---------------------------------------------------------------------------------- subscribing
+
+
+def test_subscribing_stores_the_target_once(hooks: Hooks, campaign: Campaign) -> None:
+    request = NewSubscription(target_url=ZAP_A, event="referral.qualified", campaign_id=campaign.id)
+
+    first, created = hooks.service.subscribe(request, base_url=BASE)
+    again, created_again = hooks.service.subscribe(request, base_url="https://other.example.com")
+
+    assert (created, created_again) == (True, False)
+    assert again == first
+    assert first.id.startswith("hks_")
+    assert (first.event, first.campaign_id, first.target_url, first.base_url) == (
+        "referral.qualified",
+        campaign.id,
+        ZAP_A,
+        BASE,
+    )
+    assert list(hooks.store.items) == [first.id]
+
+
+def test_each_event_and_campaign_scope_is_its_own_subscription(hooks: Hooks, campaign: Campaign) -> None:
+    ids = {
+        hooks.subscribe(ZAP_A, "referral.qualified", campaign.id).id,
+        hooks.subscribe(ZAP_A, "referral.created", campaign.id).id,
+        hooks.subscribe(ZAP_A, "referral.created").id,
+    }
+    assert len(ids) == len(hooks.store.items) == 3
+
+
+def test_a_blank_campaign_means_every_campaign() -> None:
+    request = NewSubscription.model_validate(
+        {"target_url": ZAP_A, "event": "referral.created", "campaign_id": ""}
+    )
+    assert request.campaign_id is None
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"target_url": ZAP_A, "event": "referral.rewarded"},
+        {"target_url": ZAP_A},
+        {"event": "referral.created"},
+        {"target_url": ZAP_A, "event": "referral.created", "secret": "x"},
+        {"target_url": "https://hooks.zapier.com/" + "a" * 2100, "event": "referral.created"},
+    ],
+)
+def test_malformed_subscriptions_are_invalid(body: dict[str, Any]) -> None:
+    with pytest.raises(ValidationError):
+        NewSubscription.model_validate(body)
+
+
+@pytest.mark.parametrize(
+    "target", ["http://hooks.zapier.com/x", "https://10.0.0.8/hook", "https://unknown.example.com/x"]
+)
+def test_a_refused_target_writes_nothing(hooks: Hooks, target: str) -> None:
+    with pytest.raises(TargetRefused):
+        hooks.subscribe(target, "referral.created")
+    assert hooks.store.items == {}
+
+
+def test_a_subscription_to_an_unknown_campaign_is_not_found(hooks: Hooks) -> None:
+    with pytest.raises(NotFound):
+        hooks.subscribe(ZAP_A, "referral.created", "cmp_missing")
+    assert hooks.store.items == {}
+
+
+def test_unsubscribing_is_idempotent(hooks: Hooks) -> None:
+    subscription = hooks.subscribe(ZAP_A, "referral.created")
+
+    assert hooks.service.unsubscribe(subscription.id) is True
+    assert hooks.service.unsubscribe(subscription.id) is False
+    assert hooks.service.unsubscribe("x" * 5000) is False
+    assert hooks.store.items == {}
+
+
+# -------------------------------------------------------------------------------------- samples
+
+
+def test_without_referrals_the_sample_is_a_fixed_example(hooks: Hooks, campaign: Campaign) -> None:
+    [sample] = hooks.service.samples("referral.created", campaign_id=campaign.id, limit=3, base_url=BASE)
+    assert (sample.id, sample.event, sample.status) == ("ref_example", "referral.created", "pending")
+    assert sample.share_url == f"{BASE}/r/example2code"
+    [qualified] = hooks.service.samples("referral.qualified", campaign_id=None, limit=3, base_url=BASE)
+    assert (qualified.status, qualified.qualified_at is not None) == ("qualified", True)
+
+
+def test_samples_are_the_newest_real_referrals_as_the_hook_sends_them(
+    hooks: Hooks, world: World, advocate: Participant
+) -> None:
+    referrals = [world.a_referral(advocate, f"friend{n}@example.com") for n in range(4)]
+
+    samples = hooks.service.samples(
+        "referral.created", campaign_id=advocate.campaign_id, limit=3, base_url=BASE
+    )
+
+    assert [s.id for s in samples] == [r.id for r in reversed(referrals)][:3]
+    newest = samples[0].json_body()
+    assert newest == {
+        "id": referrals[3].id,
+        "event": "referral.created",
+        "campaign_id": advocate.campaign_id,
+        "status": "pending",
+        "referral_code": referrals[3].referred_code,
+        "share_url": f"{BASE}/r/{referrals[3].referred_code}",
+        "referred": {
+            "code": referrals[3].referred_code,
+            "email": "friend3@example.com",
+            "name": None,
+            "external_ids": {},
+        },
+        "advocate": {"code": advocate.code, "email": "ann@example.com", "name": None, "external_ids": {}},
+        "joined_at": referrals[3].joined_at.isoformat().replace("+00:00", "Z"),
+        "qualified_at": None,
+        "rewarded_at": None,
+    }
+
+
+def test_qualified_samples_are_the_latest_qualified_across_campaigns(hooks: Hooks, world: World) -> None:
+    first = world.an_advocate(world.a_campaign(), "ann@example.com")
+    second = world.an_advocate(world.a_campaign(), "cy@example.com")
+    pending = world.a_referral(first, "p@example.com")
+    early = world.a_referral(first, "e@example.com")
+    late = world.a_referral(second, "l@example.com")
+    world.a_qualified_referral(early)
+    world.a_qualified_referral(late)
+
+    samples = hooks.service.samples("referral.qualified", campaign_id=None, limit=10, base_url=BASE)
+
+    assert [s.id for s in samples] == [late.id, early.id]
+    assert pending.id not in {s.id for s in samples}
+    assert all(s.status == "qualified" and s.event == "referral.qualified" for s in samples)
+
+
+def test_samples_of_an_unknown_campaign_are_not_found(hooks: Hooks) -> None:
+    with pytest.raises(NotFound):
+        hooks.service.samples("referral.created", campaign_id="cmp_missing", limit=3, base_url=BASE)
+
+
+# ------------------------------------------------------------------------------------- delivery
+
+
+def created(hooks: Hooks, referral: Referral) -> Any:
+    return hooks.delivery.deliver("referral.created", referral.id, referral.joined_at)
+
+
+def test_an_event_goes_to_the_campaigns_and_the_every_campaign_subscriptions(
+    hooks: Hooks, world: World, advocate: Participant
+) -> None:
+    other_campaign = world.a_campaign()
+    mine = hooks.subscribe(ZAP_A, "referral.created", advocate.campaign_id)
+    everywhere = hooks.subscribe(MAKE, "referral.created")
+    hooks.subscribe(ZAP_B, "referral.created", other_campaign.id)  # another campaign
+    hooks.subscribe(ZAP_B, "referral.qualified", advocate.campaign_id)  # another event
+    referral = world.a_referral(advocate)
+
+    report = created(hooks, referral)
+
+    assert sorted(report.delivered) == sorted([mine.id, everywhere.id])
+    assert sorted(hooks.sender.paths()) == ["/ccc", "/hooks/standard/1/aaa/"]
+    posted = hooks.sender.posted[0]
+    assert posted.payload["id"] == referral.id
+    assert posted.payload["event"] == "referral.created"
+    assert posted.payload["advocate"]["email"] == "ann@example.com"
+    assert posted.headers["Content-Type"] == "application/json"
+    assert posted.headers[EVENT_HEADER] == "referral.created"
+    delivery_ids = {p.headers[DELIVERY_ID_HEADER] for p in hooks.sender.posted}
+    assert len(delivery_ids) == 2  # one per subscription
+    assert set(hooks.log.records) == delivery_ids
+
+
+def test_the_same_event_again_is_not_posted_again(hooks: Hooks, world: World, advocate: Participant) -> None:
+    hooks.subscribe(ZAP_A, "referral.created")
+    referral = world.a_referral(advocate)
+    created(hooks, referral)
+
+    report = created(hooks, referral)
+
+    assert len(hooks.sender.posted) == 1
+    assert (report.delivered, len(report.already)) == ([], 1)
+
+
+def test_a_qualified_referral_is_delivered_with_its_qualification(
+    hooks: Hooks, world: World, advocate: Participant
+) -> None:
+    hooks.subscribe(ZAP_A, "referral.qualified", advocate.campaign_id)
+    event = world.a_qualified_referral(world.a_referral(advocate))
+
+    hooks.delivery.deliver("referral.qualified", event.referral_id, event.qualified_at)
+
+    [posted] = hooks.sender.posted
+    assert posted.payload["status"] == "qualified"
+    assert posted.payload["qualified_at"] == event.qualified_at.isoformat().replace("+00:00", "Z")
+
+
+def test_a_target_answering_410_is_unsubscribed(hooks: Hooks, world: World, advocate: Participant) -> None:
+    gone = hooks.subscribe(ZAP_A, "referral.created")
+    kept = hooks.subscribe(ZAP_B, "referral.created")
+    hooks.sender.answers["/hooks/standard/1/aaa/"] = [410]
+
+    report = created(hooks, world.a_referral(advocate))
+    created(hooks, world.a_referral(advocate, "second@example.com"))
+
+    assert (report.removed, report.delivered) == ([gone.id], [kept.id])
+    assert list(hooks.store.items) == [kept.id]
+    assert hooks.sender.paths().count("/hooks/standard/1/aaa/") == 1
+
+
+@pytest.mark.parametrize("answer", [500, 503, 429, 404, 301, None])
+def test_a_failing_target_fails_the_event_after_every_target_was_tried(
+    hooks: Hooks, world: World, advocate: Participant, answer: int | None
+) -> None:
+    failing = hooks.subscribe(ZAP_A, "referral.created")
+    fine = hooks.subscribe(ZAP_B, "referral.created")
+    hooks.sender.answers["/hooks/standard/1/aaa/"] = [answer]
+    referral = world.a_referral(advocate)
+
+    with pytest.raises(HookDeliveryIncomplete) as incomplete:
+        created(hooks, referral)
+    assert list(incomplete.value.failures) == [failing.id]
+    assert ZAP_A not in str(incomplete.value)  # target URLs are secrets: never in errors or logs
+    assert sorted(hooks.sender.paths()) == ["/hooks/standard/1/aaa/", "/hooks/standard/1/bbb/"]
+
+    # The retry posts only to the target that did not take it, with the same delivery id.
+    report = created(hooks, referral)
+    assert (report.delivered, report.already) == ([failing.id], [fine.id])
+    first, _, retried = hooks.sender.posted
+    assert retried.target.path == first.target.path == "/hooks/standard/1/aaa/"
+    assert retried.headers[DELIVERY_ID_HEADER] == first.headers[DELIVERY_ID_HEADER]
+    assert set(hooks.store.items) == {failing.id, fine.id}  # only 410 unsubscribes
+
+
+def test_a_target_that_now_resolves_to_a_private_address_is_not_called(
+    hooks: Hooks, world: World, advocate: Participant, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    subscription = hooks.subscribe(ZAP_A, "referral.created")
+    monkeypatch.setitem(DNS, "hooks.zapier.com", ["10.0.0.7"])
+
+    with pytest.raises(HookDeliveryIncomplete) as incomplete:
+        created(hooks, world.a_referral(advocate))
+
+    assert hooks.sender.posted == []
+    assert incomplete.value.failures[subscription.id].startswith("refused")
+
+
+def test_an_event_about_an_unknown_referral_delivers_nothing(hooks: Hooks) -> None:
+    hooks.subscribe(ZAP_A, "referral.created")
+    report = hooks.delivery.deliver("referral.created", "ref_missing", datetime.now(UTC))
+    assert report.summary() == {"delivered": 0, "already_delivered": 0, "removed": 0, "failed": 0}
+    assert hooks.sender.posted == []
+
+
+def test_a_later_qualification_of_the_same_referral_is_a_new_delivery(
+    hooks: Hooks, world: World, advocate: Participant
+) -> None:
+    hooks.subscribe(ZAP_A, "referral.qualified")
+    event = world.a_qualified_referral(world.a_referral(advocate))
+
+    hooks.delivery.deliver("referral.qualified", event.referral_id, event.qualified_at)
+    hooks.delivery.deliver("referral.qualified", event.referral_id, event.qualified_at)  # republished
+    hooks.delivery.deliver("referral.qualified", event.referral_id, event.qualified_at + timedelta(days=1))
+
+    ids = [p.headers[DELIVERY_ID_HEADER] for p in hooks.sender.posted]
+    assert len(ids) == 2
+    assert ids[0] != ids[1]
+
+
+# ----------------------------------------------------------------------------------- announcing
+
+
+def test_a_new_referral_is_announced_as_referral_created(world: World, advocate: Participant) -> None:
+    publisher = RecordingPublisher()
+    referral = world.a_referral(advocate)
+
+    event = ReferralAnnouncer(publisher).announce(referral)
+
+    assert publisher.published == [event]
+    assert event.model_dump() == {
+        "referral_id": referral.id,
+        "campaign_id": referral.campaign_id,
+        "advocate_code": advocate.code,
+        "referred_code": referral.referred_code,
+        "joined_at": referral.joined_at,
+    }
+    assert ReferralCreated.detail_type == "referral.created"
+
+
+def test_the_hook_modules_load_without_boto3() -> None:
+    layer = Path(__file__).resolve().parents[2] / "layers" / "common"
+    code = (
+        "import sys\n"
+        "import referral_engine.domain.hooks, referral_engine.hook_ports\n"
+        "import referral_engine.services.subscriptions, referral_engine.adapters.http_delivery\n"
+        "print(','.join(sorted(m for m in sys.modules if m.split('.')[0] in {'boto3', 'botocore'})))\n"
+    )
+    result = subprocess.run(  # noqa: S603 - our own interpreter and code
+        [sys.executable, "-c", code],
+        env={"PYTHONPATH": str(layer)},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert result.stdout.strip() == ""
