@@ -105,6 +105,7 @@ ROUTES = {
     ("GET", "/hooks/generic/{hook_id}", "InboundWebhookFunction"),
     ("POST", "/hooks/generic/{hook_id}", "InboundWebhookFunction"),
     ("POST", "/hooks/{source}/{hook_id}", "InboundWebhookFunction"),
+    ("HEAD", "/hooks/{source}/{hook_id}", "InboundWebhookFunction"),
     ("POST", "/v1/campaigns/{campaign_id}/connections", "ApiFunction"),
     ("GET", "/v1/campaigns/{campaign_id}/connections", "ApiFunction"),
     ("GET", "/v1/connections/{connection_id}", "ApiFunction"),

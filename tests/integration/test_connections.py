@@ -160,3 +160,25 @@ def test_a_malformed_but_authentic_call_is_a_400(stack: AwsStack) -> None:
     response = vendor_hook(connection["hook_url"], "{not json", {"x-referrals-secret": connection["secret"]})
     assert response["statusCode"] == 400
     assert json_body(response)["error"]["code"] == "malformed_payload"
+
+
+def test_a_vendor_can_check_the_hook_url_before_saving_it(stack: AwsStack) -> None:
+    from inbound_webhook import handler
+
+    from support.events import LambdaContext, http_event
+
+    connection = create_connection(
+        create_campaign()["id"],
+        source="intercom",
+        secret="intercom-client-secret",
+        milestone={"tag": "customer"},
+    )
+    hook_id = connection["hook_url"].rsplit("/", 1)[1]
+    event = http_event(
+        "inbound_webhook/vendor_zapier", path_parameters={"source": "intercom", "hook_id": hook_id}
+    )
+    event["requestContext"]["http"]["method"] = "HEAD"
+    event["routeKey"] = "HEAD /hooks/{source}/{hook_id}"
+    event.pop("body")
+
+    assert handler(event, LambdaContext())["statusCode"] == 200

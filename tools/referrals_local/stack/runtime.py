@@ -61,6 +61,11 @@ class _RuntimeApi(ThreadingHTTPServer):
         super().__init__(("127.0.0.1", 0), _RuntimeApiHandler)
         self.worker = worker
 
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A worker killed mid-request (timeout, shutdown) drops its connection: nothing to report."""
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
+
 
 class _RuntimeApiHandler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
