@@ -164,7 +164,6 @@ def test_a_malformed_but_authentic_call_is_a_400(stack: AwsStack) -> None:
 
 def test_a_vendor_can_check_the_hook_url_before_saving_it(stack: AwsStack) -> None:
     from inbound_webhook import handler
-
     from support.events import LambdaContext, http_event
 
     connection = create_connection(

@@ -18,7 +18,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from referral_engine.domain.events import ReferralQualified
+from referral_engine.domain.events import ReferralQualified, ReferralReversed
 from referral_engine.domain.models import (
     AuditEntry,
     Campaign,
@@ -30,6 +30,7 @@ from referral_engine.domain.models import (
     SignalMatch,
     utcnow,
 )
+from referral_engine.domain.reversals import HeldReversal, Reversal
 from referral_engine.domain.states import require_transition
 from referral_engine.ports import (
     CampaignPage,
@@ -169,6 +170,8 @@ class InMemoryReferralStore:
         self.external_ids: dict[tuple[str, str], str] = {}  # (campaign id, "source:id") → referral id
         self.rewards: dict[tuple[str, str], Reward] = {}  # (referral id, recipient) → reward
         self.audit: dict[tuple[str, str, str], AuditEntry] = {}  # (referral id, iso time, action)
+        self.holds: dict[str, HeldReversal] = {}  # referral id → the reversal held on it
+        self.reversals: dict[str, Reversal] = {}  # referral id → what reversed it
         self._cursors: dict[str, tuple[str, ReferralSort, bool, str]] = {}
         self._cursor_numbers = itertools.count(1)
 
@@ -249,13 +252,27 @@ class InMemoryReferralStore:
             items = [referral for _, referral in page if status is None or referral.status is status]
             return ReferralPage(items=items, next_cursor=next_cursor)
 
-    def mark_qualified(self, referral: Referral, signal_key: str, audit: AuditEntry) -> TransitionResult:
-        return self._transition(
-            referral,
-            ReferralStatus.QUALIFIED,
-            {"qualified_at": audit.at, "qualified_by": signal_key},
-            audit,
-        )
+    def mark_qualified(
+        self,
+        referral: Referral,
+        signal_key: str,
+        audit: AuditEntry,
+        *,
+        despite: HeldReversal | None = None,
+    ) -> TransitionResult:
+        with self.lock:
+            current = self.referrals.get(referral.id)
+            hold = self.holds.get(referral.id)
+            seen = None if despite is None else (despite.source, despite.event_id)
+            if current is not None and (None if hold is None else (hold.source, hold.event_id)) != seen:
+                # Like the adapter's condition on the held reversal (after the one on the status).
+                return TransitionResult(applied=False, current=current)
+            return self._transition(
+                referral,
+                ReferralStatus.QUALIFIED,
+                {"qualified_at": audit.at, "qualified_by": signal_key},
+                audit,
+            )
 
     def record_rewards(
         self, referral: Referral, rewards: list[Reward], audit: AuditEntry
@@ -283,6 +300,64 @@ class InMemoryReferralStore:
     def append_audit(self, entry: AuditEntry) -> None:
         with self.lock:
             self._put_audit(entry)
+
+    def hold_reversal(self, referral: Referral, hold: HeldReversal, audit: AuditEntry) -> TransitionResult:
+        """Conditional on the stored status being pending (whatever the caller read), as the adapter."""
+        with self.lock:
+            current = self.referrals.get(referral.id)
+            if current is None:
+                raise ConditionFailed(f"no referral {referral.id}")
+            if current.status is not ReferralStatus.PENDING:
+                return TransitionResult(applied=False, current=current)
+            held = self.holds.get(referral.id)
+            if held is None or hold.supersedes(held):
+                self.holds[referral.id] = hold
+            self._put_audit(audit)
+            return TransitionResult(applied=True, current=current)
+
+    def held_reversal(self, referral_id: str) -> HeldReversal | None:
+        with self.lock:
+            return self.holds.get(referral_id)
+
+    def mark_reversed(self, referral: Referral, reversal: Reversal, audit: AuditEntry) -> TransitionResult:
+        with self.lock:
+            result = self._transition(referral, ReferralStatus.REVERSED, {}, audit)
+            if result.applied:
+                self.reversals[referral.id] = reversal
+            return result
+
+    def qualify_into_reversal(
+        self,
+        referral: Referral,
+        signal_key: str,
+        qualified: AuditEntry,
+        reversed_: AuditEntry,
+        reversal: Reversal,
+    ) -> TransitionResult:
+        with self.lock:
+            current = self.referrals.get(referral.id)
+            if current is None:
+                raise ConditionFailed(f"no referral {referral.id}")
+            if current.status is not referral.status:
+                return TransitionResult(applied=False, current=current)
+            require_transition(current.status, ReferralStatus.QUALIFIED)
+            require_transition(ReferralStatus.QUALIFIED, ReferralStatus.REVERSED)
+            updated = current.model_copy(
+                update={
+                    "status": ReferralStatus.REVERSED,
+                    "qualified_at": qualified.at,
+                    "qualified_by": signal_key,
+                }
+            )
+            self.referrals[referral.id] = updated
+            self.reversals[referral.id] = reversal
+            self._put_audit(qualified)
+            self._put_audit(reversed_)
+            return TransitionResult(applied=True, current=updated)
+
+    def reversal_of(self, referral_id: str) -> Reversal | None:
+        with self.lock:
+            return self.reversals.get(referral_id)
 
     # Test helper, not part of the port: puts a referral in a state no service produces yet.
     def force_status(self, referral_id: str, status: ReferralStatus) -> Referral:
@@ -335,14 +410,23 @@ class InMemoryEventPublisher:
     def __init__(self) -> None:
         self.lock = threading.Lock()
         self.published: list[ReferralQualified] = []
-        self.fail_next = 0  # how many of the next publishes raise PublishFailed
+        self.reversals: list[ReferralReversed] = []
+        self.fail_next = 0  # how many of the next publishes (of any event) raise PublishFailed
 
     def publish_qualified(self, event: ReferralQualified) -> None:
         with self.lock:
-            if self.fail_next > 0:
-                self.fail_next -= 1
-                raise PublishFailed("the event bus is unavailable")
+            self._fail_if_told()
             self.published.append(event)
+
+    def publish_reversed(self, event: ReferralReversed) -> None:
+        with self.lock:
+            self._fail_if_told()
+            self.reversals.append(event)
+
+    def _fail_if_told(self) -> None:
+        if self.fail_next > 0:
+            self.fail_next -= 1
+            raise PublishFailed("the event bus is unavailable")
 
 
 class InMemoryExceptionSink:

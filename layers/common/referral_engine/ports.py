@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
-from referral_engine.domain.events import ReferralQualified
+from referral_engine.domain.events import ReferralQualified, ReferralReversed
 from referral_engine.domain.models import (
     AuditEntry,
     Campaign,
@@ -16,6 +16,7 @@ from referral_engine.domain.models import (
     Reward,
     Signal,
 )
+from referral_engine.domain.reversals import HeldReversal, Reversal
 
 ReferralSort = Literal["joined_at", "qualified_at"]
 
@@ -97,8 +98,19 @@ class ReferralStore(Protocol):
     ) -> ReferralPage:
         """Raises ValueError for a cursor it did not issue."""
 
-    def mark_qualified(self, referral: Referral, signal_key: str, audit: AuditEntry) -> TransitionResult:
-        """pending → qualified, exactly once; otherwise returns the referral as it is."""
+    def mark_qualified(
+        self,
+        referral: Referral,
+        signal_key: str,
+        audit: AuditEntry,
+        *,
+        despite: HeldReversal | None = None,
+    ) -> TransitionResult:
+        """pending → qualified, exactly once; otherwise returns the referral as it is.
+
+        Not applied either while a reversal is held on the referral, unless it is `despite` (one the
+        caller has read and found not to undo this payment): the referral is then returned `pending`.
+        """
 
     def record_rewards(
         self, referral: Referral, rewards: list[Reward], audit: AuditEntry
@@ -106,6 +118,31 @@ class ReferralStore(Protocol):
         """qualified → rewarded together with the rewards and the recipients' credit, exactly once."""
 
     def append_audit(self, entry: AuditEntry) -> None: ...
+
+    def hold_reversal(self, referral: Referral, hold: HeldReversal, audit: AuditEntry) -> TransitionResult:
+        """Keeps a reversal on a referral that is still `pending` (with its audit entry), unless one that
+        happened later is held already (then only the audit entry is written); applied either way.
+        Not applied when the referral is no longer pending: it is returned as it is."""
+
+    def held_reversal(self, referral_id: str) -> HeldReversal | None: ...
+
+    def mark_reversed(self, referral: Referral, reversal: Reversal, audit: AuditEntry) -> TransitionResult:
+        """qualified or rewarded (the status read) → reversed, keeping `reversal` on it, exactly once;
+        otherwise returns the referral as it is. Rewards already issued stay as they are."""
+
+    def qualify_into_reversal(
+        self,
+        referral: Referral,
+        signal_key: str,
+        qualified: AuditEntry,
+        reversed_: AuditEntry,
+        reversal: Reversal,
+    ) -> TransitionResult:
+        """pending → qualified (by `signal_key`) → reversed (by a held reversal) in one write, with both
+        audit entries, exactly once; otherwise returns the referral as it is."""
+
+    def reversal_of(self, referral_id: str) -> Reversal | None:
+        """What reversed the referral, if anything did."""
 
 
 class SignalInbox(Protocol):
@@ -115,6 +152,7 @@ class SignalInbox(Protocol):
 
 class EventPublisher(Protocol):
     def publish_qualified(self, event: ReferralQualified) -> None: ...
+    def publish_reversed(self, event: ReferralReversed) -> None: ...
 
 
 class ExceptionSink(Protocol):

@@ -17,7 +17,11 @@ def as_lambda_record(record: dict[str, Any], stream_arn: str) -> dict[str, Any]:
 
 
 class StreamReader:
-    """Reads new records from every shard of a stream, remembering where each shard stopped."""
+    """Reads new records from every shard of a stream, remembering where each shard stopped.
+
+    Each read asks for a fresh iterator after the last sequence number seen: moto's shard iterators go
+    quiet for good once any TransactWriteItems on the table is cancelled, fresh ones do not.
+    """
 
     def __init__(
         self, streams_client: Any, stream_arn: str, *, starting_position: str = "TRIM_HORIZON"
@@ -25,7 +29,24 @@ class StreamReader:
         self._client = streams_client
         self.stream_arn = stream_arn
         self._starting_position = starting_position
-        self._iterators: dict[str, str] = {}
+        self._last: dict[str, str] = {}  # shard id → last sequence number read
+        self._waiting: dict[str, str] = {}  # shard id → iterator, until its first record (LATEST)
+
+    def _iterator(self, shard_id: str) -> str:
+        if shard_id in self._last:
+            response = self._client.get_shard_iterator(
+                StreamArn=self.stream_arn,
+                ShardId=shard_id,
+                ShardIteratorType="AFTER_SEQUENCE_NUMBER",
+                SequenceNumber=self._last[shard_id],
+            )
+        elif shard_id in self._waiting and self._starting_position == "LATEST":
+            return self._waiting[shard_id]
+        else:
+            response = self._client.get_shard_iterator(
+                StreamArn=self.stream_arn, ShardId=shard_id, ShardIteratorType=self._starting_position
+            )
+        return str(response["ShardIterator"])
 
     def read(self) -> list[tuple[str, dict[str, Any]]]:
         """(shard id, Lambda-shaped record) for every record written since the last read."""
@@ -33,13 +54,11 @@ class StreamReader:
         shards = self._client.describe_stream(StreamArn=self.stream_arn)["StreamDescription"]["Shards"]
         for shard in shards:
             shard_id = shard["ShardId"]
-            iterator = (
-                self._iterators.get(shard_id)
-                or self._client.get_shard_iterator(
-                    StreamArn=self.stream_arn, ShardId=shard_id, ShardIteratorType=self._starting_position
-                )["ShardIterator"]
-            )
-            response = self._client.get_records(ShardIterator=iterator)
-            self._iterators[shard_id] = response["NextShardIterator"]
+            response = self._client.get_records(ShardIterator=self._iterator(shard_id))
+            if response["Records"]:
+                self._last[shard_id] = response["Records"][-1]["dynamodb"]["SequenceNumber"]
+                self._waiting.pop(shard_id, None)
+            elif shard_id not in self._last:
+                self._waiting[shard_id] = response["NextShardIterator"]
             records.extend((shard_id, as_lambda_record(r, self.stream_arn)) for r in response["Records"])
         return records

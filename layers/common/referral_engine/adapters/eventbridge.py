@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from referral_engine.domain.events import EVENT_SOURCE, ReferralQualified
+from referral_engine.domain.events import EVENT_SOURCE, ReferralQualified, ReferralReversed
 
 if TYPE_CHECKING:
     from mypy_boto3_events import EventBridgeClient
@@ -20,13 +20,19 @@ class EventBridgePublisher:
         self._bus_name = bus_name
 
     def publish_qualified(self, event: ReferralQualified) -> None:
+        self._put(event.detail_type, event.model_dump_json())
+
+    def publish_reversed(self, event: ReferralReversed) -> None:
+        self._put(event.detail_type, event.model_dump_json())
+
+    def _put(self, detail_type: str, detail: str) -> None:
         response = self._client.put_events(
             Entries=[
                 {
                     "EventBusName": self._bus_name,
                     "Source": EVENT_SOURCE,
-                    "DetailType": event.detail_type,
-                    "Detail": event.model_dump_json(),
+                    "DetailType": detail_type,
+                    "Detail": detail,
                 }
             ]
         )

@@ -8,6 +8,8 @@ from typing import ClassVar
 
 from pydantic import BaseModel, ConfigDict
 
+from referral_engine.domain.models import ReferralStatus
+
 EVENT_SOURCE = "referral-engine"
 
 
@@ -29,4 +31,28 @@ class ReferralQualified(BaseModel):
     advocate_code: str
     referred_code: str
     qualified_at: datetime
+    signal: SignalRef
+
+
+class ReferralReversed(BaseModel):
+    """A refund or chargeback undid a referral's qualification: it is `reversed` for good.
+
+    `previous_status` is `qualified` or `rewarded`, or `pending` when the reversal arrived before the
+    payment it undoes and was held until that payment came (the referral was then never announced as
+    qualified). `rewards_issued` says that rewards had already been issued: they are not clawed back
+    by this system (yet), so a consumer of this event is where that decision belongs. `signal` is the
+    reversal (the refund or dispute), not the payment.
+    """
+
+    model_config = ConfigDict(frozen=True)
+    detail_type: ClassVar[str] = "referral.reversed"
+
+    referral_id: str
+    campaign_id: str
+    advocate_code: str
+    referred_code: str
+    reversed_at: datetime
+    previous_status: ReferralStatus
+    reason: str
+    rewards_issued: bool
     signal: SignalRef

@@ -1,4 +1,9 @@
-"""The referral state machine: which transitions exist. Storage enforces them with conditional writes."""
+"""The referral state machine: which transitions exist. Storage enforces them with conditional writes.
+
+A refund or chargeback reverses a `qualified` or `rewarded` referral. One that arrives while the
+referral is still `pending` is held on it (see `domain/reversals.py`); when the payment it undoes
+comes, the referral goes pending → qualified → reversed in one write, never pending → reversed directly.
+"""
 
 from __future__ import annotations
 
@@ -12,6 +17,12 @@ TRANSITIONS: dict[S, frozenset[S]] = {
     S.REJECTED: frozenset(),
     S.REVERSED: frozenset(),
 }
+
+
+# The states a reversal (refund, chargeback) moves to `reversed`.
+REVERSIBLE: frozenset[S] = frozenset(
+    status for status, targets in TRANSITIONS.items() if S.REVERSED in targets
+)
 
 
 class IllegalTransition(Exception):

@@ -1,23 +1,50 @@
-"""Turning a stored signal into a qualified referral, exactly once, and announcing it."""
+"""Turning a stored signal into a qualified — or reversed — referral, exactly once, and announcing it.
+
+A qualifying signal moves a `pending` referral to `qualified` when it reaches the campaign's milestone.
+A reversal signal (a refund, a chargeback) moves a `qualified` or `rewarded` one to `reversed`; one
+that arrives while the referral is still `pending` is held on it until the payment it undoes comes
+(`domain/reversals.py`). Every move is a conditional write with its audit entry; a write that loses a
+race re-reads the referral and decides again.
+"""
 
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Any
 
 from referral_engine.domain.errors import UnmatchedSignal
-from referral_engine.domain.events import ReferralQualified, SignalRef
-from referral_engine.domain.milestone import evaluate
-from referral_engine.domain.models import AuditEntry, Referral, ReferralStatus, Signal, utcnow
+from referral_engine.domain.events import ReferralQualified, ReferralReversed, SignalRef
+from referral_engine.domain.milestone import MilestoneDecision, evaluate
+from referral_engine.domain.models import (
+    AuditEntry,
+    Referral,
+    ReferralStatus,
+    Signal,
+    SignalKind,
+    utcnow,
+)
+from referral_engine.domain.reversals import HeldReversal, Reversal, reason_for
+from referral_engine.domain.states import REVERSIBLE
 from referral_engine.ports import CampaignStore, EventPublisher, ParticipantStore, ReferralStore
 from referral_engine.services.matching import ReferralMatcher
+
+# A conditional write that keeps losing to other writers is retried this often before giving up
+# (the stream retries the record later): each loss means the referral moved, so this is plenty.
+_ATTEMPTS = 4
 
 
 class Outcome(StrEnum):
     QUALIFIED = "qualified"
-    REPUBLISHED = "republished"  # we qualified it before but may have crashed before announcing it
+    REPUBLISHED = "republished"  # we moved it before but may have crashed before announcing it
     DUPLICATE = "duplicate"
     NOT_REACHED = "milestone_not_reached"
     IGNORED = "ignored"  # the referral is in a state this signal does not move
+    REVERSED = "reversed"
+    HELD = "reversal_held"  # a reversal for a referral still pending: kept until its payment comes
+
+
+class ReferralKeptMoving(RuntimeError):
+    """Transient: other writers kept changing the referral; the platform retries the signal."""
 
 
 class QualificationService:
@@ -41,6 +68,8 @@ class QualificationService:
         campaign = self._campaigns.get(referral.campaign_id)
         if campaign is None:
             raise UnmatchedSignal(f"referral {referral.id} has no campaign {referral.campaign_id}")
+        if signal.kind is SignalKind.REVERSE:
+            return self._reverse(referral, signal)
         if referral.status is not ReferralStatus.PENDING:
             return self._already_moved(referral, signal)
 
@@ -56,22 +85,64 @@ class QualificationService:
                 )
             )
             return Outcome.NOT_REACHED
+        return self._qualify(referral, signal, decision)
 
+    # ------------------------------------------------------------------------------- qualifying
+
+    def _qualify(self, referral: Referral, signal: Signal, decision: MilestoneDecision) -> Outcome:
+        despite: HeldReversal | None = None
+        for _ in range(_ATTEMPTS):
+            audit = AuditEntry(
+                referral_id=referral.id,
+                at=utcnow(),
+                action="referral.qualified",
+                actor=f"signal:{signal.key}",
+                from_status=ReferralStatus.PENDING,
+                to_status=ReferralStatus.QUALIFIED,
+                detail={"reason": decision.reason},
+            )
+            result = self._referrals.mark_qualified(referral, signal.key, audit, despite=despite)
+            if result.applied:
+                self._announce(result.current, signal)
+                return Outcome.QUALIFIED
+            referral = result.current
+            if referral.status is not ReferralStatus.PENDING:
+                return self._already_moved(referral, signal)
+            # Still pending: a reversal is held on it (or another one than the one we had seen).
+            hold = self._referrals.held_reversal(referral.id)
+            if hold is not None and hold.undoes(signal):
+                return self._qualify_into_reversal(referral, signal, decision, hold)
+            despite = hold  # a refund of an earlier payment: this later one qualifies
+        raise ReferralKeptMoving(f"referral {referral.id} kept changing while qualifying it")
+
+    def _qualify_into_reversal(
+        self, referral: Referral, signal: Signal, decision: MilestoneDecision, hold: HeldReversal
+    ) -> Outcome:
+        """The payment a held reversal undoes has come: qualified and reversed at once, never announced
+        as qualified, so no reward is issued."""
         now = utcnow()
-        audit = AuditEntry(
+        qualified = AuditEntry(
             referral_id=referral.id,
             at=now,
             action="referral.qualified",
             actor=f"signal:{signal.key}",
             from_status=ReferralStatus.PENDING,
             to_status=ReferralStatus.QUALIFIED,
-            detail={"reason": decision.reason},
+            detail={"reason": decision.reason, "reversed_at_once_by": hold.signal_key},
         )
-        result = self._referrals.mark_qualified(referral, signal.key, audit)
+        reversal = Reversal(
+            at=now,
+            reason=f"{hold.reason}, held since {hold.held_at.isoformat()} until the payment it undoes came",
+            signal=hold.signal,
+            previous_status=ReferralStatus.PENDING,
+            applied_by=signal.key,
+        )
+        reversed_ = _reversed_audit(referral, reversal, ReferralStatus.QUALIFIED)
+        result = self._referrals.qualify_into_reversal(referral, signal.key, qualified, reversed_, reversal)
         if not result.applied:
             return self._already_moved(result.current, signal)
-        self._announce(result.current, signal)
-        return Outcome.QUALIFIED
+        self._publisher.publish_reversed(_reversed_event(result.current, reversal))
+        return Outcome.REVERSED
 
     def _already_moved(self, referral: Referral, signal: Signal) -> Outcome:
         if referral.status is ReferralStatus.QUALIFIED and referral.qualified_by == signal.key:
@@ -79,6 +150,9 @@ class QualificationService:
             return Outcome.REPUBLISHED
         if referral.status in (ReferralStatus.QUALIFIED, ReferralStatus.REWARDED):
             return Outcome.DUPLICATE
+        if referral.status is ReferralStatus.REVERSED and referral.qualified_by in _keys(signal):
+            # This payment may have met a held reversal: announce it if a crash kept us from it.
+            return self._republish_reversal(referral, signal) or Outcome.IGNORED
         return Outcome.IGNORED
 
     def _announce(self, referral: Referral, signal: Signal) -> None:
@@ -91,11 +165,127 @@ class QualificationService:
                 advocate_code=referral.advocate_code,
                 referred_code=referral.referred_code,
                 qualified_at=referral.qualified_at,
-                signal=SignalRef(
-                    source=signal.source,
-                    event_id=signal.event_id,
-                    amount=signal.amount,
-                    currency=signal.currency,
-                ),
+                signal=_ref(signal),
             )
         )
+
+    # -------------------------------------------------------------------------------- reversing
+
+    def _reverse(self, referral: Referral, signal: Signal) -> Outcome:
+        for _ in range(_ATTEMPTS):
+            status = referral.status
+            if status is ReferralStatus.PENDING:
+                outcome = self._hold(referral, signal)
+            elif status in REVERSIBLE:
+                outcome = self._mark_reversed(referral, signal)
+            elif status is ReferralStatus.REVERSED:
+                return self._republish_reversal(referral, signal) or Outcome.DUPLICATE
+            else:
+                return self._reversal_ignored(referral, signal)
+            if isinstance(outcome, Outcome):
+                return outcome
+            referral = outcome  # it moved meanwhile: decide again on what it is now
+        raise ReferralKeptMoving(f"referral {referral.id} kept changing while reversing it")
+
+    def _hold(self, referral: Referral, signal: Signal) -> Outcome | Referral:
+        now = utcnow()
+        hold = HeldReversal.of(signal, now)
+        audit = AuditEntry(
+            referral_id=referral.id,
+            at=now,
+            action="referral.reversal_held",
+            actor=f"signal:{signal.key}",
+            detail={
+                "reason": f"{hold.reason} before any payment qualified the referral: held until the "
+                "payment it undoes comes",
+                "occurred_at": hold.occurred_at.isoformat(),
+                "signal": hold.signal.model_dump(mode="json"),
+            },
+        )
+        result = self._referrals.hold_reversal(referral, hold, audit)
+        return Outcome.HELD if result.applied else result.current
+
+    def _mark_reversed(self, referral: Referral, signal: Signal) -> Outcome | Referral:
+        reversal = Reversal(
+            at=utcnow(),
+            reason=reason_for(signal),
+            signal=_ref(signal),
+            previous_status=referral.status,
+            applied_by=signal.key,
+        )
+        audit = _reversed_audit(referral, reversal, referral.status)
+        result = self._referrals.mark_reversed(referral, reversal, audit)
+        if not result.applied:
+            return result.current
+        self._publisher.publish_reversed(_reversed_event(result.current, reversal))
+        return Outcome.REVERSED
+
+    def _reversal_ignored(self, referral: Referral, signal: Signal) -> Outcome:
+        """In review or rejected: not ours to move; the entry tells whoever decides on it."""
+        self._referrals.append_audit(
+            AuditEntry(
+                referral_id=referral.id,
+                at=utcnow(),
+                action="signal.reversal_ignored",
+                actor=f"signal:{signal.key}",
+                detail={
+                    "reason": f"{reason_for(signal)} while the referral is {referral.status}",
+                    "signal": _ref(signal).model_dump(mode="json"),
+                },
+            )
+        )
+        return Outcome.IGNORED
+
+    def _republish_reversal(self, referral: Referral, signal: Signal) -> Outcome | None:
+        """The reversal again when this very signal applied it: we may have crashed before announcing
+        it (the refund itself, or the payment that met a held refund)."""
+        reversal = self._referrals.reversal_of(referral.id)
+        if reversal is None or reversal.applied_by not in _keys(signal):
+            return None
+        self._publisher.publish_reversed(_reversed_event(referral, reversal))
+        return Outcome.REPUBLISHED
+
+
+def _ref(signal: Signal) -> SignalRef:
+    return SignalRef(
+        source=signal.source, event_id=signal.event_id, amount=signal.amount, currency=signal.currency
+    )
+
+
+def _keys(signal: Signal) -> set[str]:
+    """The signal's key, and the original's when an admin redrove it under a new event id."""
+    keys = {signal.key}
+    if signal.redrive_of:
+        keys.add(f"{signal.source}:{signal.redrive_of}")
+    return keys
+
+
+def _reversed_audit(referral: Referral, reversal: Reversal, from_status: ReferralStatus) -> AuditEntry:
+    detail: dict[str, Any] = reversal.model_dump(mode="json", exclude={"at"})
+    if reversal.rewards_issued:
+        # No clawback (yet): the audit says so, and which rewards stay (the reward items of the referral).
+        detail["rewards_issued_at"] = referral.rewarded_at.isoformat() if referral.rewarded_at else None
+        detail["clawback"] = "not performed: the rewards already issued stay issued"
+    return AuditEntry(
+        referral_id=referral.id,
+        at=reversal.at,
+        action="referral.reversed",
+        actor=f"signal:{reversal.signal_key}",
+        from_status=from_status,
+        to_status=ReferralStatus.REVERSED,
+        detail=detail,
+    )
+
+
+def _reversed_event(referral: Referral, reversal: Reversal) -> ReferralReversed:
+    return ReferralReversed(
+        referral_id=referral.id,
+        campaign_id=referral.campaign_id,
+        advocate_code=referral.advocate_code,
+        referred_code=referral.referred_code,
+        reversed_at=reversal.at,
+        previous_status=reversal.previous_status,
+        reason=reversal.reason,
+        rewards_issued=reversal.rewards_issued,
+        signal=reversal.signal,
+    )

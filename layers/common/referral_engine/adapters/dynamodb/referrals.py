@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from referral_engine.adapters.dynamodb import cursor as cursors
@@ -17,6 +19,7 @@ from referral_engine.domain.models import (
     Reward,
     utcnow,
 )
+from referral_engine.domain.reversals import HeldReversal, Reversal
 from referral_engine.ports import (
     ExternalIdClaimed,
     ReferralHistory,
@@ -29,6 +32,18 @@ if TYPE_CHECKING:
     from mypy_boto3_dynamodb.type_defs import TransactWriteItemTypeDef
 
 _INDEX = {"joined_at": ("gsi1", "gsi1pk", "gsi1sk"), "qualified_at": ("gsi2", "gsi2pk", "gsi2sk")}
+# A reversal waiting on a pending referral for the payment it undoes (domain/reversals.py).
+_HOLD = "held_reversal"
+_REVERSAL = "reversal"  # what reversed it (domain/reversals.Reversal)
+
+
+@dataclass(frozen=True)
+class _Guard:
+    """A condition added to a transition's condition on the status, with its placeholders."""
+
+    condition: str
+    values: dict[str, Any]
+    names: dict[str, str]
 
 
 def external_id(source: str, vendor_id: str) -> str:
@@ -139,18 +154,27 @@ class DynamoReferralStore:
             items=[Referral.model_validate(item) for item in items], next_cursor=cursors.encode(last)
         )
 
-    def mark_qualified(self, referral: Referral, signal_key: str, audit: AuditEntry) -> TransitionResult:
+    def mark_qualified(
+        self,
+        referral: Referral,
+        signal_key: str,
+        audit: AuditEntry,
+        *,
+        despite: HeldReversal | None = None,
+    ) -> TransitionResult:
         qualified_at = audit.at
-        indexes = keys.referral_indexes(referral.campaign_id, referral.id, referral.joined_at, qualified_at)
+        if despite is None:  # and no reversal may be waiting for this payment
+            guard = _Guard("attribute_not_exists(#hold)", {}, {"#hold": _HOLD})
+        else:  # the held reversal the caller read and found not to undo this payment, and no other
+            guard = _Guard(
+                "#hold.#source = :held_source AND #hold.#event_id = :held_event",
+                {":held_source": despite.source, ":held_event": despite.event_id},
+                {"#hold": _HOLD, "#source": "source", "#event_id": "event_id"},
+            )
         return self._transition(
             referral,
             ReferralStatus.QUALIFIED,
-            {
-                "qualified_at": qualified_at,
-                "qualified_by": signal_key,
-                "gsi2pk": indexes["gsi2pk"],
-                "gsi2sk": indexes["gsi2sk"],
-            },
+            self._qualified_fields(referral, signal_key, qualified_at),
             audit,
             [],
             updated=referral.model_copy(
@@ -160,7 +184,100 @@ class DynamoReferralStore:
                     "qualified_by": signal_key,
                 }
             ),
+            guard=guard,
         )
+
+    def hold_reversal(self, referral: Referral, hold: HeldReversal, audit: AuditEntry) -> TransitionResult:
+        update = self._update(
+            keys.referral(referral.id),
+            "SET #hold = :hold, #updated = :now",
+            {
+                ":hold": hold.model_dump(),
+                ":now": utcnow(),
+                ":pending": ReferralStatus.PENDING,
+                ":occurred": keys.iso(hold.occurred_at),
+            },
+            # ISO-8601 UTC times with microseconds sort as text: keep the reversal that happened last.
+            condition="#status = :pending AND (attribute_not_exists(#hold) OR #hold.#occurred <= :occurred)",
+            names={"#status": "status", "#hold": _HOLD, "#occurred": "occurred_at", "#updated": "updated_at"},
+        )
+        try:
+            self._table.transact([update, self._table.put_op(self._audit_item(audit), new=False)])
+        except TransactionCancelled as cancelled:
+            if not cancelled.failed(0):
+                raise
+            current = self.get(referral.id)
+            if current is None:
+                raise
+            if current.status is not ReferralStatus.PENDING:
+                return TransitionResult(applied=False, current=current)
+            self.append_audit(audit)  # a reversal that happened later is held: it covers this one
+            return TransitionResult(applied=True, current=current)
+        return TransitionResult(applied=True, current=referral)
+
+    def held_reversal(self, referral_id: str) -> HeldReversal | None:
+        item = self._table.get(keys.referral(referral_id), consistent=True)
+        held = item.get(_HOLD) if item else None
+        return HeldReversal.model_validate(held) if held else None
+
+    def mark_reversed(self, referral: Referral, reversal: Reversal, audit: AuditEntry) -> TransitionResult:
+        return self._transition(
+            referral,
+            ReferralStatus.REVERSED,
+            self._reversed_fields(reversal),
+            audit,
+            [],
+            updated=referral.model_copy(update={"status": ReferralStatus.REVERSED}),
+        )
+
+    def qualify_into_reversal(
+        self,
+        referral: Referral,
+        signal_key: str,
+        qualified: AuditEntry,
+        reversed_: AuditEntry,
+        reversal: Reversal,
+    ) -> TransitionResult:
+        return self._transition(
+            referral,
+            ReferralStatus.REVERSED,
+            {
+                **self._qualified_fields(referral, signal_key, qualified.at),
+                **self._reversed_fields(reversal),
+            },
+            qualified,
+            [self._table.put_op(self._audit_item(reversed_), new=False)],
+            updated=referral.model_copy(
+                update={
+                    "status": ReferralStatus.REVERSED,
+                    "qualified_at": qualified.at,
+                    "qualified_by": signal_key,
+                }
+            ),
+        )
+
+    def reversal_of(self, referral_id: str) -> Reversal | None:
+        item = self._table.get(keys.referral(referral_id), consistent=True)
+        reversal = item.get(_REVERSAL) if item else None
+        return Reversal.model_validate(reversal) if reversal else None
+
+    @staticmethod
+    def _reversed_fields(reversal: Reversal) -> dict[str, Any]:
+        return {
+            "reversed_at": reversal.at,
+            "reversed_by": reversal.signal_key,
+            _REVERSAL: reversal.model_dump(),
+        }
+
+    @staticmethod
+    def _qualified_fields(referral: Referral, signal_key: str, qualified_at: datetime) -> dict[str, Any]:
+        indexes = keys.referral_indexes(referral.campaign_id, referral.id, referral.joined_at, qualified_at)
+        return {
+            "qualified_at": qualified_at,
+            "qualified_by": signal_key,
+            "gsi2pk": indexes["gsi2pk"],
+            "gsi2sk": indexes["gsi2sk"],
+        }
 
     def record_rewards(
         self, referral: Referral, rewards: list[Reward], audit: AuditEntry
@@ -207,8 +324,12 @@ class DynamoReferralStore:
         extra: list[TransactWriteItemTypeDef],
         *,
         updated: Referral,
+        guard: _Guard | None = None,
     ) -> TransitionResult:
-        """One conditional write moves the status; the audit entry and `extra` land with it or not at all."""
+        """One conditional write moves the status; the audit entry and `extra` land with it or not at all.
+
+        `guard` adds a condition to the one on the status.
+        """
         expected = referral.status
         assignments = {"status": target, "updated_at": utcnow(), **fields}
         names = {f"#f{i}": name for i, name in enumerate(assignments)}
@@ -217,9 +338,9 @@ class DynamoReferralStore:
         update = self._update(
             keys.referral(referral.id),
             expression,
-            {**values, ":expected": expected},
-            condition="#status = :expected",
-            names={**names, "#status": "status"},
+            {**values, ":expected": expected, **(guard.values if guard else {})},
+            condition="#status = :expected" + (f" AND {guard.condition}" if guard else ""),
+            names={**names, "#status": "status", **(guard.names if guard else {})},
         )
         try:
             self._table.transact([update, self._table.put_op(self._audit_item(audit), new=False), *extra])
