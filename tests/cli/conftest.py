@@ -106,6 +106,8 @@ class Cli:
             "qualify-failure": self.outputs.qualify_failure_queue_url,
             "reward-events": self.outputs.reward_events_dlq_url,
             "issue-reward-failure": self.outputs.issue_reward_failure_queue_url,
+            "hook-events": self.outputs.hook_events_dlq_url,
+            "deliver-hooks-failure": self.outputs.deliver_hooks_failure_queue_url,
             "exceptions": self.outputs.exceptions_queue_url,
         }[name]
 
@@ -140,11 +142,17 @@ class Cli:
 def cli(
     stack: AwsStack, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> Cli:
-    """The `stack` fixture's resources plus the three failure queues, found through a state file."""
+    """The `stack` fixture's resources plus the failure queues, found through a state file."""
     sqs = boto3.client("sqs")
     urls = {
         name: sqs.create_queue(QueueName=name)["QueueUrl"]
-        for name in ("qualify-failure", "reward-events", "issue-reward-failure")
+        for name in (
+            "qualify-failure",
+            "reward-events",
+            "issue-reward-failure",
+            "hook-events",
+            "deliver-hooks-failure",
+        )
     }
     outputs = StackOutputs(
         api_url=API_URL,
@@ -154,6 +162,8 @@ def cli(
         exceptions_queue_url=stack.exceptions_queue_url,
         reward_events_dlq_url=urls["reward-events"],
         issue_reward_failure_queue_url=urls["issue-reward-failure"],
+        hook_events_dlq_url=urls["hook-events"],
+        deliver_hooks_failure_queue_url=urls["deliver-hooks-failure"],
         region="us-east-1",
         endpoint_url=None,
         api_key=None,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import json
 import socket
 import subprocess
@@ -16,7 +17,8 @@ from referral_engine.domain.models import ReferralStatus
 from referrals_local import stack as local_stack
 from referrals_local.cli import main
 from referrals_local.cli.parser import STATUSES
-from referrals_local.outputs import StackOutputs
+from referrals_local.outputs import OUTPUT_KEYS, StackOutputs
+from referrals_local.template import load_template
 from support.events import sample
 
 if TYPE_CHECKING:
@@ -66,6 +68,8 @@ def test_a_stopped_local_stack_exits_2_with_the_hint(
         exceptions_queue_url=f"{endpoint}/123456789012/e",
         reward_events_dlq_url=f"{endpoint}/123456789012/r",
         issue_reward_failure_queue_url=f"{endpoint}/123456789012/i",
+        hook_events_dlq_url=f"{endpoint}/123456789012/h",
+        deliver_hooks_failure_queue_url=f"{endpoint}/123456789012/d",
         region="us-east-1",
         endpoint_url=endpoint,
     ).write(tmp_path)
@@ -106,6 +110,41 @@ def test_global_flags_work_after_the_command_too(cli: Cli) -> None:
     assert after["items"] == before["items"]
 
 
+def _supervisor_refs() -> dict[str, str]:
+    """The `StackOutputs(...)` fields the local stack's supervisor fills with `resolver.ref("X")`: X."""
+    source = (TOOLS / "referrals_local" / "stack" / "supervisor.py").read_text()
+    [call] = [
+        node
+        for node in ast.walk(ast.parse(source))
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "StackOutputs"
+    ]
+    return {
+        keyword.arg: str(keyword.value.args[0].value)
+        for keyword in call.keywords
+        if keyword.arg
+        and isinstance(keyword.value, ast.Call)
+        and isinstance(keyword.value.func, ast.Attribute)
+        and keyword.value.func.attr == "ref"
+        and isinstance(keyword.value.args[0], ast.Constant)
+    }
+
+
+def test_every_queue_output_of_the_template_is_known_and_written_by_the_local_stack() -> None:
+    template = load_template()
+    queues = {
+        key
+        for key, output in template["Outputs"].items()
+        if isinstance(output["Value"], dict)
+        and template["Resources"].get(output["Value"].get("Ref"), {}).get("Type") == "AWS::SQS::Queue"
+    }
+    refs = _supervisor_refs()
+
+    assert queues <= set(OUTPUT_KEYS)
+    assert {"HookEventsDLQUrl", "DeliverHooksFailureQueueUrl"} <= queues
+    for key in queues:
+        assert refs[OUTPUT_KEYS[key]] == template["Outputs"][key]["Value"]["Ref"], key
+
+
 # ------------------------------------------------------------------------------------ a deployed stack
 def deploy(cli: Cli, name: str = "referral-engine") -> None:
     """A CloudFormation stack whose outputs name the moto resources, as `sam deploy` would."""
@@ -118,6 +157,8 @@ def deploy(cli: Cli, name: str = "referral-engine") -> None:
         "ExceptionsQueueUrl": o.exceptions_queue_url,
         "RewardEventsDLQUrl": o.reward_events_dlq_url,
         "IssueRewardFailureQueueUrl": o.issue_reward_failure_queue_url,
+        "HookEventsDLQUrl": o.hook_events_dlq_url,
+        "DeliverHooksFailureQueueUrl": o.deliver_hooks_failure_queue_url,
     }
     template = {
         "Resources": {"Placeholder": {"Type": "AWS::SQS::Queue", "Properties": {"QueueName": f"{name}-x"}}},

@@ -25,6 +25,8 @@ OUTPUT_KEYS = {
     "ExceptionsQueueUrl": "exceptions_queue_url",
     "RewardEventsDLQUrl": "reward_events_dlq_url",
     "IssueRewardFailureQueueUrl": "issue_reward_failure_queue_url",
+    "HookEventsDLQUrl": "hook_events_dlq_url",
+    "DeliverHooksFailureQueueUrl": "deliver_hooks_failure_queue_url",
 }
 
 
@@ -41,6 +43,8 @@ class StackOutputs:
     exceptions_queue_url: str
     reward_events_dlq_url: str
     issue_reward_failure_queue_url: str
+    hook_events_dlq_url: str
+    deliver_hooks_failure_queue_url: str
     region: str
     # Only for the local stack: the moto endpoint, and the API key it was started with.
     endpoint_url: str | None = None

@@ -11,6 +11,13 @@ Redrives may safely repeat: exactly-once is guaranteed downstream by the conditi
   event id it would only be a duplicate.
 - `reward-events` and `issue-reward-failure`: the original `referral.qualified` event goes back on
   the bus.
+- `hook-events`, and the asynchronous records of `deliver-hooks-failure`: the original
+  `referral.created` or `referral.qualified` event goes back on the bus. Every rule matching it runs
+  again; deliver_hooks' delivery log (7 days) skips the targets that took it already, and issue_reward
+  rewards exactly once.
+- the stream records of `deliver-hooks-failure` (pointers only): the records are read back from the
+  stream (24 hours), and each referral INSERT among them is announced as `referral.created` again by
+  the layer's ReferralAnnouncer, as deliver_hooks' stream path does.
 
 A message is deleted only after its action succeeded; every redrive and discard leaves an
 `admin_action` item (who, when, why, the message body), and a referral the signal names gets an
@@ -31,20 +38,24 @@ from referral_engine.adapters.dynamodb import keys
 from referral_engine.adapters.dynamodb.codec import to_item
 from referral_engine.adapters.dynamodb.signals import DynamoSignalInbox
 from referral_engine.adapters.eventbridge import EventBridgePublisher, EventPublishFailed
+from referral_engine.adapters.hook_events import CreatedEventNotPublished, EventBridgeCreatedPublisher
 from referral_engine.domain.errors import DomainError
-from referral_engine.domain.models import AuditEntry, ReferralStatus, Signal, utcnow
+from referral_engine.domain.models import AuditEntry, Referral, ReferralStatus, Signal, utcnow
 from referral_engine.services.qualification import Outcome
+from referral_engine.services.subscriptions import ReferralAnnouncer
 from referrals_local.admin.engine import Engine
 from referrals_local.admin.messages import (
     EXCEPTIONS,
+    STREAM_POINTERS,
     Described,
     QueueName,
     describe,
+    is_stream_pointers,
     original_event,
     queue_url,
 )
 from referrals_local.admin.queues import Queue, QueuedMessage
-from referrals_local.admin.stream import StreamRecordsGone, read_batch, signal_images
+from referrals_local.admin.stream import StreamRecordsGone, read_batch, referral_images, signal_images
 from referrals_local.admin.target import Target
 
 REDRIVE_MARK = "~redrive-"
@@ -69,6 +80,14 @@ class ActionResult:
     detail: str
     admin_log: dict[str, str] | None = None
     signals: list[str] = field(default_factory=list)  # keys of the signals stored again
+    referrals: list[str] = field(default_factory=list)  # ids of the referrals announced again
+
+
+@dataclass(frozen=True)
+class _Redriven:
+    detail: str
+    signals: list[str] = field(default_factory=list)
+    referrals: list[str] = field(default_factory=list)
 
 
 def redriven(signal: Signal, at_ms: int) -> tuple[Signal, str]:
@@ -108,21 +127,34 @@ class Admin:
         results = []
         for message in messages:
             try:
-                signals, detail = self._redrive(name, message, reason)
+                done = self._redrive(name, message, reason)
             except (
                 ActionFailed,
                 StreamRecordsGone,
                 ValueError,
                 ClientError,
                 EventPublishFailed,
+                CreatedEventNotPublished,
                 DomainError,
             ) as error:
                 queue.release([message])
                 results.append(ActionResult(name, message.message_id, ok=False, detail=_one_line(error)))
                 continue
-            log = self._log("redrive", name, message, reason, {"outcome": detail, "signals": signals or None})
+            log = self._log(
+                "redrive",
+                name,
+                message,
+                reason,
+                {
+                    "outcome": done.detail,
+                    "signals": done.signals or None,
+                    "referrals": done.referrals or None,
+                },
+            )
             queue.delete(message)
-            results.append(ActionResult(name, message.message_id, True, detail, log, signals))
+            results.append(
+                ActionResult(name, message.message_id, True, done.detail, log, done.signals, done.referrals)
+            )
         return results
 
     def discard(self, name: QueueName, message_id: str, *, reason: str) -> ActionResult:
@@ -143,20 +175,25 @@ class Admin:
         return ActionResult(name, message.message_id, True, f"recorded in the admin log {log['pk']}", log)
 
     # ------------------------------------------------------------------------------ internals
-    def _redrive(self, name: QueueName, message: QueuedMessage, reason: str | None) -> tuple[list[str], str]:
-        if name in ("reward-events", "issue-reward-failure"):
+    def _redrive(self, name: QueueName, message: QueuedMessage, reason: str | None) -> _Redriven:
+        if name == "deliver-hooks-failure" and is_stream_pointers(message.json_body()):
+            return self._announce_again(message)
+        if name in ("reward-events", "issue-reward-failure", "hook-events", "deliver-hooks-failure"):
             event = original_event(name, message)
             self._put_event(event)
-            return [], f"{event['detail-type']} put back on the bus {self.target.outputs.event_bus_name}"
+            return _Redriven(
+                f"{event['detail-type']} put back on the bus {self.target.outputs.event_bus_name}"
+            )
+        return self._redrive_signals(name, message, reason)
+
+    def _redrive_signals(self, name: QueueName, message: QueuedMessage, reason: str | None) -> _Redriven:
         if name == EXCEPTIONS:
             signal = self._stored_signal(message)
             if signal is None:
                 raise ActionFailed("the message holds no valid signal to redrive; discard it with a reason")
             signals = [signal]
         else:
-            images = signal_images(
-                read_batch(self.target.streams, _dict(message.json_body()).get("DDBStreamBatchInfo", {}))
-            )
+            images = signal_images(self._stream_records(message))
             if not images:
                 raise ActionFailed("the stream records of this batch hold no signal inserts; discard it")
             signals = [Signal.model_validate(image) for image in images]
@@ -175,7 +212,41 @@ class Admin:
             stored.append(new.key)
         if stored:
             outcomes.insert(0, f"stored again as {', '.join(stored)}")
-        return stored, "; ".join(outcomes)
+        return _Redriven("; ".join(outcomes), signals=stored)
+
+    def _announce_again(self, message: QueuedMessage) -> _Redriven:
+        """deliver_hooks' stream path for the referral INSERTs a stream OnFailure record points at."""
+        images = referral_images(self._stream_records(message))
+        if not images:
+            raise ActionFailed("the stream records of this batch hold no referral inserts; discard it")
+        announcer = ReferralAnnouncer(
+            EventBridgeCreatedPublisher(self.target.events, self.target.outputs.event_bus_name)
+        )
+        announced: list[str] = []
+        invalid: list[str] = []
+        for image in images:
+            try:
+                referral = Referral.model_validate(image)
+            except ValidationError:  # deliver_hooks skips it too: there is no payload to build from it
+                invalid.append(str(image.get("pk") or image.get("id") or "?"))
+                continue
+            announcer.announce(referral)
+            announced.append(referral.id)
+        if not announced:
+            raise ActionFailed(
+                f"the referral inserts of this batch are not valid referrals ({', '.join(invalid)});"
+                " there is nothing to announce: discard it"
+            )
+        detail = (
+            f"referral.created published again for {', '.join(announced)}"
+            f" on the bus {self.target.outputs.event_bus_name}"
+        )
+        if invalid:
+            detail += f"; not announced (not a valid referral): {', '.join(invalid)}"
+        return _Redriven(detail, referrals=announced)
+
+    def _stream_records(self, message: QueuedMessage) -> list[dict[str, Any]]:
+        return read_batch(self.target.streams, _dict(_dict(message.json_body()).get(STREAM_POINTERS)))
 
     def _announce_if_unannounced(self, signal: Signal) -> bool:
         """A signal that qualified its referral before qualify failed to publish `referral.qualified`.

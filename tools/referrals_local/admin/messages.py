@@ -7,6 +7,11 @@
 - `reward-events`: the EventBridge rule's dead-letter queue; the body is the original event, the
   reason is in the message attributes (`ERROR_CODE`, `ERROR_MESSAGE`) when EventBridge gave one.
 - `issue-reward-failure`: issue_reward's asynchronous OnFailure record, the event in `requestPayload`.
+- `hook-events`: the dead-letter queue of deliver_hooks' EventBridge rule (`referral.created`,
+  `referral.qualified`); like `reward-events`, the body is the original event.
+- `deliver-hooks-failure`: deliver_hooks' two OnFailure destinations in one queue: its asynchronous
+  record (a hook event some target did not take, in `requestPayload`), and its stream record (only the
+  shard and sequence pointers of referral INSERTs it could not announce as `referral.created`).
 """
 
 from __future__ import annotations
@@ -17,9 +22,24 @@ from typing import Any, Literal
 from referrals_local.admin.queues import QueuedMessage
 from referrals_local.outputs import StackOutputs
 
-QueueName = Literal["qualify-failure", "reward-events", "issue-reward-failure", "exceptions"]
-DLQS: tuple[QueueName, ...] = ("qualify-failure", "reward-events", "issue-reward-failure")
+QueueName = Literal[
+    "qualify-failure",
+    "reward-events",
+    "issue-reward-failure",
+    "hook-events",
+    "deliver-hooks-failure",
+    "exceptions",
+]
+DLQS: tuple[QueueName, ...] = (
+    "qualify-failure",
+    "reward-events",
+    "issue-reward-failure",
+    "hook-events",
+    "deliver-hooks-failure",
+)
 EXCEPTIONS: QueueName = "exceptions"
+RULE_DLQS: tuple[QueueName, ...] = ("reward-events", "hook-events")  # body: the original event
+STREAM_POINTERS = "DDBStreamBatchInfo"  # a stream OnFailure record's pointers
 
 
 def queue_url(outputs: StackOutputs, queue: QueueName) -> str:
@@ -27,6 +47,8 @@ def queue_url(outputs: StackOutputs, queue: QueueName) -> str:
         "qualify-failure": outputs.qualify_failure_queue_url,
         "reward-events": outputs.reward_events_dlq_url,
         "issue-reward-failure": outputs.issue_reward_failure_queue_url,
+        "hook-events": outputs.hook_events_dlq_url,
+        "deliver-hooks-failure": outputs.deliver_hooks_failure_queue_url,
         "exceptions": outputs.exceptions_queue_url,
     }[queue]
 
@@ -80,15 +102,17 @@ def describe(queue: QueueName, message: QueuedMessage) -> Described:
         if body.get("message"):
             reason += f": {body['message']}"
         return Described(reason, signal_subject(signal) if signal else "no signal", signal or body)
-    if queue == "qualify-failure":
-        batch = _dict(body.get("DDBStreamBatchInfo"))
+    if queue == "qualify-failure" or (queue == "deliver-hooks-failure" and is_stream_pointers(body)):
+        batch = _dict(body.get(STREAM_POINTERS))
         count = batch.get("batchSize", "?")
         subject = (
             f"{count} stream record(s) {batch.get('startSequenceNumber')}..{batch.get('endSequenceNumber')}"
             f" on {batch.get('shardId')}"
         )
+        if queue == "deliver-hooks-failure":
+            subject += " (new referrals not announced)"
         return Described(_lambda_reason(body), subject, batch)
-    if queue == "reward-events":
+    if queue in RULE_DLQS:
         code, text = message.attributes.get("ERROR_CODE"), message.attributes.get("ERROR_MESSAGE")
         reason = ": ".join(part for part in (code, text) if part) or "the rule could not deliver it"
         return Described(reason, _event_subject(body), body.get("detail", body))
@@ -96,10 +120,16 @@ def describe(queue: QueueName, message: QueuedMessage) -> Described:
     return Described(_lambda_reason(body), _event_subject(event), event.get("detail", event))
 
 
+def is_stream_pointers(body: Any) -> bool:
+    """A stream OnFailure record (shard and sequence pointers), not an asynchronous one."""
+    return isinstance(body, dict) and STREAM_POINTERS in body and "requestPayload" not in body
+
+
 def original_event(queue: QueueName, message: QueuedMessage) -> dict[str, Any]:
-    """The EventBridge event a reward-events or issue-reward-failure message holds."""
+    """The EventBridge event a rule dead letter (the body) or an async OnFailure record
+    (its `requestPayload`) holds."""
     body = _dict(message.json_body())
-    event = _dict(body.get("requestPayload")) if queue == "issue-reward-failure" else _dict(body)
+    event = _dict(body) if queue in RULE_DLQS else _dict(body.get("requestPayload"))
     if not event.get("detail-type") or "detail" not in event:
         raise ValueError(f"message {message.message_id} holds no EventBridge event")
     return event

@@ -1,4 +1,5 @@
-"""Re-reading the table stream's records that a qualify OnFailure message points at.
+"""Re-reading the table stream's records that a stream OnFailure message (qualify's, deliver_hooks')
+points at.
 
 The OnFailure record carries only the shard and the sequence range; DynamoDB keeps stream records for
 24 hours, after which the batch can no longer be read and must be handled by hand.
@@ -61,11 +62,21 @@ def read_batch(streams: Any, batch: dict[str, Any]) -> list[dict[str, Any]]:
     return records
 
 
-def signal_images(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The new images of the signal inserts among the records: what qualify's stream filter passes."""
+def _inserted_images(records: list[dict[str, Any]], entity: str) -> list[dict[str, Any]]:
     return [
         from_item(record["dynamodb"]["NewImage"])
         for record in records
         if record.get("eventName") == "INSERT"
-        and record.get("dynamodb", {}).get("NewImage", {}).get("entity", {}).get("S") == "signal"
+        and record.get("dynamodb", {}).get("NewImage", {}).get("entity", {}).get("S") == entity
     ]
+
+
+def signal_images(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The new images of the signal inserts among the records: what qualify's stream filter passes."""
+    return _inserted_images(records, "signal")
+
+
+def referral_images(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The new images of the referral inserts among the records: what deliver_hooks' stream filter
+    passes."""
+    return _inserted_images(records, "referral")

@@ -451,6 +451,7 @@ def _print_results(context: Context, results: list[ActionResult], verb: str, don
                         "ok": r.ok,
                         "detail": r.detail,
                         "signals": r.signals,
+                        "referrals": r.referrals,
                         "admin_log": r.admin_log,
                     }
                     for r in results

@@ -6,7 +6,14 @@ import argparse
 from typing import Any
 
 STATUSES = ("pending", "qualified", "rewarded", "in_review", "rejected", "reversed")  # ReferralStatus
-DLQ_NAMES = ("qualify-failure", "reward-events", "issue-reward-failure")
+# admin.messages.DLQS, repeated here to keep boto3 and pydantic out of `--help`
+DLQ_NAMES = (
+    "qualify-failure",
+    "reward-events",
+    "issue-reward-failure",
+    "hook-events",
+    "deliver-hooks-failure",
+)
 
 DESCRIPTION = """\
 Admin CLI of the referral engine. It talks to the local stack (`make run`) by default, and to a
@@ -77,7 +84,7 @@ def _queue_commands(builder: _Builder, name: str, help_text: str, *, fixed_queue
         actions, "list", f"{name}_list", f"list the messages of {what}, with reason and payload"
     )
     if not fixed_queue:
-        listing.add_argument("queue", nargs="?", choices=DLQ_NAMES, help="one queue (default: all three)")
+        listing.add_argument("queue", nargs="?", choices=DLQ_NAMES, help="one queue (default: all of them)")
 
     redrive = builder.leaf(
         actions, "redrive", f"{name}_redrive", "process a message again (one by id, or --all); safe to repeat"

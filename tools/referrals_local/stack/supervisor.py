@@ -164,6 +164,8 @@ class LocalStack:
             exceptions_queue_url=resolver.ref("ExceptionsQueue"),
             reward_events_dlq_url=resolver.ref("RewardEventsDLQ"),
             issue_reward_failure_queue_url=resolver.ref("IssueRewardFailureQueue"),
+            hook_events_dlq_url=resolver.ref("HookEventsDLQ"),
+            deliver_hooks_failure_queue_url=resolver.ref("DeliverHooksFailureQueue"),
             region=REGION,
             endpoint_url=self.endpoint_url,
             api_key=options.api_key,

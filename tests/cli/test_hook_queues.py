@@ -1,0 +1,436 @@
+"""`referrals dlq list | redrive | discard` over hook-events and deliver-hooks-failure: the dead letters of
+deliver_hooks' bus rule, and its async and stream OnFailure records, produced by running deliver_hooks
+in process against a real HTTP receiver on 127.0.0.1."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import TYPE_CHECKING, Any
+
+import boto3
+import pytest
+from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
+
+import deliver_hooks
+from referral_engine.adapters.hook_events import EventBridgeCreatedPublisher
+from referral_engine.services.subscriptions import HookDeliveryIncomplete
+from referrals_local.cli.parser import DLQ_NAMES
+from referrals_local.stack.filters import filter_patterns, passes
+from referrals_local.stack.stream_reader import StreamReader
+from support.aws import BUS, TABLE, reset_caches
+from support.events import LambdaContext, sample
+from support.journey import call_api, create_campaign, enrol, qualify_via_api, run_qualify, sign_up
+
+if TYPE_CHECKING:
+    from cli.conftest import Cli
+
+FUNCTION_ARN = "arn:aws:lambda:us-east-1:123456789012:function:referral-engine-DeliverHooksFunction-Hk1"
+
+
+# ------------------------------------------------------------------------------ a real receiver
+@dataclass
+class Receiver:
+    """Stands in for Zapier: records every POST, answers 200 unless `answers` scripts otherwise."""
+
+    received: list[tuple[str, dict[str, Any]]] = field(default_factory=list)  # (path, payload)
+    answers: dict[str, list[int]] = field(default_factory=dict)  # path → the next answers
+    port: int = 0
+
+    def url(self, path: str = "/zap") -> str:
+        return f"http://127.0.0.1:{self.port}{path}"
+
+    def at(self, path: str = "/zap") -> list[dict[str, Any]]:
+        return [payload for at, payload in self.received if at == path]
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    receiver = Receiver()
+
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, format: str, *args: Any) -> None:
+            """Quiet."""
+
+        def do_POST(self) -> None:
+            body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            receiver.received.append((self.path, json.loads(body)))
+            script = receiver.answers.get(self.path, [])
+            self.send_response(script.pop(0) if script else 200)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    receiver.port = server.server_address[1]
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield receiver
+    server.shutdown()
+    server.server_close()
+
+
+# ------------------------------------------------------------------- deliver_hooks, wired as deployed
+@dataclass
+class Hooks:
+    cli: Cli
+    stream: StreamReader
+    stream_filters: list[dict[str, Any]]
+    capture_url: str
+
+    def stream_batch(self) -> dict[str, Any]:
+        """The stream records since the last call that pass deliver_hooks' FilterCriteria."""
+        return {"Records": [r for _, r in self.stream.read() if passes(self.stream_filters, r)]}
+
+    def bus_events(self) -> list[dict[str, Any]]:
+        """The events the bus matched to deliver_hooks' rule since the last call."""
+        sqs, events = boto3.client("sqs"), []
+        while batch := sqs.receive_message(QueueUrl=self.capture_url, MaxNumberOfMessages=10).get(
+            "Messages", []
+        ):
+            for message in batch:
+                events.append(json.loads(message["Body"]))
+                sqs.delete_message(QueueUrl=self.capture_url, ReceiptHandle=message["ReceiptHandle"])
+        return events
+
+    def deliver(self, event: dict[str, Any]) -> dict[str, Any]:
+        result: dict[str, Any] = deliver_hooks.handler(event, LambdaContext("deliver_hooks"))
+        return result
+
+
+@pytest.fixture
+def hooks(cli: Cli, monkeypatch: pytest.MonkeyPatch) -> Hooks:
+    events = cli.stack.template["Resources"]["DeliverHooksFunction"]["Properties"]["Events"]
+    by_type = {event["Type"]: event["Properties"] for event in events.values()}
+    sqs = boto3.client("sqs")
+    capture_url = sqs.create_queue(QueueName="hook-events-capture")["QueueUrl"]
+    capture_arn = sqs.get_queue_attributes(QueueUrl=capture_url, AttributeNames=["QueueArn"])
+    bus = boto3.client("events")
+    bus.put_rule(
+        Name="hooks", EventBusName=BUS, EventPattern=json.dumps(by_type["EventBridgeRule"]["Pattern"])
+    )
+    bus.put_targets(
+        Rule="hooks", EventBusName=BUS, Targets=[{"Id": "c", "Arn": capture_arn["Attributes"]["QueueArn"]}]
+    )
+    stream_arn = boto3.client("dynamodb").describe_table(TableName=TABLE)["Table"]["LatestStreamArn"]
+    # As on the local stack, whose API is served from loopback: loopback targets are allowed.
+    monkeypatch.setenv("PUBLIC_BASE_URL", "http://127.0.0.1:3000")
+    reset_caches()
+    return Hooks(
+        cli,
+        StreamReader(boto3.client("dynamodbstreams"), stream_arn),
+        filter_patterns(by_type["DynamoDB"]),
+        capture_url,
+    )
+
+
+def subscribe(target_url: str, event: str) -> None:
+    assert call_api("subscribe_hook", body={"target_url": target_url, "event": event})["statusCode"] == 201
+
+
+def a_referral() -> dict[str, Any]:
+    return sign_up(enrol(create_campaign()["id"])["code"])
+
+
+def async_failure(event: dict[str, Any], error: Exception) -> dict[str, Any]:
+    """Lambda's async OnFailure record after the retries, with the handler's own error."""
+    return {
+        "version": "1.0",
+        "timestamp": "2026-11-23T20:18:09.342Z",
+        "requestContext": {
+            "requestId": "e4b46cbf-b738-xmpl-8880-a18cdf61200e",
+            "functionArn": f"{FUNCTION_ARN}:$LATEST",
+            "condition": "RetriesExhausted",
+            "approximateInvokeCount": 3,
+        },
+        "requestPayload": event,
+        "responseContext": {"statusCode": 200, "executedVersion": "$LATEST", "functionError": "Unhandled"},
+        "responsePayload": {"errorMessage": str(error), "errorType": type(error).__name__, "stackTrace": []},
+    }
+
+
+def stream_failure(records: list[dict[str, Any]]) -> dict[str, Any]:
+    """Lambda's stream OnFailure record: pointers to the batch, not the records."""
+    arn = records[0]["eventSourceARN"]
+    shard = boto3.client("dynamodbstreams").describe_stream(StreamArn=arn)["StreamDescription"]["Shards"][0]
+    return {
+        "requestContext": {
+            "requestId": "316aa6d0-8154-xmpl-9af7-85d5f4a6bc81",
+            "functionArn": FUNCTION_ARN,
+            "condition": "RetryAttemptsExhausted",
+            "approximateInvokeCount": 6,
+        },
+        "responseContext": {"statusCode": 200, "executedVersion": "$LATEST", "functionError": "Unhandled"},
+        "version": "1.0",
+        "timestamp": "2026-11-23T20:21:43.394Z",
+        "DDBStreamBatchInfo": {
+            "shardId": shard["ShardId"],
+            "startSequenceNumber": records[0]["dynamodb"]["SequenceNumber"],
+            "endSequenceNumber": records[-1]["dynamodb"]["SequenceNumber"],
+            "approximateArrivalOfFirstRecord": "2026-11-23T20:15:04Z",
+            "approximateArrivalOfLastRecord": "2026-11-23T20:15:04Z",
+            "batchSize": len(records),
+            "streamArn": arn,
+        },
+    }
+
+
+def unannounced(hooks: Hooks, monkeypatch: pytest.MonkeyPatch) -> tuple[dict[str, Any], dict[str, Any]]:
+    """deliver_hooks failing every attempt at a batch of new referrals (EventBridge is unreachable): the
+    OnFailure record Lambda sends, and the batch."""
+
+    def unreachable(self: EventBridgeCreatedPublisher, event: Any) -> None:
+        raise ConnectionError("EventBridge unreachable")
+
+    batch = hooks.stream_batch()
+    with monkeypatch.context() as patch:
+        patch.setattr(EventBridgeCreatedPublisher, "publish_created", unreachable)
+        with pytest.raises(BatchProcessingError):  # every record failed: the whole batch fails
+            deliver_hooks.handler(batch, LambdaContext("deliver_hooks"))
+    assert hooks.bus_events() == []
+    return stream_failure(batch["Records"]), batch
+
+
+def messages(cli: Cli, *queue: str) -> list[dict[str, Any]]:
+    listed: list[dict[str, Any]] = cli.json("dlq", "list", *queue)["messages"]
+    return listed
+
+
+# ------------------------------------------------------------------------------------ list
+def test_the_cli_knows_every_failure_queue(cli: Cli) -> None:
+    from referrals_local.admin.messages import DLQS
+
+    assert DLQ_NAMES == DLQS
+    text = cli.ok("dlq", "list")
+    assert [line.split(":")[0] for line in text.splitlines() if line and not line.startswith(" ")] == list(
+        DLQS
+    )
+
+
+def test_list_describes_rule_dead_letters_and_both_kinds_of_failure_records(
+    cli: Cli, hooks: Hooks, receiver: Receiver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    created = sample("deliver_hooks/referral_created")
+    rule_id = cli.send(
+        "hook-events", created, ERROR_CODE="SDK_CLIENT_ERROR", ERROR_MESSAGE="Lambda throttled"
+    )
+    subscribe(receiver.url(), "referral.created")
+    referral = a_referral()
+    pointers, _ = unannounced(hooks, monkeypatch)
+    stream_id = cli.send("deliver-hooks-failure", pointers)
+    event = {**created, "detail": {**created["detail"], "referral_id": referral["id"]}}
+    receiver.answers["/zap"] = [503]
+    with pytest.raises(HookDeliveryIncomplete) as failed:
+        hooks.deliver(event)
+    async_id = cli.send("deliver-hooks-failure", async_failure(event, failed.value))
+
+    listed = {m["message_id"]: m for m in messages(cli)}
+    text = cli.ok("dlq", "list", "deliver-hooks-failure")
+
+    assert listed[rule_id]["queue"] == "hook-events"
+    assert listed[rule_id]["reason"] == "SDK_CLIENT_ERROR: Lambda throttled"
+    assert listed[rule_id]["subject"] == "referral.created for referral ref_01jd3k9z8y7x6w5v4t3s2r1q0p"
+    assert listed[rule_id]["payload"] == created["detail"]
+    batch = pointers["DDBStreamBatchInfo"]
+    assert listed[stream_id]["queue"] == "deliver-hooks-failure"
+    assert listed[stream_id]["reason"] == "RetryAttemptsExhausted after 6 attempts (Unhandled error)"
+    assert listed[stream_id]["subject"] == (
+        f"1 stream record(s) {batch['startSequenceNumber']}..{batch['endSequenceNumber']}"
+        f" on {batch['shardId']} (new referrals not announced)"
+    )
+    assert listed[stream_id]["payload"] == batch
+    assert listed[async_id]["reason"].startswith(
+        "RetriesExhausted after 3 attempts: HookDeliveryIncomplete: delivery failed for 1 subscription(s)"
+    )
+    assert "HTTP 503" in listed[async_id]["reason"]
+    assert listed[async_id]["subject"] == f"referral.created for referral {referral['id']}"
+    assert listed[async_id]["payload"] == event["detail"]
+    assert (cli.visible("hook-events"), cli.visible("deliver-hooks-failure")) == (1, 2)
+    assert text.startswith("deliver-hooks-failure: 2 messages")
+    assert "(new referrals not announced)" in text
+
+
+# ------------------------------------------------------------------------------------ events
+def test_redrive_of_a_rule_dead_letter_delivers_the_hook_once(
+    cli: Cli, hooks: Hooks, receiver: Receiver
+) -> None:
+    subscribe(receiver.url(), "referral.created")
+    referral = a_referral()
+    deliver_hooks.handler(hooks.stream_batch(), LambdaContext("deliver_hooks"))
+    [event] = hooks.bus_events()  # ... which the rule could not deliver to deliver_hooks
+    message_id = cli.send("hook-events", event)
+
+    out = cli.ok("dlq", "redrive", "hook-events", message_id)
+    [again] = hooks.bus_events()
+    outcome = hooks.deliver(again)
+
+    assert out.strip() == f"redriven {message_id}: referral.created put back on the bus {BUS}"
+    assert again["detail"] == event["detail"]
+    assert (outcome["delivered"], outcome["already_delivered"]) == (1, 0)
+    assert [p["id"] for p in receiver.at()] == [referral["id"]]
+    assert cli.depth("hook-events") == 0
+    [log] = cli.stack.items_of("admin_action")
+    assert (log["action"], log["queue"], log["operator"]) == ("redrive", "hook-events", "local")
+
+    # A second copy redriven is absorbed by the delivery log: the target is not posted to again.
+    cli.send("hook-events", event)
+    cli.ok("dlq", "redrive", "hook-events", "--all")
+    [twice] = hooks.bus_events()
+    assert (hooks.deliver(twice)["already_delivered"], len(receiver.received)) == (1, 1)
+
+
+def test_redrive_of_an_async_failure_posts_only_to_the_target_that_failed(
+    cli: Cli, hooks: Hooks, receiver: Receiver
+) -> None:
+    subscribe(receiver.url("/flaky"), "referral.qualified")
+    subscribe(receiver.url("/fine"), "referral.qualified")
+    referral = a_referral()
+    qualify_via_api(referral["id"], event_id="inv_1", amount="79.00", currency="USD")
+    run_qualify(cli.stack)
+    [event] = [e for e in hooks.bus_events() if e["detail-type"] == "referral.qualified"]
+    cli.stack.captured_events()  # issue_reward's copy: not what this test is about
+    receiver.answers["/flaky"] = [500] * 3  # it fails every retry; the other target takes the first
+    for _ in range(3):
+        with pytest.raises(HookDeliveryIncomplete) as failed:
+            hooks.deliver(event)
+    message_id = cli.send("deliver-hooks-failure", async_failure(event, failed.value))
+    assert (len(receiver.at("/flaky")), len(receiver.at("/fine"))) == (3, 1)
+
+    result = cli.json("dlq", "redrive", "deliver-hooks-failure", message_id)
+    [again] = hooks.bus_events()
+    outcome = hooks.deliver(again)
+
+    [redriven] = result["results"]
+    assert redriven["ok"] is True
+    assert redriven["detail"] == f"referral.qualified put back on the bus {BUS}"
+    assert (redriven["signals"], redriven["referrals"]) == ([], [])
+    assert (outcome["delivered"], outcome["already_delivered"], outcome["failed"]) == (1, 1, 0)
+    assert (len(receiver.at("/flaky")), len(receiver.at("/fine"))) == (4, 1)
+    assert (receiver.at("/flaky")[-1]["event"], receiver.at("/flaky")[-1]["id"]) == (
+        "referral.qualified",
+        referral["id"],
+    )
+    # issue_reward hears the event again too; it rewards exactly once
+    [reward_event] = cli.stack.captured_events()
+    assert reward_event["detail"] == event["detail"]
+    assert cli.depth("deliver-hooks-failure") == 0
+
+
+# ------------------------------------------------------------------------------------ stream pointers
+def test_redrive_of_a_stream_failure_announces_the_new_referral_as_deliver_hooks_does(
+    cli: Cli, hooks: Hooks, receiver: Receiver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    subscribe(receiver.url(), "referral.created")
+    referral = a_referral()
+    pointers, batch = unannounced(hooks, monkeypatch)
+    message_id = cli.send("deliver-hooks-failure", pointers)
+
+    out = cli.ok("dlq", "redrive", "deliver-hooks-failure", message_id)
+    [event] = hooks.bus_events()
+    outcome = hooks.deliver(event)
+
+    assert out.strip() == (
+        f"redriven {message_id}: referral.created published again for {referral['id']} on the bus {BUS}"
+    )
+    assert event["source"] == "referral-engine"
+    assert event["detail-type"] == "referral.created"
+    assert event["detail"]["referral_id"] == referral["id"]
+    assert event["detail"]["referred_code"] == referral["referral_code"]
+    assert outcome["delivered"] == 1
+    [payload] = receiver.at()
+    assert (payload["id"], payload["event"], payload["status"]) == (
+        referral["id"],
+        "referral.created",
+        "pending",
+    )
+    assert cli.depth("deliver-hooks-failure") == 0
+    [log] = cli.stack.items_of("admin_action")
+    assert (log["queue"], log["referrals"], log.get("signals")) == (
+        "deliver-hooks-failure",
+        [referral["id"]],
+        None,
+    )
+    # ... the very event deliver_hooks' own stream path publishes for the same records
+    assert deliver_hooks.handler(batch, LambdaContext("deliver_hooks"))["batchItemFailures"] == []
+    [own] = hooks.bus_events()
+    assert (own["source"], own["detail-type"], own["detail"]) == (
+        event["source"],
+        event["detail-type"],
+        event["detail"],
+    )
+
+
+def test_a_stream_failure_redriven_twice_reaches_the_target_once(
+    cli: Cli, hooks: Hooks, receiver: Receiver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    subscribe(receiver.url(), "referral.created")
+    a_referral()
+    pointers, _ = unannounced(hooks, monkeypatch)
+    cli.send("deliver-hooks-failure", pointers)
+    cli.send("deliver-hooks-failure", pointers)
+
+    result = cli.json("dlq", "redrive", "deliver-hooks-failure", "--all")
+    outcomes = [hooks.deliver(event) for event in hooks.bus_events()]
+
+    assert [r["ok"] for r in result["results"]] == [True, True]
+    assert sorted((o["delivered"], o["already_delivered"]) for o in outcomes) == [(0, 1), (1, 0)]
+    assert len(receiver.received) == 1
+
+
+def test_a_stream_failure_without_referral_inserts_is_not_redriven_and_stays(
+    cli: Cli, hooks: Hooks, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    referral = a_referral()
+    qualify_via_api(referral["id"], event_id="inv_1")
+    signal_records = [
+        r for _, r in hooks.stream.read() if r["dynamodb"]["NewImage"].get("entity", {}).get("S") == "signal"
+    ]
+    message_id = cli.send("deliver-hooks-failure", stream_failure(signal_records))
+
+    run = cli("dlq", "redrive", "deliver-hooks-failure", message_id)
+
+    assert run.code == 1
+    assert "hold no referral inserts; discard it" in run.err
+    assert hooks.bus_events() == []
+    assert cli.visible("deliver-hooks-failure") == 1
+    assert cli.stack.items_of("admin_action") == []
+
+
+def test_a_stream_failure_whose_records_are_gone_fails_clearly_and_stays(cli: Cli) -> None:
+    body = json.loads(sample("dlq/qualify_stream_on_failure")["Records"][0]["body"])
+    body["requestContext"]["functionArn"] = FUNCTION_ARN
+    message_id = cli.send("deliver-hooks-failure", body)
+
+    run = cli("dlq", "redrive", "deliver-hooks-failure", message_id)
+
+    assert run.code == 1
+    assert "can no longer be read" in run.err
+    assert cli.visible("deliver-hooks-failure") == 1
+
+
+# ------------------------------------------------------------------------------------ discard
+@pytest.mark.parametrize("queue", ["hook-events", "deliver-hooks-failure"])
+def test_discard_logs_the_decision_and_removes_only_that_message(cli: Cli, queue: str) -> None:
+    event = sample("deliver_hooks/referral_qualified")
+    body = event if queue == "hook-events" else async_failure(event, RuntimeError("boom"))
+    message_id = cli.send(queue, body)
+    keep = cli.send(queue, body)
+
+    out = cli.ok("dlq", "discard", queue, message_id, "--reason", "the zap was deleted")
+
+    [log] = cli.stack.items_of("admin_action")
+    assert out.startswith(f"discarded {message_id}: recorded in the admin log ADMINLOG#")
+    assert (log["action"], log["queue"], log["reason"]) == ("discard", queue, "the zap was deleted")
+    assert json.loads(log["body"]) == body
+    assert [m["message_id"] for m in messages(cli, queue)] == [keep]
+
+
+def test_an_event_redriven_from_the_sample_reaches_the_bus(cli: Cli, hooks: Hooks) -> None:
+    message_id = cli.send("hook-events", sample("deliver_hooks/referral_qualified"))
+
+    cli.ok("dlq", "redrive", "hook-events", message_id)
+
+    [event] = hooks.bus_events()
+    assert event["detail"] == sample("deliver_hooks/referral_qualified")["detail"]
+    assert event["detail-type"] == "referral.qualified"
