@@ -34,7 +34,7 @@ OFFLINE_AWS := env -u AWS_PROFILE -u AWS_DEFAULT_PROFILE AWS_ACCESS_KEY_ID=testi
 UV_COMPILE := $(UV) pip compile --quiet --custom-compile-command "make lock" $(if $(UPGRADE),--upgrade)
 UV_LOCK := $(UV_COMPILE) --universal --python-version 3.11 --generate-hashes
 
-.PHONY: help install lint format typecheck validate unit test build clean lock run demo
+.PHONY: help install lint format typecheck validate unit test build clean lock run demo bench
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -107,6 +107,10 @@ run: $(DEV_STAMP) ## the whole system locally: HTTP API on :3000, AWS endpoint o
 
 demo: $(DEV_STAMP) ## a narrated tour against the running local stack (start it with make run)
 	$(BIN)/referrals demo
+
+# BENCH_ARGS, e.g. `make bench BENCH_ARGS="--only 1 --only 5"` (the other figures keep their last results).
+bench: $(DEV_STAMP) ## the benchmark: one markdown table of five figures, JSON in bench/results/latest.json
+	$(BIN)/python -m bench $(BENCH_ARGS)
 
 # ----------------------------------------------------------------------------------- upkeep
 lock: $(BOOT_STAMP) ## regenerate the lock files (UPGRADE=1 to move to the newest allowed versions)
