@@ -22,6 +22,7 @@ import re
 import signal
 import statistics
 import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -38,6 +39,7 @@ from bench.common import ms, p50, p99, progress
 if TYPE_CHECKING:
     from support.local_stack import RunningStack
 
+API_KEY = "rk_bench_0123456789abcdefghijkl"
 ROUNDS = 8
 PER_ROUND = 25
 REFERRALS_PER_ADVOCATE = 5
@@ -82,21 +84,61 @@ class _Api:
         return body
 
 
-def _stop(stack: RunningStack, state: tempfile.TemporaryDirectory[str]) -> None:
+def _start(state: Path) -> RunningStack:
+    """The local stack on free ports, as tests/support/local_stack.py starts it, but never left
+    running when its start fails (its outputs file can be read while it is still being written)."""
+    from referrals_local.outputs import StackNotFound, StackOutputs
+    from support.local_stack import RunningStack, free_port
+
+    log_path = state / "runner.log"
+    log = log_path.open("w")
+    command = [sys.executable, "-m", "referrals_local.stack", "--api-port", str(free_port())]
+    command += ["--aws-port", str(free_port()), "--state-dir", str(state / "state")]
+    process = subprocess.Popen(  # noqa: S603 - our own interpreter running the project's runner
+        command,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env={**os.environ, "REFERRALS_API_KEY": API_KEY},
+    )
+    stack = None
+    try:
+        deadline = time.monotonic() + 60
+        while stack is None:
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"the local stack did not start: see {log_path}")
+            with contextlib.suppress(StackNotFound, ValueError, TypeError):
+                outputs = StackOutputs.read_local(state / "state")
+                stack = RunningStack(process, outputs, log_path, state / "state", log)
+            time.sleep(0.1)
+    except BaseException:
+        _end(process)
+        log.close()
+        raise
+    return stack
+
+
+def _end(process: subprocess.Popen[str]) -> None:
     """Ctrl-C, as a user stops it; if that hangs, the processes it started are ended one by one."""
     from support.local_stack import descendants
 
-    children = descendants(stack.process.pid)
+    children = descendants(process.pid)
+    process.send_signal(signal.SIGINT)
     try:
-        stack.stop()
+        process.wait(timeout=20)
     except subprocess.TimeoutExpired:
         for pid in children:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
-        stack.process.kill()
-        stack.process.wait(timeout=10)
-        raise
+        process.kill()
+        process.wait(timeout=10)
+
+
+def _stop(stack: RunningStack, state: tempfile.TemporaryDirectory[str]) -> None:
+    try:
+        _end(stack.process)
     finally:
+        stack.log_file.close()
         state.cleanup()
 
 
@@ -254,8 +296,6 @@ def invocation_durations(logs: list[str]) -> dict[str, dict[str, float]]:
 
 
 def run() -> dict[str, Any]:
-    from support.local_stack import start_stack
-
     to_reward: list[float] = []
     to_qualified: list[float] = []
     logs: list[str] = []
@@ -264,7 +304,11 @@ def run() -> dict[str, Any]:
     try:
         for number in range(ROUNDS):
             state = tempfile.TemporaryDirectory(prefix="referrals-bench-")
-            stack = start_stack(Path(state.name))
+            try:
+                stack = _start(Path(state.name))
+            except BaseException:
+                state.cleanup()
+                raise
             try:
                 set_up = time.monotonic()
                 api, campaign, referrals = _set_up_round(stack, number * PER_ROUND)
