@@ -130,13 +130,17 @@ def start_stack(tmp_path: Path, *extra: str) -> RunningStack:
         env={**os.environ, "REFERRALS_API_KEY": "rk_e2e_key_0123456789"},
     )
     deadline = time.monotonic() + 30
-    while not (state_dir / "outputs.json").exists():
-        if process.poll() is not None or time.monotonic() > deadline:
-            process.kill()
-            log.close()
-            raise AssertionError(f"the local stack did not start:\n{log_path.read_text()}")
-        time.sleep(0.1)
-    return RunningStack(process, StackOutputs.read_local(state_dir), log_path, state_dir, log)
+    try:
+        while not (state_dir / "outputs.json").exists():
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise AssertionError(f"the local stack did not start:\n{log_path.read_text()}")
+            time.sleep(0.1)
+        return RunningStack(process, StackOutputs.read_local(state_dir), log_path, state_dir, log)
+    except BaseException:
+        process.kill()
+        process.wait()
+        log.close()
+        raise
 
 
 def referrals_cli(stack: RunningStack, *args: str) -> subprocess.CompletedProcess[str]:

@@ -53,8 +53,10 @@ class StackOutputs:
     def write(self, state_dir: Path = STATE_DIR) -> Path:
         state_dir.mkdir(parents=True, exist_ok=True)
         path = state_dir / OUTPUTS_FILE
-        path.write_text(json.dumps(asdict(self), indent=2) + "\n")
-        path.chmod(0o600)  # it holds the local API key
+        partial = path.with_suffix(".partial")
+        partial.write_text(json.dumps(asdict(self), indent=2) + "\n")
+        partial.chmod(0o600)  # it holds the local API key
+        partial.replace(path)  # readers never see a half-written file
         return path
 
     @classmethod
