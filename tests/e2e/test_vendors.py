@@ -1,0 +1,173 @@
+"""Every vendor connection end to end on the local stack, over HTTP only: campaign → advocate → signup
+with the vendor's id → connection → the vendor's signed call → qualified → rewarded, exactly once;
+a redelivery changes nothing and a forged call is refused."""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+import xml.etree.ElementTree as ET
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+import requests
+
+from support.local_stack import RunningStack
+from support.vendor_calls import Match, VendorCall, vendor_call
+
+CAMPAIGN = {
+    "name": "Give $20, get $10",
+    "landing_url": "https://shop.example.com/welcome",
+    "reward": {"amount": "20.00", "currency": "USD", "friend_amount": "10.00"},
+}
+FORGED_SECRET = "forged-0000-4e8a-9c61-not-the-secret"
+OUTBOUND = "http://soap.sforce.com/2005/09/outbound"
+
+
+Reply = Callable[[requests.Response], bool]
+
+
+def json_reply(expected: dict[str, Any]) -> Reply:
+    def check(response: requests.Response) -> bool:
+        return bool(response.json() == expected)
+
+    return check
+
+
+def accepted_one(response: requests.Response) -> bool:
+    return bool(response.json() == {"accepted": 1})
+
+
+def soap_ack(response: requests.Response) -> bool:
+    root = ET.fromstring(response.content)  # noqa: S314 - the stack's own answer
+    ack = root.find(f".//{{{OUTBOUND}}}notificationsResponse/{{{OUTBOUND}}}Ack")
+    return response.headers["Content-Type"].startswith("text/xml") and ack is not None and ack.text == "true"
+
+
+@dataclass(frozen=True)
+class Source:
+    name: str
+    external_id: str
+    milestone: dict[str, Any] = field(default_factory=dict)
+    settings: dict[str, Any] = field(default_factory=dict)
+    secret: str | None = None  # the vendor's own secret; None: the stack generates one
+    reply: Reply = accepted_one
+
+
+SOURCES = [
+    Source(
+        "hubspot",
+        "1246965",
+        {"object": "contact", "property": "lifecyclestage", "value": "customer"},
+        secret="3c9a1f5e-2b7d-4e8a-9c61-0d4f2e7b8a15",
+        reply=json_reply({"accepted": 1, "ignored": 0}),
+    ),
+    Source(
+        "salesforce",
+        "0065e00000HkT9qAAF",
+        {"object": "Opportunity", "field": "StageName", "value": "Closed Won"},
+        {"organization_id": "00D5e000000KQ2eEAG"},
+        reply=soap_ack,
+    ),
+    Source("pipedrive", "3311", {"status": "won"}, {"username": "referrals"}),
+    Source("zoho", "3652397000001234567", {"field": "Stage", "value": "Closed Won"}),
+    Source(
+        "intercom",
+        "6762f0dd1bb69f9f2193bb83",
+        {"tag": "customer"},
+        secret="5f1c0e7a-intercom-app-client-secret-93bd",
+        reply=json_reply({"accepted": 1, "ignored": 0}),
+    ),
+    Source(
+        "stripe",
+        "cus_NeZwdNtLEOXuvB",
+        {"events": ["invoice.paid"], "min_amount": "50.00", "currency": "USD"},
+        secret="whsec_8c1f0e7a2b3d4c5e6f708192a3b4c5d6",
+        reply=json_reply({"received": True, "signals": 1, "ignored": []}),
+    ),
+    Source("zapier", "zap-customer-4021"),
+    Source("make", "make-customer-4021"),
+]
+
+
+def send(url: str, call: VendorCall) -> requests.Response:
+    target = f"{url}?{call.query}" if call.query else url
+    return requests.post(target, data=call.body, headers=call.headers, timeout=10)
+
+
+def reward_set(referral: dict[str, Any]) -> list[tuple[str, str, str]]:
+    return sorted((r["recipient"], r["amount"], r["currency"]) for r in referral["rewards"])
+
+
+@pytest.mark.parametrize("source", SOURCES, ids=[source.name for source in SOURCES])
+def test_a_vendor_call_takes_the_referral_to_its_reward_once(
+    local_stack: RunningStack, source: Source
+) -> None:
+    stack = local_stack
+    # Given a campaign, an advocate, and a friend who signed up with the vendor's id for them
+    campaign = stack.post("/v1/campaigns", CAMPAIGN)
+    assert campaign.status_code == 201, campaign.text
+    campaign_id = campaign.json()["id"]
+    advocate = stack.post(f"/v1/campaigns/{campaign_id}/advocates", {"email": "ada@example.com"}).json()
+    signup = stack.post(
+        "/v1/referrals",
+        {
+            "code": advocate["code"],
+            "email": "grace@example.org",
+            "external_ids": {source.name: source.external_id},
+        },
+    )
+    assert signup.status_code in (200, 201), signup.text
+    referral = signup.json()
+
+    # And a connection to the vendor, with its milestone, settings and secret
+    body: dict[str, Any] = {"source": source.name}
+    if source.milestone:
+        body["milestone"] = source.milestone
+    if source.settings:
+        body["settings"] = source.settings
+    if source.secret:
+        body["secret"] = source.secret
+    created = stack.post(f"/v1/campaigns/{campaign_id}/connections", body)
+    assert created.status_code == 201, created.text
+    connection = created.json()
+    hook_url = connection["hook_url"]
+    assert hook_url.startswith(f"{stack.api}/hooks/{source.name}/")
+    secret = source.secret or connection["secret"]
+    match = Match(source.external_id, referral["referral_code"], "grace@example.org")
+    event_id = f"e2e{uuid.uuid4().hex}"
+
+    # When the vendor posts its signed call
+    first = send(hook_url, vendor_call(source.name, hook_url, secret, source.settings, match, event_id))
+
+    # Then it is acknowledged as the vendor expects, and the referral is rewarded
+    assert first.status_code == 200, first.text
+    assert source.reply(first), first.text
+    path = f"/v1/referrals/{referral['id']}"
+    shown = stack.wait_for(
+        lambda: (now := stack.get(path).json())["status"] == "rewarded" and now, what="the reward"
+    )
+    rewards = reward_set(shown)
+    assert rewards == [("advocate", "20.00", "USD"), ("friend", "10.00", "USD")]
+
+    # When the vendor delivers the same event again (signed anew, as vendors retry)
+    again = send(hook_url, vendor_call(source.name, hook_url, secret, source.settings, match, event_id))
+
+    # Then it is acknowledged and there is still exactly one set of rewards
+    assert again.status_code == 200, again.text
+    if source.name == "salesforce":
+        assert soap_ack(again)
+    time.sleep(1.0)  # room for a (wrong) second pass through qualify and issue_reward to show up
+    assert reward_set(stack.get(path).json()) == rewards
+
+    # And a call signed with another secret is refused
+    forged = send(
+        hook_url, vendor_call(source.name, hook_url, FORGED_SECRET, source.settings, match, f"{event_id}-x")
+    )
+    assert forged.status_code in (401, 403), forged.text
+    assert json.loads(forged.content)["error"]["code"] in ("signature_invalid", "forbidden")
+    final = stack.get(path).json()
+    assert (final["status"], reward_set(final)) == ("rewarded", rewards)
