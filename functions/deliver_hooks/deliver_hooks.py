@@ -1,9 +1,9 @@
-"""Outbound REST hooks (Zapier's instant triggers "new referral" and "referral qualified").
+"""Outbound REST hooks (Zapier's instant triggers "new referral", "referral qualified", "referral reversed").
 
 Two triggers, two jobs:
 - the table's stream, filtered to referral INSERTs: announce each new referral as `referral.created`
   on the bus (one PutEvents; no HTTP here, so a slow or failing target never holds up the shard);
-- the bus rule for `referral.created` and `referral.qualified` (asynchronous invocation): POST the
+- the bus rule for `referral.created`, `.qualified` and `.reversed` (asynchronous invocation): POST the
   referral's payload to every matching subscription. A target answering 410 Gone is unsubscribed;
   any other failure raises after every target was tried, so Lambda retries the event (targets that
   already took it are skipped) and finally sends it to the OnFailure queue.
@@ -23,7 +23,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from referral_engine import wiring
 from referral_engine.adapters.dynamodb.codec import from_item
-from referral_engine.domain.hooks import HOOK_EVENTS, HookEvent
+from referral_engine.domain.hooks import HOOK_EVENT_TIME, HOOK_EVENTS, HookEvent
 from referral_engine.domain.models import Referral
 
 logger = Logger()
@@ -31,7 +31,7 @@ processor = BatchProcessor(event_type=EventType.DynamoDBStreams)
 
 
 class HookTrigger(BaseModel):
-    """What delivery needs of a `referral.created` or `referral.qualified` event's detail."""
+    """What delivery needs of a hook event's detail: whose referral, and when it happened."""
 
     model_config = ConfigDict(extra="ignore", frozen=True)
 
@@ -39,6 +39,11 @@ class HookTrigger(BaseModel):
     campaign_id: str
     joined_at: datetime | None = None
     qualified_at: datetime | None = None
+    reversed_at: datetime | None = None
+
+    def occurred_at(self, event: HookEvent) -> datetime | None:
+        at: datetime | None = getattr(self, HOOK_EVENT_TIME[event])
+        return at
 
 
 def announce_record(record: DynamoDBRecord) -> str:
@@ -61,7 +66,7 @@ def deliver(event: dict[str, Any]) -> dict[str, Any]:
         return {"outcome": "ignored"}
     hook_event: HookEvent = kind
     trigger = HookTrigger.model_validate(event["detail"])
-    occurred_at = trigger.qualified_at if hook_event == "referral.qualified" else trigger.joined_at
+    occurred_at = trigger.occurred_at(hook_event)
     if occurred_at is None:
         raise ValueError(f"{hook_event} event without its time")
     report = wiring.hook_delivery().deliver(hook_event, trigger.referral_id, occurred_at)

@@ -5,10 +5,8 @@ in process against a real HTTP receiver on 127.0.0.1."""
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Iterator
-from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import boto3
@@ -24,6 +22,7 @@ from referrals_local.stack.stream_reader import StreamReader
 from support.aws import BUS, TABLE, reset_caches
 from support.events import LambdaContext, sample
 from support.journey import call_api, create_campaign, enrol, qualify_via_api, run_qualify, sign_up
+from support.receiver import Receiver, receiving
 
 if TYPE_CHECKING:
     from cli.conftest import Cli
@@ -32,43 +31,10 @@ FUNCTION_ARN = "arn:aws:lambda:us-east-1:123456789012:function:referral-engine-D
 
 
 # ------------------------------------------------------------------------------ a real receiver
-@dataclass
-class Receiver:
-    """Stands in for Zapier: records every POST, answers 200 unless `answers` scripts otherwise."""
-
-    received: list[tuple[str, dict[str, Any]]] = field(default_factory=list)  # (path, payload)
-    answers: dict[str, list[int]] = field(default_factory=dict)  # path → the next answers
-    port: int = 0
-
-    def url(self, path: str = "/zap") -> str:
-        return f"http://127.0.0.1:{self.port}{path}"
-
-    def at(self, path: str = "/zap") -> list[dict[str, Any]]:
-        return [payload for at, payload in self.received if at == path]
-
-
 @pytest.fixture
 def receiver() -> Iterator[Receiver]:
-    receiver = Receiver()
-
-    class Handler(BaseHTTPRequestHandler):
-        def log_message(self, format: str, *args: Any) -> None:
-            """Quiet."""
-
-        def do_POST(self) -> None:
-            body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-            receiver.received.append((self.path, json.loads(body)))
-            script = receiver.answers.get(self.path, [])
-            self.send_response(script.pop(0) if script else 200)
-            self.send_header("Content-Length", "0")
-            self.end_headers()
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    receiver.port = server.server_address[1]
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield receiver
-    server.shutdown()
-    server.server_close()
+    with receiving() as receiver:
+        yield receiver
 
 
 # ------------------------------------------------------------------- deliver_hooks, wired as deployed
@@ -268,7 +234,7 @@ def test_redrive_of_a_rule_dead_letter_delivers_the_hook_once(
     assert out.strip() == f"redriven {message_id}: referral.created put back on the bus {BUS}"
     assert again["detail"] == event["detail"]
     assert (outcome["delivered"], outcome["already_delivered"]) == (1, 0)
-    assert [p["id"] for p in receiver.at()] == [referral["id"]]
+    assert [r.payload["id"] for r in receiver.at()] == [referral["id"]]
     assert cli.depth("hook-events") == 0
     [log] = cli.stack.items_of("admin_action")
     assert (log["action"], log["queue"], log["operator"]) == ("redrive", "hook-events", "local")
@@ -307,7 +273,7 @@ def test_redrive_of_an_async_failure_posts_only_to_the_target_that_failed(
     assert (redriven["signals"], redriven["referrals"]) == ([], [])
     assert (outcome["delivered"], outcome["already_delivered"], outcome["failed"]) == (1, 1, 0)
     assert (len(receiver.at("/flaky")), len(receiver.at("/fine"))) == (4, 1)
-    assert (receiver.at("/flaky")[-1]["event"], receiver.at("/flaky")[-1]["id"]) == (
+    assert (receiver.at("/flaky")[-1].payload["event"], receiver.at("/flaky")[-1].payload["id"]) == (
         "referral.qualified",
         referral["id"],
     )
@@ -338,7 +304,8 @@ def test_redrive_of_a_stream_failure_announces_the_new_referral_as_deliver_hooks
     assert event["detail"]["referral_id"] == referral["id"]
     assert event["detail"]["referred_code"] == referral["referral_code"]
     assert outcome["delivered"] == 1
-    [payload] = receiver.at()
+    [delivered] = receiver.at()
+    payload = delivered.payload
     assert (payload["id"], payload["event"], payload["status"]) == (
         referral["id"],
         "referral.created",

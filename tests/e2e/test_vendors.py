@@ -10,13 +10,15 @@ import uuid
 import xml.etree.ElementTree as ET
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 import pytest
 import requests
 
 from support.local_stack import RunningStack
-from support.vendor_calls import Match, VendorCall, vendor_call
+from support.receiver import receiving
+from support.vendor_calls import Match, VendorCall, stripe_event, vendor_call
 
 CAMPAIGN = {
     "name": "Give $20, get $10",
@@ -171,3 +173,52 @@ def test_a_vendor_call_takes_the_referral_to_its_reward_once(
     assert json.loads(forged.content)["error"]["code"] in ("signature_invalid", "forbidden")
     final = stack.get(path).json()
     assert (final["status"], reward_set(final)) == ("rewarded", rewards)
+
+
+def test_a_stripe_refund_reverses_the_rewarded_referral_and_a_zap_hears_of_it_once(
+    local_stack: RunningStack,
+) -> None:
+    stack, customer = local_stack, "cus_NeZwdNtLEOXuvB"
+    campaign_id = stack.post("/v1/campaigns", CAMPAIGN).json()["id"]
+    advocate = stack.post(f"/v1/campaigns/{campaign_id}/advocates", {"email": "ada@example.com"}).json()
+    referral = stack.post(
+        "/v1/referrals",
+        {"code": advocate["code"], "email": "grace@example.org", "external_ids": {"stripe": customer}},
+    ).json()
+    secret = "whsec_e2e0reversal0c1f0e7a2b3d4c5e6f70"
+    connection = stack.post(
+        f"/v1/campaigns/{campaign_id}/connections",
+        {"source": "stripe", "secret": secret, "milestone": {"events": ["invoice.paid"]}},
+    ).json()
+    hook_url, path = connection["hook_url"], f"/v1/referrals/{referral['id']}"
+    match = Match(customer, referral["referral_code"], "grace@example.org")
+
+    with receiving() as zap:
+        # Given a zap listening for reversals of this campaign, and a rewarded referral
+        subscribed = stack.post(
+            "/v1/hooks/subscriptions",
+            {"target_url": zap.url(), "event": "referral.reversed", "campaign_id": campaign_id},
+        )
+        assert subscribed.status_code == 201, subscribed.text
+        paid = send(hook_url, stripe_event("invoice.paid", secret, match, f"evt_{uuid.uuid4().hex}"))
+        assert paid.status_code == 200, paid.text
+        stack.wait_for(lambda: stack.get(path).json()["status"] == "rewarded", what="the reward")
+
+        # When Stripe reports the charge refunded, twice (a redelivery)
+        refund_id = f"evt_{uuid.uuid4().hex}"
+        for _ in range(2):
+            refunded = send(hook_url, stripe_event("charge.refunded", secret, match, refund_id))
+            assert refunded.status_code == 200, refunded.text
+
+        # Then the referral is reversed, and the zap hears of it exactly once
+        shown = stack.wait_for(
+            lambda: (now := stack.get(path).json())["status"] == "reversed" and now, what="the reversal"
+        )
+        [heard] = stack.wait_for(zap.at, what="the reversal hook")
+        time.sleep(1.0)  # room for a (wrong) second delivery to show up
+        assert len(zap.received) == 1
+        assert heard.headers["x-referrals-event"] == "referral.reversed"
+        assert (heard.payload["id"], heard.payload["status"]) == (referral["id"], "reversed")
+        reversed_at = datetime.fromisoformat(heard.payload["reversed_at"])
+        assert reversed_at == datetime.fromisoformat(shown["reversed_at"])
+        assert len(shown["rewards"]) == 2  # issued before the refund, kept: see the referral.reversed event

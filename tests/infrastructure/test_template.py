@@ -372,7 +372,7 @@ def test_hook_events_rule_retries_boundedly_then_dead_letters(
     assert properties["EventBusName"] == {"Ref": "EventBus"}
     assert properties["Pattern"] == {
         "source": ["referral-engine"],
-        "detail-type": ["referral.created", "referral.qualified"],
+        "detail-type": ["referral.created", "referral.qualified", "referral.reversed"],
     }
     assert properties["RetryPolicy"] == {"MaximumRetryAttempts": 8, "MaximumEventAgeInSeconds": 3600}
     assert properties["DeadLetterConfig"] == {"Arn": {"Fn::GetAtt": ["HookEventsDLQ", "Arn"]}}

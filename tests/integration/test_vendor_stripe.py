@@ -227,6 +227,8 @@ def test_a_refund_after_the_reward_reverses_the_referral_and_tells_the_bus(
     assert qualified["batchItemFailures"] == []
     shown = json_body(get_referral(grace["id"]))
     assert shown["status"] == "reversed"
+    assert shown["reversed_at"] is not None
+    assert shown["reversed_at"] >= shown["rewarded_at"]
     assert len(shown["rewards"]) == 2  # issued before the refund: kept (no clawback yet), and audited
     assert status_of(referrals["linus"]) == "pending"
     [announced] = reversed_events()

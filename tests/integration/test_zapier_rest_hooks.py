@@ -6,10 +6,8 @@ from __future__ import annotations
 
 import json
 import socket
-import threading
 from collections.abc import Iterator
-from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from dataclasses import dataclass
 from typing import Any
 
 import boto3
@@ -32,64 +30,15 @@ from support.journey import (
     run_qualify,
     sign_up,
 )
+from support.receiver import Receiver, receiving
 
 LOCAL_BASE = "http://127.0.0.1:3000"  # the local stack's own URL: loopback targets are allowed
 
 
-# ------------------------------------------------------------------------------ a real receiver
-
-
-@dataclass
-class Received:
-    path: str
-    headers: dict[str, str]
-    payload: dict[str, Any]
-
-
-@dataclass
-class Receiver:
-    """An HTTP server on 127.0.0.1 standing in for Zapier: records every POST, answers 200 unless a
-    path has scripted answers."""
-
-    received: list[Received] = field(default_factory=list)
-    answers: dict[str, list[int]] = field(default_factory=dict)
-    port: int = 0
-
-    def url(self, path: str) -> str:
-        return f"http://127.0.0.1:{self.port}{path}"
-
-    def at(self, path: str) -> list[Received]:
-        return [r for r in self.received if r.path == path]
-
-
-def _handler(receiver: Receiver) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        def log_message(self, format: str, *args: Any) -> None:
-            """Quiet."""
-
-        def do_POST(self) -> None:
-            body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-            receiver.received.append(
-                Received(self.path, {k.lower(): v for k, v in self.headers.items()}, json.loads(body))
-            )
-            script = receiver.answers.get(self.path, [])
-            self.send_response(script.pop(0) if script else 200)
-            self.send_header("Content-Length", "0")
-            self.end_headers()
-
-    return Handler
-
-
 @pytest.fixture
 def receiver() -> Iterator[Receiver]:
-    receiver = Receiver()
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(receiver))
-    receiver.port = server.server_address[1]
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield receiver
-    server.shutdown()
-    server.server_close()
+    with receiving() as receiver:
+        yield receiver
 
 
 # ------------------------------------------------------------------- the stream and the bus, as wired
@@ -439,16 +388,16 @@ def test_perform_list_shows_the_latest_referrals_as_the_hook_delivers_them(
     assert listed == [delivered.payload]
 
 
-def test_perform_list_without_referrals_shows_an_example(stack: AwsStack) -> None:
+@pytest.mark.parametrize(
+    ("event", "status"),
+    [("referral.created", "pending"), ("referral.qualified", "qualified"), ("referral.reversed", "reversed")],
+)
+def test_perform_list_without_referrals_shows_an_example(stack: AwsStack, event: str, status: str) -> None:
     campaign = create_campaign()
 
-    [example] = json.loads(samples("referral.qualified", campaign_id=campaign["id"])["body"])
+    [example] = json.loads(samples(event, campaign_id=campaign["id"])["body"])
 
-    assert (example["id"], example["event"], example["status"]) == (
-        "ref_example",
-        "referral.qualified",
-        "qualified",
-    )
+    assert (example["id"], example["event"], example["status"]) == ("ref_example", event, status)
 
 
 def test_perform_list_of_an_unknown_event_or_campaign_is_not_found(stack: AwsStack) -> None:

@@ -27,6 +27,7 @@ from referral_engine.domain.models import (
     ReferralStatus,
     Reward,
     Signal,
+    SignalKind,
     SignalMatch,
     utcnow,
 )
@@ -321,7 +322,8 @@ class InMemoryReferralStore:
 
     def mark_reversed(self, referral: Referral, reversal: Reversal, audit: AuditEntry) -> TransitionResult:
         with self.lock:
-            result = self._transition(referral, ReferralStatus.REVERSED, {}, audit)
+            reversed_fields = {"reversed_at": reversal.at, "reversed_by": reversal.signal_key}
+            result = self._transition(referral, ReferralStatus.REVERSED, reversed_fields, audit)
             if result.applied:
                 self.reversals[referral.id] = reversal
             return result
@@ -347,6 +349,8 @@ class InMemoryReferralStore:
                     "status": ReferralStatus.REVERSED,
                     "qualified_at": qualified.at,
                     "qualified_by": signal_key,
+                    "reversed_at": reversal.at,
+                    "reversed_by": reversal.signal_key,
                 }
             )
             self.referrals[referral.id] = updated
@@ -550,11 +554,13 @@ class World:
         amount: str | None = None,
         currency: str | None = None,
         occurred_at: datetime | None = None,
+        kind: SignalKind = SignalKind.QUALIFY,
     ) -> Signal:
         return Signal(
             source=source,
             event_id=event_id,
             campaign_id=campaign_id,
+            kind=kind,
             match=match,
             amount=None if amount is None else Decimal(amount),
             currency=currency,
@@ -568,6 +574,16 @@ class World:
             self.a_signal(referral.campaign_id, SignalMatch(referral_id=referral.id), event_id=referral.id)
         )
         return self.backend.publisher.published[-1]
+
+    def a_reversed_referral(self, referral: Referral) -> ReferralReversed:
+        """Qualifies the referral, then refunds it; returns the `referral.reversed` event."""
+        self.a_qualified_referral(referral)
+        match = SignalMatch(referral_id=referral.id)
+        refund = self.a_signal(
+            referral.campaign_id, match, event_id=f"refund-{referral.id}", kind=SignalKind.REVERSE
+        )
+        self.qualification.process(refund)
+        return self.backend.publisher.reversals[-1]
 
     def participant(self, code: str) -> Participant:
         participant = self.backend.participants.get(code)

@@ -164,7 +164,13 @@ def stripe_call(
 ) -> VendorCall:
     """`invoice.paid` (USD 50.00) for the customer `match.external_id`, created now, with the
     `Stripe-Signature` header made by Stripe's own SDK."""
-    body: dict[str, Any] = json.loads(_sample("stripe", "invoice.paid.json"))
+    return stripe_event("invoice.paid", secret, match, event_id)
+
+
+def stripe_event(name: str, secret: str, match: Match, event_id: str) -> VendorCall:
+    """The documented sample `name` (e.g. `charge.refunded`) for the customer `match.external_id`,
+    created now, signed by Stripe's own SDK."""
+    body: dict[str, Any] = json.loads(_sample("stripe", f"{name}.json"))
     body["id"] = event_id
     body["created"] = int(time.time()) - 2
     body["data"]["object"]["customer"] = match.external_id

@@ -244,6 +244,10 @@ def test_without_referrals_the_sample_is_a_fixed_example(hooks: Hooks, campaign:
     assert sample.share_url == f"{BASE}/r/example2code"
     [qualified] = hooks.service.samples("referral.qualified", campaign_id=None, limit=3, base_url=BASE)
     assert (qualified.status, qualified.qualified_at is not None) == ("qualified", True)
+    [reversed_] = hooks.service.samples("referral.reversed", campaign_id=None, limit=3, base_url=BASE)
+    assert (reversed_.status, reversed_.event) == ("reversed", "referral.reversed")
+    assert reversed_.qualified_at is not None
+    assert reversed_.reversed_at is not None
 
 
 def test_samples_are_the_newest_real_referrals_as_the_hook_sends_them(
@@ -274,6 +278,7 @@ def test_samples_are_the_newest_real_referrals_as_the_hook_sends_them(
         "joined_at": referrals[3].joined_at.isoformat().replace("+00:00", "Z"),
         "qualified_at": None,
         "rewarded_at": None,
+        "reversed_at": None,
     }
 
 
@@ -291,6 +296,23 @@ def test_qualified_samples_are_the_latest_qualified_across_campaigns(hooks: Hook
     assert [s.id for s in samples] == [late.id, early.id]
     assert pending.id not in {s.id for s in samples}
     assert all(s.status == "qualified" and s.event == "referral.qualified" for s in samples)
+
+
+def test_reversed_samples_are_only_the_reversed_referrals(
+    hooks: Hooks, world: World, advocate: Participant
+) -> None:
+    qualified = world.a_referral(advocate, "q@example.com")
+    refunded = world.a_referral(advocate, "r@example.com")
+    world.a_qualified_referral(qualified)
+    event = world.a_reversed_referral(refunded)
+    world.a_qualified_referral(world.a_referral(advocate, "later@example.com"))  # the newest qualified
+
+    [sample] = hooks.service.samples(
+        "referral.reversed", campaign_id=advocate.campaign_id, limit=3, base_url=BASE
+    )
+
+    assert (sample.id, sample.status, sample.event) == (refunded.id, "reversed", "referral.reversed")
+    assert sample.reversed_at == event.reversed_at
 
 
 def test_samples_of_an_unknown_campaign_are_not_found(hooks: Hooks) -> None:
@@ -352,6 +374,26 @@ def test_a_qualified_referral_is_delivered_with_its_qualification(
     [posted] = hooks.sender.posted
     assert posted.payload["status"] == "qualified"
     assert posted.payload["qualified_at"] == event.qualified_at.isoformat().replace("+00:00", "Z")
+
+
+def test_a_reversed_referral_is_delivered_once_with_its_reversal(
+    hooks: Hooks, world: World, advocate: Participant
+) -> None:
+    hooks.subscribe(ZAP_A, "referral.reversed", advocate.campaign_id)
+    hooks.subscribe(ZAP_B, "referral.qualified", advocate.campaign_id)
+    referral = world.a_referral(advocate)
+    event = world.a_reversed_referral(referral)
+
+    hooks.delivery.deliver("referral.reversed", event.referral_id, event.reversed_at)
+    again = hooks.delivery.deliver("referral.reversed", event.referral_id, event.reversed_at)
+
+    [posted] = hooks.sender.posted
+    assert posted.target.path == "/hooks/standard/1/aaa/"
+    assert posted.headers[EVENT_HEADER] == "referral.reversed"
+    assert (posted.payload["id"], posted.payload["status"]) == (referral.id, "reversed")
+    assert posted.payload["reversed_at"] == event.reversed_at.isoformat().replace("+00:00", "Z")
+    assert posted.payload["qualified_at"] is not None
+    assert len(again.already) == 1
 
 
 def test_a_target_answering_410_is_unsubscribed(hooks: Hooks, world: World, advocate: Participant) -> None:

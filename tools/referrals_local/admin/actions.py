@@ -12,7 +12,7 @@ Redrives may safely repeat: exactly-once is guaranteed downstream by the conditi
 - `reward-events` and `issue-reward-failure`: the original `referral.qualified` event goes back on
   the bus.
 - `hook-events`, and the asynchronous records of `deliver-hooks-failure`: the original
-  `referral.created` or `referral.qualified` event goes back on the bus. Every rule matching it runs
+  `referral.created`, `.qualified` or `.reversed` event goes back on the bus. Every rule matching it runs
   again; deliver_hooks' delivery log (7 days) skips the targets that took it already, and issue_reward
   rewards exactly once.
 - the stream records of `deliver-hooks-failure` (pointers only): the records are read back from the

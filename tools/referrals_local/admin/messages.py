@@ -8,7 +8,7 @@
   reason is in the message attributes (`ERROR_CODE`, `ERROR_MESSAGE`) when EventBridge gave one.
 - `issue-reward-failure`: issue_reward's asynchronous OnFailure record, the event in `requestPayload`.
 - `hook-events`: the dead-letter queue of deliver_hooks' EventBridge rule (`referral.created`,
-  `referral.qualified`); like `reward-events`, the body is the original event.
+  `.qualified`, `.reversed`); like `reward-events`, the body is the original event.
 - `deliver-hooks-failure`: deliver_hooks' two OnFailure destinations in one queue: its asynchronous
   record (a hook event some target did not take, in `requestPayload`), and its stream record (only the
   shard and sequence pointers of referral INSERTs it could not announce as `referral.created`).

@@ -20,8 +20,14 @@ from pydantic import BaseModel, ConfigDict
 from referral_engine.domain.errors import InvalidRequest
 from referral_engine.domain.models import Entity, Participant, Referral, ReferralStatus
 
-HookEvent = Literal["referral.created", "referral.qualified"]
+HookEvent = Literal["referral.created", "referral.qualified", "referral.reversed"]
 HOOK_EVENTS: tuple[HookEvent, ...] = get_args(HookEvent)
+# The field that says when the referral did what the event announces: on the referral and in the event.
+HOOK_EVENT_TIME: dict[HookEvent, str] = {
+    "referral.created": "joined_at",
+    "referral.qualified": "qualified_at",
+    "referral.reversed": "reversed_at",
+}
 
 DELIVERY_ID_HEADER = "X-Referrals-Delivery-Id"
 EVENT_HEADER = "X-Referrals-Event"
@@ -107,6 +113,7 @@ class HookPayload(BaseModel):
     joined_at: datetime
     qualified_at: datetime | None = None
     rewarded_at: datetime | None = None
+    reversed_at: datetime | None = None
 
     @classmethod
     def of(
@@ -133,6 +140,7 @@ class HookPayload(BaseModel):
             joined_at=referral.joined_at,
             qualified_at=referral.qualified_at,
             rewarded_at=referral.rewarded_at,
+            reversed_at=referral.reversed_at,
         )
 
     def json_body(self) -> dict[str, Any]:
@@ -144,19 +152,32 @@ _EXAMPLE_AT = datetime(2026, 1, 15, 9, 30, tzinfo=UTC)
 
 def example_payload(event: HookEvent, base_url: str) -> HookPayload:
     """A fixed example for `performList` when there is nothing real to show yet."""
-    qualified = event == "referral.qualified"
+    qualified = event != "referral.created"
+    reversed_ = event == "referral.reversed"
+    status = {
+        "referral.created": ReferralStatus.PENDING,
+        "referral.qualified": ReferralStatus.QUALIFIED,
+        "referral.reversed": ReferralStatus.REVERSED,
+    }[event]
     return HookPayload(
         id="ref_example",
         event=event,
         campaign_id="cmp_example",
-        status=ReferralStatus.QUALIFIED if qualified else ReferralStatus.PENDING,
+        status=status,
         referral_code="example2code",
         share_url=f"{base_url.rstrip('/')}/r/example2code" if base_url else None,
         referred=HookPerson(code="example2code", email="friend@example.com", name="Grace Example"),
         advocate=HookPerson(code="advocate2code", email="advocate@example.com", name="Ada Example"),
         joined_at=_EXAMPLE_AT,
         qualified_at=_EXAMPLE_AT.replace(day=20) if qualified else None,
+        reversed_at=_EXAMPLE_AT.replace(day=27) if reversed_ else None,
     )
+
+
+def occurred_at(event: HookEvent, referral: Referral) -> datetime | None:
+    """When the referral did what `event` announces, as stored on it."""
+    at: datetime | None = getattr(referral, HOOK_EVENT_TIME[event])
+    return at
 
 
 # ------------------------------------------------------------------------------ target URLs

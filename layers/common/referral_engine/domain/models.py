@@ -115,6 +115,8 @@ class Referral(Entity):
     qualified_at: datetime | None = None
     rewarded_at: datetime | None = None
     qualified_by: str | None = None  # the signal key that qualified it
+    reversed_at: datetime | None = None
+    reversed_by: str | None = None  # the signal key of the refund or chargeback
 
 
 class RewardStatus(StrEnum):

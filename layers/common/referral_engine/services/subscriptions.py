@@ -29,9 +29,10 @@ from referral_engine.domain.hooks import (
     TargetRefused,
     delivery_id,
     example_payload,
+    occurred_at,
     subscription_id,
 )
-from referral_engine.domain.models import Referral, utcnow
+from referral_engine.domain.models import Referral, ReferralStatus, utcnow
 from referral_engine.hook_ports import (
     CreatedEventPublisher,
     DeliveryFailed,
@@ -45,6 +46,7 @@ USER_AGENT = "referral-engine-hooks/1"
 MAX_SAMPLES = 10
 SUBSCRIPTION_ID = re.compile(r"^hks_[0-9a-f]{32}$")
 SAMPLE_CAMPAIGNS = 10  # without a campaign, samples come from the most recent campaigns
+REVERSED_SCAN = 100  # qualified referrals read per campaign to find reversed ones for samples
 
 
 class NewSubscription(BaseModel):
@@ -117,17 +119,20 @@ class SubscriptionService:
             campaign_ids = [campaign_id]
         else:
             campaign_ids = [c.id for c in self._campaigns.recent(limit=SAMPLE_CAMPAIGNS, cursor=None).items]
-        sort: ReferralSort = "qualified_at" if event == "referral.qualified" else "joined_at"
+        sort: ReferralSort = "joined_at" if event == "referral.created" else "qualified_at"
+        # A reversed referral stays in the qualified index: read further back for the few there are.
+        status, scanned = (
+            (ReferralStatus.REVERSED, REVERSED_SCAN) if event == "referral.reversed" else (None, limit)
+        )
         found: list[Referral] = []
         for campaign in campaign_ids:
             page = self._referrals.page(
-                campaign, status=None, sort=sort, descending=True, limit=limit, cursor=None
+                campaign, status=status, sort=sort, descending=True, limit=scanned, cursor=None
             )
             found.extend(page.items)
 
         def newest(referral: Referral) -> datetime:
-            at = referral.qualified_at if sort == "qualified_at" else referral.joined_at
-            return at or referral.joined_at
+            return occurred_at(event, referral) or referral.joined_at
 
         found.sort(key=newest, reverse=True)
         payloads = [

@@ -42,6 +42,7 @@ def referral_view(referral: Referral, base: str) -> dict[str, Any]:
         "joined_at": referral.joined_at.isoformat(),
         "qualified_at": referral.qualified_at.isoformat() if referral.qualified_at else None,
         "rewarded_at": referral.rewarded_at.isoformat() if referral.rewarded_at else None,
+        "reversed_at": referral.reversed_at.isoformat() if referral.reversed_at else None,
     }
 
 

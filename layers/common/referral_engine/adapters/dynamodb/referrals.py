@@ -227,7 +227,9 @@ class DynamoReferralStore:
             self._reversed_fields(reversal),
             audit,
             [],
-            updated=referral.model_copy(update={"status": ReferralStatus.REVERSED}),
+            updated=referral.model_copy(
+                update={"status": ReferralStatus.REVERSED, **self._reversed_state(reversal)}
+            ),
         )
 
     def qualify_into_reversal(
@@ -252,6 +254,7 @@ class DynamoReferralStore:
                     "status": ReferralStatus.REVERSED,
                     "qualified_at": qualified.at,
                     "qualified_by": signal_key,
+                    **self._reversed_state(reversal),
                 }
             ),
         )
@@ -262,12 +265,12 @@ class DynamoReferralStore:
         return Reversal.model_validate(reversal) if reversal else None
 
     @staticmethod
-    def _reversed_fields(reversal: Reversal) -> dict[str, Any]:
-        return {
-            "reversed_at": reversal.at,
-            "reversed_by": reversal.signal_key,
-            _REVERSAL: reversal.model_dump(),
-        }
+    def _reversed_state(reversal: Reversal) -> dict[str, Any]:
+        return {"reversed_at": reversal.at, "reversed_by": reversal.signal_key}
+
+    @classmethod
+    def _reversed_fields(cls, reversal: Reversal) -> dict[str, Any]:
+        return {**cls._reversed_state(reversal), _REVERSAL: reversal.model_dump()}
 
     @staticmethod
     def _qualified_fields(referral: Referral, signal_key: str, qualified_at: datetime) -> dict[str, Any]:

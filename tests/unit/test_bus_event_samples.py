@@ -1,0 +1,38 @@
+"""The bus events under events/ (what `sam local invoke -e` feeds the functions) are the events the
+engine publishes: each one's detail is valid under its contract model, and its detail-type is the
+model's."""
+
+from __future__ import annotations
+
+import pytest
+
+from referral_engine.domain.events import ReferralQualified, ReferralReversed
+from referral_engine.domain.hooks import HOOK_EVENT_TIME, HOOK_EVENTS, ReferralCreated
+from support.events import sample
+
+Contract = type[ReferralCreated] | type[ReferralQualified] | type[ReferralReversed]
+CONTRACTS: dict[str, Contract] = {
+    "issue_reward/referral_qualified": ReferralQualified,
+    "deliver_hooks/referral_created": ReferralCreated,
+    "deliver_hooks/referral_qualified": ReferralQualified,
+    "deliver_hooks/referral_reversed": ReferralReversed,
+}
+
+
+@pytest.mark.parametrize("name", CONTRACTS)
+def test_a_bus_sample_is_the_event_its_contract_describes(name: str) -> None:
+    event = sample(name)
+    contract = CONTRACTS[name]
+
+    detail = contract.model_validate(event["detail"])
+
+    assert event["source"] == "referral-engine"
+    assert event["detail-type"] == contract.detail_type
+    assert detail.model_dump(mode="json") == event["detail"]
+
+
+def test_every_hook_event_has_a_sample_carrying_its_time() -> None:
+    for hook_event in HOOK_EVENTS:
+        name = f"deliver_hooks/{hook_event.replace('.', '_')}"
+        assert name in CONTRACTS
+        assert sample(name)["detail"][HOOK_EVENT_TIME[hook_event]]
