@@ -91,7 +91,7 @@ def moto_server() -> Iterator[str]:
     """A moto server on a free loopback port (as the local stack runs it); yields its endpoint URL."""
     port = free_port()
     process = subprocess.Popen(  # noqa: S603 - our own interpreter running moto's server
-        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+        [sys.executable, "-m", "referrals_local.stack.aws_endpoint", "-H", "127.0.0.1", "-p", str(port)],
         stdin=subprocess.DEVNULL,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,

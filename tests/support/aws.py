@@ -13,6 +13,7 @@ from moto import mock_aws
 
 from referral_engine import settings, wiring
 from referral_engine.adapters import aws as aws_clients
+from referrals_local.stack.aws_endpoint import patched
 from referrals_local.stack.filters import filter_patterns, passes
 from referrals_local.stack.stream_reader import StreamReader
 from referrals_local.template import load_template, table_create_kwargs
@@ -96,7 +97,7 @@ def _stream_event(template: dict[str, Any]) -> dict[str, Any]:
 @contextmanager
 def aws_stack() -> Iterator[AwsStack]:
     template = load_template()
-    with mock_aws():
+    with mock_aws(), patched():  # moto as the local stack runs it
         reset_caches()
         dynamodb = boto3.client("dynamodb")
         dynamodb.create_table(**table_create_kwargs(template, "ReferralsTable", table_name=TABLE))

@@ -19,8 +19,9 @@ def as_lambda_record(record: dict[str, Any], stream_arn: str) -> dict[str, Any]:
 class StreamReader:
     """Reads new records from every shard of a stream, remembering where each shard stopped.
 
-    Each read asks for a fresh iterator after the last sequence number seen: moto's shard iterators go
-    quiet for good once any TransactWriteItems on the table is cancelled, fresh ones do not.
+    Each read asks for a fresh iterator after the last sequence number seen, so a reader survives a
+    shard that was replaced (plain moto replaces the table, and its shard, on a cancelled transaction;
+    the local stack's endpoint does not, see aws_endpoint.py).
     """
 
     def __init__(

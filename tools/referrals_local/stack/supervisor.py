@@ -176,7 +176,15 @@ class LocalStack:
     def _start_moto(self, logs: Path) -> None:
         log = (logs / "moto.log").open("ab")
         self._moto = subprocess.Popen(  # noqa: S603 - our own interpreter running moto's server
-            [sys.executable, "-m", "moto.server", "-H", self.options.host, "-p", str(self.options.aws_port)],
+            [
+                sys.executable,
+                "-m",
+                "referrals_local.stack.aws_endpoint",
+                "-H",
+                self.options.host,
+                "-p",
+                str(self.options.aws_port),
+            ],
             stdin=subprocess.DEVNULL,
             stdout=log,
             stderr=subprocess.STDOUT,
