@@ -9,10 +9,11 @@ from typing import Any
 import boto3
 import pytest
 
+from referral_engine import wiring
+from referral_engine.adapters.dynamodb.connections import DynamoConnectionStore
 from support.aws import AwsStack
 from support.events import json_body
 from support.journey import (
-    call_api,
     call_route,
     create_campaign,
     create_connection,
@@ -20,11 +21,21 @@ from support.journey import (
     generic_hook,
     get_referral,
     hook_id_of,
+    post_connection,
     run_issue_reward,
     run_qualify,
     sign_up,
     vendor_hook,
 )
+
+
+def secret_names() -> list[str]:
+    parameters = boto3.client("ssm").describe_parameters()["Parameters"]
+    return [parameter["Name"] for parameter in parameters]
+
+
+def wiring_store() -> DynamoConnectionStore:
+    return DynamoConnectionStore(wiring.table())
 
 
 def secret_parameter(connection_id: str) -> str:
@@ -72,27 +83,96 @@ def test_bad_connections_are_refused_and_write_nothing(
 ) -> None:
     campaign = create_campaign()
     before = stack.items()
-    response = call_api("create_connection", path_parameters={"campaign_id": campaign["id"]}, body=body)
+    response = post_connection(campaign["id"], body)
     assert response["statusCode"] == status
     assert stack.items() == before
 
 
-def test_rotating_the_secret_locks_out_the_old_one(stack: AwsStack) -> None:
+def rotate(connection_id: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
+    return call_route(
+        "POST", "/v1/connections/{connection_id}/rotate-secret", body or {}, connection_id=connection_id
+    )
+
+
+def test_rotating_the_secret_locks_out_the_old_one_at_once(stack: AwsStack) -> None:
     campaign = create_campaign()
     referral = sign_up(enrol(campaign["id"])["code"])
     connection = create_connection(campaign["id"], source="zapier")
-    rotated = json_body(
-        call_route(
-            "POST", "/v1/connections/{connection_id}/rotate-secret", {}, connection_id=connection["id"]
-        )
+    hook, code = connection["hook_url"], referral["referral_code"]
+    before = vendor_hook(
+        hook,
+        json.dumps({"event_id": "zap-0", "referral_code": code}),
+        {"x-referrals-secret": connection["secret"]},
     )
-    body = json.dumps({"event_id": "zap-1", "referral_code": referral["referral_code"]})
+    assert before["statusCode"] == 200  # the old secret is now in this container's cache
 
-    old = vendor_hook(connection["hook_url"], body, {"x-referrals-secret": connection["secret"]})
-    new = vendor_hook(connection["hook_url"], body, {"x-referrals-secret": rotated["secret"]})
+    rotated = json_body(rotate(connection["id"]))
+    body = json.dumps({"event_id": "zap-1", "referral_code": code})
+    old = vendor_hook(hook, body, {"x-referrals-secret": connection["secret"]})
+    new = vendor_hook(hook, body, {"x-referrals-secret": rotated["secret"]})
 
     assert (old["statusCode"], new["statusCode"]) == (401, 200)
     assert rotated["secret"] != connection["secret"]
+    assert rotated["secret_rotated_at"] > connection["secret_rotated_at"]
+
+
+@pytest.mark.parametrize(
+    ("source", "milestone"),
+    [
+        ("stripe", {"events": ["invoice.paid"]}),
+        ("hubspot", {"object": "contact", "property": "lifecyclestage", "value": "customer"}),
+        ("intercom", {"tag": "customer"}),
+    ],
+)
+def test_a_vendor_issued_secret_must_be_given_and_nothing_is_written_without_it(
+    stack: AwsStack, source: str, milestone: dict[str, Any]
+) -> None:
+    campaign = create_campaign()
+    before = stack.items()
+
+    response = post_connection(campaign["id"], {"source": source, "milestone": milestone})
+
+    assert response["statusCode"] == 400
+    assert "secret" in json_body(response)["error"]["message"]
+    assert stack.items() == before
+    assert secret_names() == []
+    connection = create_connection(campaign["id"], source=source, milestone=milestone, secret="whsec_given-1")
+    assert rotate(connection["id"])["statusCode"] == 400  # nor can a rotation make one up
+    assert secret_parameter(connection["id"]) == "whsec_given-1"
+
+
+def test_a_connection_deleted_while_its_secret_rotates_stays_deleted(
+    stack: AwsStack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    connection = create_connection(create_campaign()["id"], source="zapier")
+    read_before_the_delete = DynamoConnectionStore.get(wiring_store(), connection["id"])
+    assert (
+        call_route("DELETE", "/v1/connections/{connection_id}", connection_id=connection["id"])["statusCode"]
+        == 204
+    )
+    monkeypatch.setattr(DynamoConnectionStore, "get", lambda self, _: read_before_the_delete)
+
+    response = rotate(connection["id"])
+
+    assert response["statusCode"] == 404
+    assert stack.items_of("connection") == []
+    assert secret_names() == []
+
+
+def test_a_connection_that_could_not_be_stored_leaves_no_secret_behind(
+    stack: AwsStack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def unavailable(self: DynamoConnectionStore, connection: Any) -> None:
+        raise RuntimeError("the table is unavailable")
+
+    monkeypatch.setattr(DynamoConnectionStore, "add", unavailable)
+
+    campaign_id = create_campaign()["id"]
+
+    with pytest.raises(RuntimeError, match="unavailable"):  # Lambda's error: API Gateway answers 500
+        post_connection(campaign_id, {"source": "make"})
+
+    assert secret_names() == []
 
 
 def test_deleting_a_connection_disables_its_hook_and_secret(stack: AwsStack) -> None:

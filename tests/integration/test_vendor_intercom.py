@@ -15,11 +15,11 @@ import pytest
 from support.aws import AwsStack
 from support.events import json_body
 from support.journey import (
-    call_api,
     create_campaign,
     create_connection,
     enrol,
     get_referral,
+    post_connection,
     run_issue_reward,
     run_qualify,
     sign_up,
@@ -200,7 +200,7 @@ def test_pings_and_notifications_short_of_the_milestone_are_acknowledged_and_sto
 def test_an_intercom_connection_needs_a_milestone_it_can_check(stack: AwsStack, body: dict[str, Any]) -> None:
     campaign = create_campaign()
     before = stack.items()
-    response = call_api("create_connection", path_parameters={"campaign_id": campaign["id"]}, body=body)
+    response = post_connection(campaign["id"], body)
     assert response["statusCode"] == 400
     assert "intercom" in json_body(response)["error"]["message"]
     assert stack.items() == before

@@ -14,11 +14,11 @@ import pytest
 from support.aws import AwsStack
 from support.events import json_body
 from support.journey import (
-    call_api,
     create_campaign,
     create_connection,
     enrol,
     get_referral,
+    post_connection,
     run_issue_reward,
     run_qualify,
     sign_up,
@@ -111,6 +111,26 @@ def test_a_deal_reaching_the_milestone_stage_qualifies_and_later_moves_change_no
     assert json_body(get_referral(grace["id"]))["status"] == "rewarded"  # "stage went back" undoes nothing
 
 
+def test_a_won_deal_short_of_the_minimum_counts_once_its_value_is_corrected(stack: AwsStack) -> None:
+    campaign = create_campaign(milestone={"min_amount": "1500.00", "currency": "USD"})
+    grace, _ = two_referrals(campaign["id"])
+    connection = pipedrive(campaign["id"])
+    auth = basic(connection["secret"])
+
+    short = vendor_hook(connection["hook_url"], sample("deal_won_v2"), auth)  # won at 1200 USD
+    retried = vendor_hook(connection["hook_url"], edited("deal_won_v2", "meta", attempt=2), auth)
+    run_qualify(stack)
+    assert json_body(get_referral(grace["id"]))["status"] == "pending"
+
+    corrected = vendor_hook(connection["hook_url"], edited("deal_won_v2", "data", value=1800), auth)
+    run_qualify(stack)
+    run_issue_reward(stack)
+
+    assert [json_body(r) for r in (short, retried, corrected)] == [{"accepted": 1}] * 3
+    assert len(stack.items_of("signal")) == 2  # the retry was the same event; the correction is not
+    assert json_body(get_referral(grace["id"]))["status"] == "rewarded"
+
+
 def test_a_referral_code_in_a_custom_deal_field_matches(stack: AwsStack) -> None:
     campaign = create_campaign()
     friend = sign_up(enrol(campaign["id"])["code"], "ada.friend@example.org")  # no Pipedrive id stored
@@ -152,7 +172,7 @@ def test_a_won_deal_of_someone_who_is_no_referral_is_kept_for_an_admin(stack: Aw
     assert response["statusCode"] == 200
     [reported] = stack.exceptions()
     assert reported["reason"] == "unmatched_signal"
-    assert reported["payload"]["signal"]["event_id"] == "deal-1042-won"
+    assert reported["payload"]["signal"]["event_id"] == "deal-1042-won@1200USD"
 
 
 FORGERIES: dict[str, Callable[[str], dict[str, str]]] = {
@@ -190,6 +210,6 @@ def test_forged_calls_are_refused_and_write_nothing(
 def test_connections_that_cannot_work_are_refused(stack: AwsStack, body: dict[str, Any]) -> None:
     campaign = create_campaign()
     before = stack.items()
-    response = call_api("create_connection", path_parameters={"campaign_id": campaign["id"]}, body=body)
+    response = post_connection(campaign["id"], body)
     assert response["statusCode"] == 400
     assert stack.items() == before

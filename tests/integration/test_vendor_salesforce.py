@@ -15,11 +15,11 @@ import pytest
 from support.aws import AwsStack
 from support.events import json_body
 from support.journey import (
-    call_api,
     create_campaign,
     create_connection,
     enrol,
     get_referral,
+    post_connection,
     run_issue_reward,
     run_qualify,
     sign_up,
@@ -91,7 +91,7 @@ def test_a_salesforce_connection_without_org_or_milestone_is_refused(
     stack: AwsStack, campaign: dict[str, Any], body: dict[str, Any]
 ) -> None:
     before = stack.items()
-    response = call_api("create_connection", path_parameters={"campaign_id": campaign["id"]}, body=body)
+    response = post_connection(campaign["id"], body)
     assert response["statusCode"] == 400
     assert stack.items() == before
 
@@ -238,7 +238,7 @@ def test_a_flow_callout_qualifies_the_referral(
 
     assert (first["statusCode"], json_body(first)) == (200, {"accepted": 1, "ignored": 0})
     assert rerun["statusCode"] == 200
-    assert [s["event_id"] for s in stack.items_of("signal")] == [f"{OPPORTUNITY}:Closed Won"]
+    assert [s["event_id"] for s in stack.items_of("signal")] == [f"{OPPORTUNITY}:Closed Won@1200.00USD"]
     assert json_body(get_referral(referral["id"]))["status"] == "rewarded"
 
 

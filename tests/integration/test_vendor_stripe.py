@@ -19,11 +19,11 @@ from referral_engine.domain.events import ReferralReversed
 from support.aws import BUS, AwsStack
 from support.events import json_body
 from support.journey import (
-    call_api,
     create_campaign,
     create_connection,
     enrol,
     get_referral,
+    post_connection,
     run_issue_reward,
     run_qualify,
     sign_up,
@@ -324,11 +324,7 @@ def test_a_nonsense_milestone_is_refused_and_writes_nothing(
 ) -> None:
     campaign = create_campaign()
     before = stack.items()
-    response = call_api(
-        "create_connection",
-        path_parameters={"campaign_id": campaign["id"]},
-        body={"source": "stripe", "secret": SECRET, "milestone": milestone},
-    )
+    response = post_connection(campaign["id"], {"source": "stripe", "secret": SECRET, "milestone": milestone})
     assert response["statusCode"] == 400
     assert stack.items() == before
 

@@ -15,11 +15,11 @@ import pytest
 from support.aws import AwsStack
 from support.events import json_body
 from support.journey import (
-    call_api,
     create_campaign,
     create_connection,
     enrol,
     get_referral,
+    post_connection,
     run_issue_reward,
     run_qualify,
     sign_up,
@@ -185,6 +185,6 @@ def test_a_misconfigured_webhook_is_a_400_that_writes_nothing(stack: AwsStack) -
 def test_connections_that_cannot_work_are_refused(stack: AwsStack, body: dict[str, Any]) -> None:
     campaign = create_campaign()
     before = stack.items()
-    response = call_api("create_connection", path_parameters={"campaign_id": campaign["id"]}, body=body)
+    response = post_connection(campaign["id"], body)
     assert response["statusCode"] == 400
     assert stack.items() == before

@@ -104,8 +104,13 @@ def hook_id_of(campaign: dict[str, Any]) -> str:
     return str(campaign["hook_url"].rsplit("/", 1)[1])
 
 
+def post_connection(campaign_id: str, body: dict[str, Any]) -> dict[str, Any]:
+    """`POST /v1/campaigns/{campaign_id}/connections`: the API's whole answer."""
+    return call_api("create_connection", path_parameters={"campaign_id": campaign_id}, body=body)
+
+
 def create_connection(campaign_id: str, **body: Any) -> dict[str, Any]:
-    response = call_api("create_connection", path_parameters={"campaign_id": campaign_id}, body=body)
+    response = post_connection(campaign_id, body)
     assert response["statusCode"] == 201, response
     return json_body(response)
 

@@ -165,17 +165,22 @@ class ConnectionStore(Protocol):
     def get(self, connection_id: str) -> Connection | None: ...
     def by_hook(self, hook_id: str) -> Connection | None: ...
     def of_campaign(self, campaign_id: str) -> list[Connection]: ...
-    def replace(self, connection: Connection) -> None: ...
+    def replace(self, connection: Connection) -> bool:
+        """Overwrites a stored connection; False (nothing written) if it is gone."""
+
     def remove(self, connection: Connection) -> None: ...
 
 
 class SecretStore(Protocol):
-    """Connection secrets, kept out of the table (SSM Parameter Store SecureString on AWS)."""
+    """Connection secrets, kept out of the table (SSM Parameter Store SecureString on AWS), versioned:
+    a connection names the version it trusts, so a rotation locks the old secret out at once."""
 
-    def get(self, connection_id: str, *, fresh: bool = False) -> str | None:
-        """The secret, possibly cached for a few minutes; `fresh` reads through the cache."""
+    def get(self, connection_id: str, version: int | None) -> str | None:
+        """That version of the secret (the latest if None); None if there is no such secret."""
 
-    def put(self, connection_id: str, secret: str) -> None: ...
+    def put(self, connection_id: str, secret: str) -> int:
+        """Stores a new version of the secret and returns its version number."""
+
     def delete(self, connection_id: str) -> None: ...
 
 

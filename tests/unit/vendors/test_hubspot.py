@@ -293,7 +293,7 @@ def test_a_numeric_stage_id_in_the_milestone_matches_hubspots_string() -> None:
         "propertyValue": "148721392",
     }
     [signal] = adapter.normalise(request(json.dumps([event]).encode()), connection(milestone)).signals
-    assert signal.match.external_id == "hubspot:17208465803"
+    assert signal.match.external_id == "hubspot_deal:17208465803"
 
 
 @pytest.mark.parametrize(
@@ -353,14 +353,14 @@ def test_other_values_properties_and_objects_are_ignored() -> None:
 def test_a_deal_reaching_the_stage_qualifies_and_one_moving_back_does_not() -> None:
     normalised = adapter.normalise(request(sample("app_webhook_deal_closedwon.json")), connection(DEAL_WON))
 
-    assert [s.match.external_id for s in normalised.signals] == ["hubspot:17208465803"]
+    assert [s.match.external_id for s in normalised.signals] == ["hubspot_deal:17208465803"]
     assert normalised.ignored == ["event 1: dealstage changed to a value that is not the milestone's"]
 
 
 def test_the_developer_platforms_object_property_change_is_read_by_object_type() -> None:
     body = sample("app_webhook_object_property_change.json")
     [signal] = adapter.normalise(request(body), connection(DEAL_WON)).signals
-    assert signal.match.external_id == "hubspot:38126712995"
+    assert signal.match.external_id == "hubspot_deal:38126712995"
     assert adapter.normalise(request(body), connection()).signals == []  # a contact milestone
 
 
@@ -464,7 +464,7 @@ def test_a_deal_workflow_with_all_properties_carries_the_amount() -> None:
     body = sample("workflow_deal_all_properties.json")
     [signal] = adapter.normalise(request(body), connection(DEAL_WON)).signals
 
-    assert signal.match == SignalMatch(external_id="hubspot:46789043")
+    assert signal.match == SignalMatch(external_id="hubspot_deal:46789043")
     assert (signal.amount, signal.currency) == (Decimal("1200"), "USD")
     assert signal.occurred_at == datetime(2016, 8, 2, 13, 47, 53, 676000, tzinfo=UTC)
 
@@ -476,7 +476,7 @@ def test_a_customised_flat_body_is_read_the_same_way() -> None:
         request(sample("workflow_deal_all_properties.json")), connection(DEAL_WON)
     ).signals
 
-    assert signal.match == SignalMatch(external_id="hubspot:46789043", code="p4wz8hk2mq7x")
+    assert signal.match == SignalMatch(external_id="hubspot_deal:46789043", code="p4wz8hk2mq7x")
     assert signal.event_id == full.event_id  # the same record reaching the same value: one event
     assert signal.occurred_at is None
 

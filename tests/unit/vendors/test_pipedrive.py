@@ -162,7 +162,7 @@ def test_a_won_deal_v2_is_a_qualify_signal() -> None:
     [signal] = normalised.signals
     assert signal.source == "pipedrive"
     assert signal.kind is SignalKind.QUALIFY
-    assert signal.event_id == "deal-1042-won"
+    assert signal.event_id == "deal-1042-won@1200USD"
     assert signal.campaign_id == "cmp_1"
     assert signal.match == SignalMatch(external_id="pipedrive:3311")
     assert (signal.amount, signal.currency) == (Decimal(1200), "USD")
@@ -176,7 +176,7 @@ def test_a_won_deal_v2_is_a_qualify_signal() -> None:
 def test_a_deal_reaching_the_milestone_stage_is_a_qualify_signal() -> None:
     [signal] = adapter.normalise(request(raw("deal_stage_changed_v2")), connection({"stage_id": 5})).signals
 
-    assert signal.event_id == "deal-1042-stage-5"
+    assert signal.event_id == "deal-1042-stage-5@1200USD"
     assert signal.occurred_at == STAGE_AT
     assert signal.match.external_id == "pipedrive:3311"
 
@@ -185,13 +185,13 @@ def test_a_milestone_with_an_explicit_null_is_the_other_rule() -> None:
     rule = {"status": None, "stage_id": 5}
     adapter.validate_connection(rule, {"username": USERNAME})
     [signal] = adapter.normalise(request(raw("deal_stage_changed_v2")), connection(rule)).signals
-    assert signal.event_id == "deal-1042-stage-5"
+    assert signal.event_id == "deal-1042-stage-5@1200USD"
 
 
 def test_a_won_deal_in_the_milestone_stage_qualifies_a_stage_connection() -> None:
     """The won deal sits in stage 5: a stage-5 connection qualifies on it even if it missed the move."""
     [signal] = adapter.normalise(request(raw("deal_won_v2")), connection({"stage_id": 5})).signals
-    assert signal.event_id == "deal-1042-stage-5"
+    assert signal.event_id == "deal-1042-stage-5@1200USD"
 
 
 def test_the_signal_does_not_depend_on_previous() -> None:
@@ -253,7 +253,7 @@ def test_the_deal_id_falls_back_to_the_meta_block() -> None:
     del v1["current"]["id"]
     for body in (v2, v1):
         [signal] = adapter.normalise(request(json.dumps(body).encode()), connection()).signals
-        assert signal.event_id == "deal-1042-won"
+        assert signal.event_id == "deal-1042-won@1200USD"
 
 
 # ----------------------------------------------------------------------------- normalise: v1
@@ -263,7 +263,7 @@ def test_a_won_deal_v1_is_the_same_signal_as_v2() -> None:
     [v1] = adapter.normalise(request(raw("deal_updated_v1")), connection()).signals
     [v2] = adapter.normalise(request(raw("deal_won_v2")), connection()).signals
 
-    assert v1.event_id == "deal-1042-won"  # v1's meta.id is the deal's id: no event id to use
+    assert v1.event_id == "deal-1042-won@1200USD"  # v1's meta.id is the deal's id: no event id to use
     assert v1.dedupe_key == v2.dedupe_key  # both webhooks configured during a migration: stored once
     assert v1.match == SignalMatch(external_id="pipedrive:3311")
     assert (v1.amount, v1.currency) == (Decimal(1200), "USD")
@@ -281,7 +281,7 @@ def test_a_v1_deal_reaching_a_stage_and_v1_lookups() -> None:
     """Some v1 payloads carry lookups as objects ({"value": id, "name": ...})."""
     moved = edited("deal_updated_v1", "current", status="open", stage_id=7, person_id={"value": 3311})
     [signal] = adapter.normalise(request(moved), connection({"stage_id": 7})).signals
-    assert signal.event_id == "deal-1042-stage-7"
+    assert signal.event_id == "deal-1042-stage-7@1200USD"
     assert signal.match.external_id == "pipedrive:3311"
     assert signal.occurred_at == STAGE_AT
 
@@ -297,7 +297,7 @@ def test_a_v1_timestamp_is_used_when_the_deal_has_no_time() -> None:
 
 def test_matching_on_the_deal_id_instead_of_the_person() -> None:
     [signal] = adapter.normalise(request(raw("deal_won_v2")), connection(match="deal")).signals
-    assert signal.match == SignalMatch(external_id="pipedrive:1042")
+    assert signal.match == SignalMatch(external_id="pipedrive_deal:1042")  # never a person id
 
 
 @pytest.mark.parametrize("sample", ["deal_won_v2", "deal_updated_v1"])
@@ -312,7 +312,7 @@ def test_a_deal_without_a_person_is_kept_for_an_admin() -> None:
     orphan = edited("deal_won_v2", "data", person_id=None, custom_fields={})
     [signal] = adapter.normalise(request(orphan), connection(code_field=CODE_FIELD)).signals
     assert signal.match.is_empty()
-    assert signal.event_id == "deal-1042-won"
+    assert signal.event_id == "deal-1042-won@1200USD"
 
 
 def test_odd_money_is_left_out() -> None:

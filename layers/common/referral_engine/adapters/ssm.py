@@ -1,4 +1,8 @@
-"""Connection secrets in SSM Parameter Store (SecureString), read through Powertools' caching provider."""
+"""Connection secrets in SSM Parameter Store (SecureString), read through Powertools' caching provider.
+
+Reads name the version (`name:version`): a version's value never changes, so it is cached for long,
+and a rotation, which makes a new version, is seen as soon as the connection names it.
+"""
 
 from __future__ import annotations
 
@@ -11,7 +15,8 @@ from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterEr
 if TYPE_CHECKING:
     from mypy_boto3_ssm import SSMClient
 
-CACHE_SECONDS = 300
+VERSION_CACHE_SECONDS = 3600  # a version's value is immutable
+LATEST_CACHE_SECONDS = 60  # only for connections stored before they named a version
 
 
 class SsmSecretStore:
@@ -23,19 +28,23 @@ class SsmSecretStore:
     def _name(self, connection_id: str) -> str:
         return f"{self._prefix}/{connection_id}"
 
-    def get(self, connection_id: str, *, fresh: bool = False) -> str | None:
+    def get(self, connection_id: str, version: int | None) -> str | None:
+        name = self._name(connection_id)
+        if version is not None:
+            name, max_age = f"{name}:{version}", VERSION_CACHE_SECONDS
+        else:
+            max_age = LATEST_CACHE_SECONDS
         try:
-            secret = self._provider.get(
-                self._name(connection_id), decrypt=True, max_age=CACHE_SECONDS, force_fetch=fresh
-            )
+            secret = self._provider.get(name, decrypt=True, max_age=max_age)
         except GetParameterError:
             return None
         return str(secret)
 
-    def put(self, connection_id: str, secret: str) -> None:
-        self._client.put_parameter(
+    def put(self, connection_id: str, secret: str) -> int:
+        response = self._client.put_parameter(
             Name=self._name(connection_id), Value=secret, Type="SecureString", Overwrite=True
         )
+        return int(response["Version"])
 
     def delete(self, connection_id: str) -> None:
         with contextlib.suppress(self._client.exceptions.ParameterNotFound):

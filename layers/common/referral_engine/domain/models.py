@@ -170,6 +170,7 @@ class Connection(Entity):
     settings: dict[str, Any] = {}  # non-secret, source-specific (e.g. Salesforce's organization id)
     created_at: datetime
     secret_rotated_at: datetime
+    secret_version: int | None = None  # the secret store's version this connection trusts
 
 
 class SignalMatch(Entity):

@@ -10,7 +10,10 @@ import hmac
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from decimal import Decimal
 from typing import Any, Protocol
+
+from pydantic import ValidationError
 
 from referral_engine.domain.errors import DomainError
 from referral_engine.domain.models import Connection, Signal
@@ -66,6 +69,9 @@ class Normalised:
 
 class VendorAdapter(Protocol):
     source: str
+    # True when the vendor makes the secret (Stripe's signing secret, a HubSpot app's client secret)
+    # and a connection must be given it; else we generate one for the user to paste into the vendor.
+    vendor_issues_secret: bool
 
     def validate_connection(self, milestone: dict[str, Any], settings: dict[str, Any]) -> None:
         """Raises ValueError when the milestone rule or settings make no sense for this source."""
@@ -78,6 +84,28 @@ class VendorAdapter(Protocol):
 
     def reply(self, normalised: Normalised) -> VendorReply:
         """What the vendor expects once the signals are durably stored."""
+
+
+def problems(error: ValidationError, whole: str = "value") -> str:
+    """A payload's validation errors, one per field, without the values (they may be personal data)."""
+    return "; ".join(
+        f"{'.'.join(str(part) for part in issue['loc']) or whole}: {issue['msg']}"
+        for issue in error.errors(include_url=False, include_input=False)
+    )
+
+
+def blank_is_none(value: Any) -> Any:
+    """For `BeforeValidator`: tools (Salesforce Flow, Make, Zapier) send empty text for empty fields."""
+    return None if isinstance(value, str) and not value.strip() else value
+
+
+def state_event_id(reached: str, amount: Decimal | str | None, currency: str | None) -> str:
+    """An event id for a vendor that sends none: the record and the milestone it `reached`, plus the
+    amount it reached it with. A redelivery, or an update that changes neither, is a duplicate; a
+    corrected amount is a new event, judged again (it may now reach the campaign's minimum)."""
+    if amount is None:
+        return reached
+    return f"{reached}@{amount}{currency or ''}"
 
 
 def same(expected: str | bytes, given: str | bytes | None) -> bool:

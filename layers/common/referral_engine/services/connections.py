@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, StringConstraints
 from referral_engine.domain.errors import InvalidRequest, NotFound
 from referral_engine.domain.identifiers import new_id, new_secret_token
 from referral_engine.domain.models import Connection, Source, utcnow
+from referral_engine.domain.webhooks import VendorAdapter
 from referral_engine.ports import CampaignStore, ConnectionStore, SecretStore
 from referral_engine.vendors import UnknownSource, adapter_for
 
@@ -19,9 +20,8 @@ class NewConnection(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     source: Source
-    secret: Secret | None = (
-        None  # the vendor's own (Stripe's whsec_…, HubSpot's client secret); else we make one
-    )
+    # The vendor's own (Stripe's whsec_…, HubSpot's client secret: required), else we make one.
+    secret: Secret | None = None
     milestone: dict[str, Any] = {}
     settings: dict[str, Any] = {}
 
@@ -43,14 +43,16 @@ class ConnectionService:
         if self._campaigns.get(campaign_id) is None:
             raise NotFound(f"no campaign {campaign_id}")
         try:
-            adapter_for(request.source).validate_connection(request.milestone, request.settings)
+            adapter = adapter_for(request.source)
+            adapter.validate_connection(request.milestone, request.settings)
         except UnknownSource:
             raise InvalidRequest(f"{request.source} webhooks are not available in this build") from None
         except ValueError as error:
             raise InvalidRequest(str(error)) from error
-        now = utcnow()
+        connection_id, now = new_id("con"), utcnow()
+        secret, shown = self._secret(adapter, request.secret)
         connection = Connection(
-            id=new_id("con"),
+            id=connection_id,
             campaign_id=campaign_id,
             source=request.source,
             hook_id=new_secret_token(),
@@ -58,10 +60,13 @@ class ConnectionService:
             settings=request.settings,
             created_at=now,
             secret_rotated_at=now,
+            secret_version=self._secrets.put(connection_id, secret),
         )
-        secret, shown = self._secret(request.secret)
-        self._secrets.put(connection.id, secret)
-        self._connections.add(connection)
+        try:
+            self._connections.add(connection)
+        except Exception:
+            self._secrets.delete(connection.id)  # no secret without its connection
+            raise
         return connection, shown
 
     def of_campaign(self, campaign_id: str) -> list[Connection]:
@@ -76,11 +81,15 @@ class ConnectionService:
         return connection
 
     def rotate_secret(self, connection_id: str, request: SecretRotation) -> tuple[Connection, str | None]:
+        """The new secret takes over as soon as the connection names its version: calls signed with the
+        old one are refused from then on."""
         connection = self.get(connection_id)
-        secret, shown = self._secret(request.secret)
-        self._secrets.put(connection.id, secret)
-        rotated = connection.model_copy(update={"secret_rotated_at": utcnow()})
-        self._connections.replace(rotated)
+        secret, shown = self._secret(adapter_for(connection.source), request.secret)
+        version = self._secrets.put(connection.id, secret)
+        rotated = connection.model_copy(update={"secret_rotated_at": utcnow(), "secret_version": version})
+        if not self._connections.replace(rotated):
+            self._secrets.delete(connection.id)  # deleted meanwhile: its secret goes with it
+            raise NotFound(f"no connection {connection_id}")
         return rotated, shown
 
     def delete(self, connection_id: str) -> None:
@@ -89,8 +98,13 @@ class ConnectionService:
         self._secrets.delete(connection.id)
 
     @staticmethod
-    def _secret(given: str | None) -> tuple[str, str | None]:
+    def _secret(adapter: VendorAdapter, given: str | None) -> tuple[str, str | None]:
         if given is not None:
             return given, None
+        if adapter.vendor_issues_secret:
+            raise InvalidRequest(
+                f"a {adapter.source} connection needs the secret {adapter.source} gave you: "
+                "paste it as `secret` (see docs/vendors)"
+            )
         generated = new_secret_token(32)
         return generated, generated

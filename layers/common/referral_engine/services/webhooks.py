@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from referral_engine.domain.errors import NotFound
-from referral_engine.domain.webhooks import InboundRequest, Normalised, VendorReply, WebhookRefused
+from referral_engine.domain.webhooks import InboundRequest, Normalised, VendorReply
 from referral_engine.ports import ConnectionStore, SecretStore, SignalInbox
 from referral_engine.vendors import UnknownSource, adapter_for
 
@@ -35,16 +35,10 @@ class WebhookService:
             adapter = adapter_for(source)
         except UnknownSource:
             raise NotFound("no such webhook") from None
-        secret = self._secrets.get(connection.id)
+        secret = self._secrets.get(connection.id, connection.secret_version)
         if secret is None:
             raise SecretMissing(f"connection {connection.id} has no secret")
-        try:
-            adapter.verify(request, secret, connection)
-        except WebhookRefused:
-            fresh = self._secrets.get(connection.id, fresh=True)  # rotated since we cached it?
-            if fresh is None or fresh == secret:
-                raise
-            adapter.verify(request, fresh, connection)
+        adapter.verify(request, secret, connection)
         normalised = adapter.normalise(request, connection)
         stored = sum(self._inbox.accept(signal) for signal in normalised.signals)
         return Received(adapter.reply(normalised), normalised, stored)

@@ -64,7 +64,9 @@ from referral_engine.domain.webhooks import (
     StaleWebhook,
     VendorReply,
     WebhookRefused,
+    problems,
     same,
+    state_event_id,
 )
 
 SOURCE = "hubspot"
@@ -92,6 +94,15 @@ _DECODED = {
 _ESCAPE = re.compile("|".join(_DECODED), re.IGNORECASE)
 # The developer platform's `object.*` events name the object by type id.
 _OBJECT_TYPE_IDS = {"0-1": "contact", "0-3": "deal"}
+# The signup's `external_ids` key per object: contacts and deals have separate id spaces, so a deal id
+# must never be looked up among contact ids (deal 1234 is not contact 1234).
+EXTERNAL_ID_KEYS = {"contact": SOURCE, "deal": f"{SOURCE}_deal"}
+
+
+def external_id(object_name: str, record_id: str) -> str:
+    return f"{EXTERNAL_ID_KEYS[object_name]}:{record_id}"
+
+
 # Where a workflow body names its record: the v3 property, then the legacy and v3 envelopes.
 _RECORD_ID_KEYS = ("hs_object_id", "objectId", "canonical-vid", "vid", "dealId", "id")
 _DIGITS = re.compile(r"^[0-9]{1,30}$")
@@ -201,13 +212,6 @@ def _millis(value: Any) -> datetime | None:
         return None
 
 
-def _problems(error: ValidationError) -> str:
-    return "; ".join(
-        f"{'.'.join(str(part) for part in problem['loc']) or 'value'}: {problem['msg']}"
-        for problem in error.errors()
-    )
-
-
 def _milestone(connection: Connection) -> HubSpotMilestone:
     return HubSpotMilestone.model_validate(connection.milestone)
 
@@ -218,6 +222,7 @@ def _settings(connection: Connection) -> HubSpotSettings:
 
 class HubSpotAdapter:
     source = SOURCE
+    vendor_issues_secret = True
 
     def validate_connection(self, milestone: dict[str, Any], settings: dict[str, Any]) -> None:
         if not milestone:
@@ -228,11 +233,11 @@ class HubSpotAdapter:
         try:
             HubSpotMilestone.model_validate(milestone)
         except ValidationError as error:
-            raise ValueError(f"hubspot milestone: {_problems(error)}") from None
+            raise ValueError(f"hubspot milestone: {problems(error)}") from None
         try:
             HubSpotSettings.model_validate(settings)
         except ValidationError as error:
-            raise ValueError(f"hubspot settings: {_problems(error)}") from None
+            raise ValueError(f"hubspot settings: {problems(error)}") from None
 
     # ------------------------------------------------------------------------------ verification
     def verify(self, request: InboundRequest, secret: str, connection: Connection) -> None:
@@ -300,7 +305,7 @@ class HubSpotAdapter:
             try:
                 event = AppEvent.model_validate(raw)
             except ValidationError as error:
-                ignored.append(f"event {index}: not a HubSpot webhook event ({_problems(error)})")
+                ignored.append(f"event {index}: not a HubSpot webhook event ({problems(error)})")
                 continue
             reason = self._why_not(event, milestone, settings)
             if reason is not None:
@@ -312,7 +317,7 @@ class HubSpotAdapter:
                     event_id=event.dedupe_id,
                     campaign_id=connection.campaign_id,
                     kind=SignalKind.QUALIFY,
-                    match=SignalMatch(external_id=f"{SOURCE}:{event.object_id}"),
+                    match=SignalMatch(external_id=external_id(milestone.object, str(event.object_id))),
                     occurred_at=_millis(event.occurred_at),
                     received_at=request.received_at,
                 )
@@ -354,13 +359,15 @@ class HubSpotAdapter:
             return Normalised([], [f"portal {portal} is not this connection's portal"])
         if value.strip() not in milestone.values:
             return Normalised([], [f"{milestone.property_name} is not at a milestone value"])
-        match, record = _workflow_match(properties, settings)
+        match, record = _workflow_match(properties, settings, milestone.object)
         amount, currency = _amount(properties)
         signal = Signal(
             source=SOURCE,
-            event_id=(
+            event_id=state_event_id(
                 f"workflow-{milestone.object}-{record}-"
-                f"{sha256_hex(f'{milestone.property_name}={value.strip()}')[:16]}"
+                f"{sha256_hex(f'{milestone.property_name}={value.strip()}')[:16]}",
+                amount,
+                currency,
             ),
             campaign_id=connection.campaign_id,
             kind=SignalKind.QUALIFY,
@@ -405,7 +412,7 @@ def _changed_at(value: Any) -> datetime | None:
 
 
 def _workflow_match(
-    properties: Mapping[str, str | None], settings: HubSpotSettings
+    properties: Mapping[str, str | None], settings: HubSpotSettings, object_name: str
 ) -> tuple[SignalMatch, str]:
     """How the referral is found (record id, referral code, email) and the record's key for the event id."""
     record_id = next(
@@ -425,7 +432,9 @@ def _workflow_match(
         except ValueError:
             email = None
     match = SignalMatch(
-        external_id=f"{SOURCE}:{record_id.strip()}" if record_id else None, code=code, email=email
+        external_id=external_id(object_name, record_id.strip()) if record_id else None,
+        code=code,
+        email=email,
     )
     if match.is_empty():
         raise MalformedWebhook(

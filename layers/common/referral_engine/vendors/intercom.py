@@ -49,6 +49,7 @@ from referral_engine.domain.webhooks import (
     StaleWebhook,
     VendorReply,
     WebhookRefused,
+    problems,
     same,
 )
 
@@ -190,11 +191,7 @@ def _timestamp(value: object) -> datetime | None:
 
 
 def _friendly(error: ValidationError, what: str) -> str:
-    problems = "; ".join(
-        f"{'.'.join(str(part) for part in issue['loc']) or what}: {issue['msg']}"
-        for issue in error.errors(include_url=False, include_input=False)
-    )
-    return f"invalid intercom {what}: {problems}"
+    return f"invalid intercom {what}: {problems(error, what)}"
 
 
 def parse_milestone(milestone: dict[str, Any]) -> TagMilestone | AttributeMilestone:
@@ -226,6 +223,7 @@ def signature(body: bytes, secret: str) -> str:
 
 class IntercomAdapter:
     source = SOURCE
+    vendor_issues_secret = True
 
     def validate_connection(self, milestone: dict[str, Any], settings: dict[str, Any]) -> None:
         parse_milestone(milestone)

@@ -36,6 +36,7 @@ from referral_engine.domain.webhooks import (
     VendorReply,
     WebhookRefused,
     same,
+    state_event_id,
 )
 
 SOURCE = "pipedrive"
@@ -62,6 +63,7 @@ class _Settings(BaseModel):
 
 class PipedriveAdapter:
     source = SOURCE
+    vendor_issues_secret = False
 
     def validate_connection(self, milestone: dict[str, Any], settings: dict[str, Any]) -> None:
         try:
@@ -127,7 +129,7 @@ class PipedriveAdapter:
         amount, currency = _money(deal)
         signal = Signal(
             source=SOURCE,
-            event_id=event_id,
+            event_id=state_event_id(event_id, amount, currency),
             campaign_id=connection.campaign_id,
             kind=SignalKind.QUALIFY,
             match=_match(deal, deal_id, connection.settings),
@@ -170,9 +172,12 @@ def _identifier(value: Any) -> str | None:
 
 
 def _match(deal: dict[str, Any], deal_id: str, settings: dict[str, Any]) -> SignalMatch:
-    """The person's (or the deal's) id as stored at signup, `external_ids: {"pipedrive": "<id>"}`, and
-    the referral code from a custom deal field when one is configured."""
-    vendor_id = deal_id if settings.get("match") == "deal" else _identifier(deal.get("person_id"))
+    """The person's id as stored at signup, `external_ids: {"pipedrive": "<person id>"}` (or the deal's,
+    `{"pipedrive_deal": "<deal id>"}`: the two are separate number spaces, never confused), and the
+    referral code from a custom deal field when one is configured."""
+    by_deal = settings.get("match") == "deal"
+    key = f"{SOURCE}_deal" if by_deal else SOURCE
+    vendor_id = deal_id if by_deal else _identifier(deal.get("person_id"))
     code = None
     field = settings.get("code_field")
     if field:
@@ -182,7 +187,7 @@ def _match(deal: dict[str, Any], deal_id: str, settings: dict[str, Any]) -> Sign
         if isinstance(raw, dict):
             raw = raw.get("value")
         code = normalise_code(raw) if isinstance(raw, str) else None
-    return SignalMatch(external_id=f"{SOURCE}:{vendor_id}" if vendor_id else None, code=code)
+    return SignalMatch(external_id=f"{key}:{vendor_id}" if vendor_id else None, code=code)
 
 
 def _money(deal: dict[str, Any]) -> tuple[Decimal | None, str | None]:

@@ -57,7 +57,10 @@ from referral_engine.domain.webhooks import (
     VendorReply,
     WebhookForbidden,
     WebhookRefused,
+    blank_is_none,
+    problems,
     same,
+    state_event_id,
 )
 
 SOURCE = "salesforce"
@@ -96,11 +99,6 @@ def _as_text(value: Any) -> Any:
     if isinstance(value, bool):
         return "true" if value else "false"
     return value
-
-
-def _blank_is_none(value: Any) -> Any:
-    """Flow sends empty text for empty fields."""
-    return None if isinstance(value, str) and not value.strip() else value
 
 
 class SalesforceMilestone(BaseModel):
@@ -176,32 +174,25 @@ class FlowCallout(BaseModel):
 
     model_config = ConfigDict(extra="ignore")
 
-    event_id: Annotated[EventId | None, BeforeValidator(_blank_is_none)] = None
+    event_id: Annotated[EventId | None, BeforeValidator(blank_is_none)] = None
     record_id: Annotated[str, StringConstraints(strip_whitespace=True, pattern=_RECORD_ID.pattern)]
     object: ApiName
     stage: Annotated[
         str | None,
         BeforeValidator(_as_text),
-        BeforeValidator(_blank_is_none),
+        BeforeValidator(blank_is_none),
         Field(validation_alias=AliasChoices("stage", "status")),
     ] = None
-    organization_id: Annotated[str | None, BeforeValidator(_blank_is_none)] = None
-    email: Annotated[str | None, BeforeValidator(_blank_is_none)] = None
+    organization_id: Annotated[str | None, BeforeValidator(blank_is_none)] = None
+    email: Annotated[str | None, BeforeValidator(blank_is_none)] = None
     referral_code: Annotated[
         str | None,
-        BeforeValidator(_blank_is_none),
+        BeforeValidator(blank_is_none),
         Field(validation_alias=AliasChoices("referral_code", "code")),
     ] = None
-    amount: Annotated[Decimal | None, BeforeValidator(_blank_is_none)] = None
-    currency: Annotated[Currency | None, BeforeValidator(_blank_is_none)] = None
-    occurred_at: Annotated[AwareDatetime | None, BeforeValidator(_blank_is_none)] = None
-
-
-def _problem(error: ValidationError) -> str:
-    issues = error.errors(include_url=False, include_input=False)
-    return "; ".join(
-        f"{'.'.join(str(p) for p in issue['loc']) or 'value'}: {issue['msg']}" for issue in issues
-    )
+    amount: Annotated[Decimal | None, BeforeValidator(blank_is_none)] = None
+    currency: Annotated[Currency | None, BeforeValidator(blank_is_none)] = None
+    occurred_at: Annotated[AwareDatetime | None, BeforeValidator(blank_is_none)] = None
 
 
 def _local(tag: str) -> str:
@@ -334,14 +325,15 @@ def record_of_flow_callout(body: bytes) -> Record:
     try:
         call = FlowCallout.model_validate(json.loads(body or b"{}", parse_float=Decimal))
     except ValidationError as error:
-        raise MalformedWebhook(f"not a valid Salesforce Flow callout: {_problem(error)}") from error
+        raise MalformedWebhook(f"not a valid Salesforce Flow callout: {problems(error)}") from error
     except ValueError as error:
         raise MalformedWebhook("a Salesforce Flow callout is a JSON object") from error
     if call.stage is None:
         raise MalformedWebhook("pass the value of the record's milestone field as `stage` (or `status`)")
     return Record(
-        # Without an event id, the record reaching this stage is the event: a re-run dedupes.
-        event_id=call.event_id or f"{call.record_id}:{call.stage}"[:200],
+        # Without an event id, the record reaching this stage (with this amount) is the event.
+        event_id=call.event_id
+        or state_event_id(f"{call.record_id}:{call.stage}"[:160], call.amount, call.currency),
         object=call.object,
         milestone_value=call.stage,
         record_id=call.record_id,
@@ -355,6 +347,7 @@ def record_of_flow_callout(body: bytes) -> Record:
 
 class SalesforceAdapter:
     source = SOURCE
+    vendor_issues_secret = False
 
     # ------------------------------------------------------------------------ connection
     def validate_connection(self, milestone: dict[str, Any], settings: dict[str, Any]) -> None:
@@ -366,12 +359,12 @@ class SalesforceAdapter:
         try:
             SalesforceMilestone.model_validate(milestone)
         except ValidationError as error:
-            raise ValueError(f"milestone: {_problem(error)}") from None
+            raise ValueError(f"milestone: {problems(error)}") from None
         try:
             SalesforceSettings.model_validate(settings)
         except ValidationError as error:
             raise ValueError(
-                f"settings {{organization_id, code_field?, email_field?, currency?}}: {_problem(error)}"
+                f"settings {{organization_id, code_field?, email_field?, currency?}}: {problems(error)}"
             ) from None
 
     # ------------------------------------------------------------------------ verification

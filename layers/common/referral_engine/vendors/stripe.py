@@ -215,6 +215,7 @@ class _Skip(Exception):
 
 class StripeAdapter:
     source = "stripe"
+    vendor_issues_secret = True
 
     def validate_connection(self, milestone: dict[str, Any], settings: dict[str, Any]) -> None:
         StripeMilestone.model_validate(milestone)  # ValidationError is a ValueError

@@ -34,6 +34,7 @@ from referral_engine.domain.webhooks import (
     VendorReply,
     WebhookRefused,
     same,
+    state_event_id,
 )
 
 SOURCE = "zoho"
@@ -49,7 +50,7 @@ DEFAULT_PARAMETERS: dict[str, str] = {
 }
 _CURRENCY = re.compile(r"^[A-Z]{3}$")
 _NUMBER = re.compile(r"^[^\d-]*?(-?\d+(?:\.\d+)?)\s*$")  # "24000.0", "24,000.00", "$ 24000"
-_MAX_EVENT_ID = 200
+_MAX_EVENT_ID = 160  # of the 200 a signal's event id may have: room for the amount
 
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
 Value = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
@@ -74,6 +75,7 @@ class _Settings(BaseModel):
 
 class ZohoAdapter:
     source = SOURCE
+    vendor_issues_secret = False
 
     def validate_connection(self, milestone: dict[str, Any], settings: dict[str, Any]) -> None:
         for kind, model, given in (("milestone", _Milestone, milestone), ("settings", _Settings, settings)):
@@ -126,7 +128,7 @@ class ZohoAdapter:
         currency = _currency(_lookup(params, names["currency"]))
         signal = Signal(
             source=SOURCE,
-            event_id=_event_id(record_id, code, email, rule),
+            event_id=state_event_id(_event_id(record_id, code, email, rule), amount, currency),
             campaign_id=connection.campaign_id,
             kind=SignalKind.QUALIFY,
             match=match,

@@ -39,8 +39,8 @@ class DynamoConnectionStore:
         )
         return [Connection.model_validate(item) for item in items]
 
-    def replace(self, connection: Connection) -> None:
-        self._table.put(self._item(connection))
+    def replace(self, connection: Connection) -> bool:
+        return self._table.put_existing(self._item(connection))
 
     def remove(self, connection: Connection) -> None:
         self._table.transact(

@@ -42,10 +42,15 @@ class Table:
 
     def put_new(self, item: Item) -> bool:
         """Puts an item whose key must not exist yet; False if it already did."""
+        return self._put_if(item, "attribute_not_exists(pk)")
+
+    def put_existing(self, item: Item) -> bool:
+        """Overwrites an item that must exist; False (nothing written) if it did not."""
+        return self._put_if(item, "attribute_exists(pk)")
+
+    def _put_if(self, item: Item, condition: str) -> bool:
         try:
-            self.client.put_item(
-                TableName=self.name, Item=item, ConditionExpression="attribute_not_exists(pk)"
-            )
+            self.client.put_item(TableName=self.name, Item=item, ConditionExpression=condition)
         except ClientError as error:
             if error.response["Error"]["Code"] == "ConditionalCheckFailedException":
                 return False
