@@ -69,7 +69,9 @@ def deliver(event: dict[str, Any]) -> dict[str, Any]:
     occurred_at = trigger.occurred_at(hook_event)
     if occurred_at is None:
         raise ValueError(f"{hook_event} event without its time")
-    report = wiring.hook_delivery().deliver(hook_event, trigger.referral_id, occurred_at)
+    report = wiring.hook_delivery().deliver(
+        hook_event, trigger.referral_id, occurred_at, campaign_id=trigger.campaign_id
+    )
     summary = report.summary()
     logger.info(
         "hook event delivered", extra={"event": hook_event, "referral_id": trigger.referral_id, **summary}

@@ -324,7 +324,9 @@ def test_samples_of_an_unknown_campaign_are_not_found(hooks: Hooks) -> None:
 
 
 def created(hooks: Hooks, referral: Referral) -> Any:
-    return hooks.delivery.deliver("referral.created", referral.id, referral.joined_at)
+    return hooks.delivery.deliver(
+        "referral.created", referral.id, referral.joined_at, campaign_id=referral.campaign_id
+    )
 
 
 def test_an_event_goes_to_the_campaigns_and_the_every_campaign_subscriptions(
@@ -369,7 +371,9 @@ def test_a_qualified_referral_is_delivered_with_its_qualification(
     hooks.subscribe(ZAP_A, "referral.qualified", advocate.campaign_id)
     event = world.a_qualified_referral(world.a_referral(advocate))
 
-    hooks.delivery.deliver("referral.qualified", event.referral_id, event.qualified_at)
+    hooks.delivery.deliver(
+        "referral.qualified", event.referral_id, event.qualified_at, campaign_id=event.campaign_id
+    )
 
     [posted] = hooks.sender.posted
     assert posted.payload["status"] == "qualified"
@@ -384,8 +388,12 @@ def test_a_reversed_referral_is_delivered_once_with_its_reversal(
     referral = world.a_referral(advocate)
     event = world.a_reversed_referral(referral)
 
-    hooks.delivery.deliver("referral.reversed", event.referral_id, event.reversed_at)
-    again = hooks.delivery.deliver("referral.reversed", event.referral_id, event.reversed_at)
+    hooks.delivery.deliver(
+        "referral.reversed", event.referral_id, event.reversed_at, campaign_id=event.campaign_id
+    )
+    again = hooks.delivery.deliver(
+        "referral.reversed", event.referral_id, event.reversed_at, campaign_id=event.campaign_id
+    )
 
     [posted] = hooks.sender.posted
     assert posted.target.path == "/hooks/standard/1/aaa/"
@@ -446,9 +454,36 @@ def test_a_target_that_now_resolves_to_a_private_address_is_not_called(
     assert incomplete.value.failures[subscription.id].startswith("refused")
 
 
+def test_without_a_subscription_the_referral_is_not_even_read(
+    hooks: Hooks, world: World, advocate: Participant
+) -> None:
+    hooks.subscribe(ZAP_A, "referral.created", world.a_campaign().id)  # another campaign's
+    referral = world.a_referral(advocate)
+
+    class Unread:
+        def get(self, referral_id: str) -> None:
+            raise AssertionError(f"{referral_id} was read")
+
+    delivery = HookDeliveryService(
+        Unread(),  # type: ignore[arg-type]
+        world.backend.participants,
+        hooks.store,
+        hooks.log,
+        hooks.sender,
+        TargetPolicy(resolve),
+    )
+
+    report = delivery.deliver(
+        "referral.created", referral.id, referral.joined_at, campaign_id=referral.campaign_id
+    )
+
+    assert report.summary() == {"delivered": 0, "already_delivered": 0, "removed": 0, "failed": 0}
+    assert hooks.sender.posted == []
+
+
 def test_an_event_about_an_unknown_referral_delivers_nothing(hooks: Hooks) -> None:
     hooks.subscribe(ZAP_A, "referral.created")
-    report = hooks.delivery.deliver("referral.created", "ref_missing", datetime.now(UTC))
+    report = hooks.delivery.deliver("referral.created", "ref_missing", datetime.now(UTC), campaign_id="cmp_1")
     assert report.summary() == {"delivered": 0, "already_delivered": 0, "removed": 0, "failed": 0}
     assert hooks.sender.posted == []
 
@@ -459,9 +494,18 @@ def test_a_later_qualification_of_the_same_referral_is_a_new_delivery(
     hooks.subscribe(ZAP_A, "referral.qualified")
     event = world.a_qualified_referral(world.a_referral(advocate))
 
-    hooks.delivery.deliver("referral.qualified", event.referral_id, event.qualified_at)
-    hooks.delivery.deliver("referral.qualified", event.referral_id, event.qualified_at)  # republished
-    hooks.delivery.deliver("referral.qualified", event.referral_id, event.qualified_at + timedelta(days=1))
+    hooks.delivery.deliver(
+        "referral.qualified", event.referral_id, event.qualified_at, campaign_id=event.campaign_id
+    )
+    hooks.delivery.deliver(
+        "referral.qualified", event.referral_id, event.qualified_at, campaign_id=event.campaign_id
+    )  # republished
+    hooks.delivery.deliver(
+        "referral.qualified",
+        event.referral_id,
+        event.qualified_at + timedelta(days=1),
+        campaign_id=event.campaign_id,
+    )
 
     ids = [p.headers[DELIVERY_ID_HEADER] for p in hooks.sender.posted]
     assert len(ids) == 2

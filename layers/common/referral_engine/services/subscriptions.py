@@ -187,16 +187,19 @@ class HookDeliveryService:
         self._sender = sender
         self._policy = policy
 
-    def deliver(self, event: HookEvent, referral_id: str, occurred_at: datetime) -> DeliveryReport:
+    def deliver(
+        self, event: HookEvent, referral_id: str, occurred_at: datetime, *, campaign_id: str
+    ) -> DeliveryReport:
         """POSTs the referral's payload to every subscription matching the event; a 410 removes that
-        subscription. Raises HookDeliveryIncomplete, after trying every target, if any failed."""
+        subscription. Raises HookDeliveryIncomplete, after trying every target, if any failed.
+        Without a subscription (the usual case) the referral is not even read."""
         report = DeliveryReport()
+        subscriptions = self._subscriptions.matching(event, campaign_id)
+        if not subscriptions:
+            return report
         referral = self._referrals.get(referral_id)
         if referral is None:
             return report  # nothing to describe (the event names a referral that does not exist)
-        subscriptions = self._subscriptions.matching(event, referral.campaign_id)
-        if not subscriptions:
-            return report
         event_key = f"{event}:{referral.id}:{occurred_at.isoformat()}"
         advocate = self._participants.get(referral.advocate_code)
         for subscription in subscriptions:
