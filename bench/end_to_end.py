@@ -6,9 +6,8 @@ were created, same machine clock), then sustained clicks/s with CLICK_CLIENTS co
 ROUNDS x PER_ROUND referrals, each round on a fresh stack: the round's referrals are set up first,
 then their webhooks are fired at most WEBHOOK_RATE per second, holding back while MAX_IN_FLIGHT
 rewards are pending (counted from the stack's log, which costs the stack nothing), so the figure is
-latency, not a queue. Fresh stacks, because moto deep-copies the whole table and its stream history
-for every item of every TransactWriteItems: on one stack, setting up 200 referrals alone takes ~3 min
-and every later transaction is slower (bench/README.md).
+latency, not a queue. Fresh stacks, so that every round measures the same small table
+(bench/README.md).
 
 The stack's log has one line per invocation with its duration: their warm medians are the durations
 figure 5 prices.
