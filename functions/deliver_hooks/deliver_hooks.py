@@ -23,7 +23,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from referral_engine import wiring
 from referral_engine.adapters.dynamodb.codec import from_item
-from referral_engine.domain.hooks import HOOK_EVENT_TIME, HOOK_EVENTS, HookEvent
+from referral_engine.domain.hooks import HOOK_EVENTS, HookEvent, occurred_at
 from referral_engine.domain.models import Referral
 
 logger = Logger()
@@ -40,10 +40,6 @@ class HookTrigger(BaseModel):
     joined_at: datetime | None = None
     qualified_at: datetime | None = None
     reversed_at: datetime | None = None
-
-    def occurred_at(self, event: HookEvent) -> datetime | None:
-        at: datetime | None = getattr(self, HOOK_EVENT_TIME[event])
-        return at
 
 
 def announce_record(record: DynamoDBRecord) -> str:
@@ -66,11 +62,11 @@ def deliver(event: dict[str, Any]) -> dict[str, Any]:
         return {"outcome": "ignored"}
     hook_event: HookEvent = kind
     trigger = HookTrigger.model_validate(event["detail"])
-    occurred_at = trigger.occurred_at(hook_event)
-    if occurred_at is None:
+    at = occurred_at(hook_event, trigger)
+    if at is None:
         raise ValueError(f"{hook_event} event without its time")
     report = wiring.hook_delivery().deliver(
-        hook_event, trigger.referral_id, occurred_at, campaign_id=trigger.campaign_id
+        hook_event, trigger.referral_id, at, campaign_id=trigger.campaign_id
     )
     summary = report.summary()
     logger.info(

@@ -11,6 +11,7 @@ import pytest
 
 from referral_engine import wiring
 from referral_engine.adapters.dynamodb.connections import DynamoConnectionStore
+from referral_engine.services.webhooks import SecretMissing
 from support.aws import AwsStack
 from support.events import json_body
 from support.journey import (
@@ -150,13 +151,53 @@ def test_a_connection_deleted_while_its_secret_rotates_stays_deleted(
         call_route("DELETE", "/v1/connections/{connection_id}", connection_id=connection["id"])["statusCode"]
         == 204
     )
-    monkeypatch.setattr(DynamoConnectionStore, "get", lambda self, _: read_before_the_delete)
+    real_get = DynamoConnectionStore.get
+    reads = iter([read_before_the_delete])  # the rotation's first read is from before the delete
+    monkeypatch.setattr(
+        DynamoConnectionStore, "get", lambda self, cid: next(reads, None) or real_get(self, cid)
+    )
 
     response = rotate(connection["id"])
 
     assert response["statusCode"] == 404
     assert stack.items_of("connection") == []
     assert secret_names() == []
+
+
+def test_of_two_racing_rotations_the_loser_is_told_and_the_winner_s_secret_stands(
+    stack: AwsStack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    campaign = create_campaign()
+    referral = sign_up(enrol(campaign["id"])["code"])
+    connection = create_connection(campaign["id"], source="zapier")
+    read_before_the_winner = DynamoConnectionStore.get(wiring_store(), connection["id"])
+    winner = json_body(rotate(connection["id"]))
+    monkeypatch.setattr(DynamoConnectionStore, "get", lambda self, _: read_before_the_winner)
+
+    loser = rotate(connection["id"])
+    monkeypatch.undo()
+
+    assert loser["statusCode"] == 409
+    assert json_body(loser)["error"]["code"] == "conflict"
+    body = json.dumps({"event_id": "zap-1", "referral_code": referral["referral_code"]})
+    hook = connection["hook_url"]
+    assert vendor_hook(hook, body, {"x-referrals-secret": winner["secret"]})["statusCode"] == 200
+
+
+def test_an_unreadable_secret_fails_the_call_for_a_retry_and_the_log_says_why(
+    stack: AwsStack, caplog: pytest.LogCaptureFixture
+) -> None:
+    connection = create_connection(create_campaign()["id"], source="zapier")
+    boto3.client("ssm").delete_parameter(Name=secret_names()[0])
+    body = json.dumps({"event_id": "zap-1", "email": "grace@example.org"})
+
+    with pytest.raises(SecretMissing):  # Lambda's error: API Gateway answers 500, the vendor retries
+        vendor_hook(connection["hook_url"], body, {"x-referrals-secret": connection["secret"]})
+
+    [logged] = [r for r in caplog.records if r.getMessage() == "connection secret unreadable"]
+    assert (logged.connection_id, logged.cause) == (connection["id"], "ParameterNotFound")  # type: ignore[attr-defined]
+    assert connection["secret"] not in caplog.text
+    assert stack.items_of("signal") == []
 
 
 def test_a_connection_that_could_not_be_stored_leaves_no_secret_behind(

@@ -238,7 +238,7 @@ def test_a_flow_callout_qualifies_the_referral(
 
     assert (first["statusCode"], json_body(first)) == (200, {"accepted": 1, "ignored": 0})
     assert rerun["statusCode"] == 200
-    assert [s["event_id"] for s in stack.items_of("signal")] == [f"{OPPORTUNITY}:Closed Won@1200.00USD"]
+    assert [s["event_id"] for s in stack.items_of("signal")] == [f"{OPPORTUNITY}:Closed Won@1200USD"]
     assert json_body(get_referral(referral["id"]))["status"] == "rewarded"
 
 

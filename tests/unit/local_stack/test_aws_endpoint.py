@@ -93,6 +93,52 @@ def test_a_cancelled_transaction_undoes_only_its_own_writes(dynamodb: Any) -> No
     assert items(dynamodb) == before
 
 
+def test_a_cancelled_delete_and_an_update_that_created_its_item_are_undone(dynamodb: Any) -> None:
+    dynamodb.transact_write_items(TransactItems=[put("doomed", v="kept"), put("taken")])
+    before = items(dynamodb)
+
+    with pytest.raises(ClientError):
+        dynamodb.transact_write_items(
+            TransactItems=[
+                {"Delete": {"TableName": TABLE, "Key": {"pk": {"S": "doomed"}, "sk": {"S": "A"}}}},
+                update("created-by-update", "B", "x"),  # an Update on a missing item creates it
+                put("taken"),
+            ]
+        )
+
+    assert items(dynamodb) == before
+
+
+def test_a_table_without_a_sort_key_is_undone_too(dynamodb: Any) -> None:
+    dynamodb.create_table(
+        TableName="hash-only",
+        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    dynamodb.put_item(TableName="hash-only", Item={"id": {"S": "a"}, "v": {"S": "before"}})
+    taken = {
+        "Put": {
+            "TableName": "hash-only",
+            "Item": {"id": {"S": "a"}},
+            "ConditionExpression": "attribute_not_exists(id)",
+        }
+    }
+    changed = {
+        "Update": {
+            "TableName": "hash-only",
+            "Key": {"id": {"S": "b"}},
+            "UpdateExpression": "SET v = :v",
+            "ExpressionAttributeValues": {":v": {"S": "new"}},
+        }
+    }
+
+    with pytest.raises(ClientError):
+        dynamodb.transact_write_items(TransactItems=[changed, taken])
+
+    assert dynamodb.scan(TableName="hash-only")["Items"] == [{"id": {"S": "a"}, "v": {"S": "before"}}]
+
+
 def test_the_stream_keeps_its_shard_and_shows_no_cancelled_write(dynamodb: Any) -> None:
     iterator = latest_iterator(dynamodb)
     dynamodb.transact_write_items(TransactItems=[put("first")])

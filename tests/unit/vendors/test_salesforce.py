@@ -385,7 +385,7 @@ def test_a_flow_callout_with_the_secret_header_becomes_a_signal(adapter: Salesfo
     normalised = receive(adapter, flow(sample("flow_http_callout.json")), connection())
 
     [signal] = normalised.signals
-    assert signal.event_id == "0065e00000HkT9qAAF:Closed Won@1200.00USD"  # record, stage, amount
+    assert signal.event_id == "0065e00000HkT9qAAF:Closed Won@1200USD"  # record, stage, amount
     assert signal.match == SignalMatch(
         external_id="salesforce:0065e00000HkT9qAAF", code="p4wz8hk2mq7x", email="grace@example.org"
     )

@@ -110,6 +110,9 @@ class _NoTableCopies:
     def deepcopy(value: Any, memo: dict[int, Any] | None = None) -> Any:
         return value if isinstance(value, Table) else copy.deepcopy(value, memo)
 
+    def __getattr__(self, name: str) -> Any:
+        return getattr(copy, name)  # copy.copy and the rest, should moto come to use them
+
 
 def _transact_write_items(
     original: Callable[[DynamoDBBackend, list[dict[str, Any]]], None],
@@ -145,7 +148,7 @@ def patched() -> Iterator[None]:
         ),
         (DynamoHandler, "call_action", _serialised(DynamoHandler.call_action)),
         (DynamoDBStreamsHandler, "call_action", _serialised(DynamoDBStreamsHandler.call_action)),
-        (dynamodb_models, "copy", _NoTableCopies),
+        (dynamodb_models, "copy", _NoTableCopies()),
     ]
     saved = [(owner, name, getattr(owner, name)) for owner, name, _ in replacements]
     for owner, name, replacement in replacements:

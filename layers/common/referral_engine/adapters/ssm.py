@@ -7,6 +7,7 @@ and a rotation, which makes a new version, is seen as soon as the connection nam
 from __future__ import annotations
 
 import contextlib
+import logging
 from typing import TYPE_CHECKING
 
 from aws_lambda_powertools.utilities.parameters import SSMProvider
@@ -15,8 +16,20 @@ from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterEr
 if TYPE_CHECKING:
     from mypy_boto3_ssm import SSMClient
 
+logger = logging.getLogger(__name__)
+
 VERSION_CACHE_SECONDS = 3600  # a version's value is immutable
 LATEST_CACHE_SECONDS = 60  # only for connections stored before they named a version
+
+
+def _cause(error: GetParameterError) -> str:
+    """What SSM said (ParameterNotFound, ParameterVersionNotFound, AccessDeniedException, throttling…):
+    Powertools wraps it, leaving it as the exception's context."""
+    cause = error.__context__
+    response = getattr(cause, "response", None)
+    if isinstance(response, dict):
+        return str(response.get("Error", {}).get("Code", type(cause).__name__))
+    return type(cause).__name__
 
 
 class SsmSecretStore:
@@ -36,7 +49,11 @@ class SsmSecretStore:
             max_age = LATEST_CACHE_SECONDS
         try:
             secret = self._provider.get(name, decrypt=True, max_age=max_age)
-        except GetParameterError:
+        except GetParameterError as error:
+            logger.warning(
+                "connection secret unreadable",
+                extra={"connection_id": connection_id, "version": version, "cause": _cause(error)},
+            )
             return None
         return str(secret)
 

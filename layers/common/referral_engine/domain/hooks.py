@@ -174,9 +174,9 @@ def example_payload(event: HookEvent, base_url: str) -> HookPayload:
     )
 
 
-def occurred_at(event: HookEvent, referral: Referral) -> datetime | None:
-    """When the referral did what `event` announces, as stored on it."""
-    at: datetime | None = getattr(referral, HOOK_EVENT_TIME[event])
+def occurred_at(event: HookEvent, about: object) -> datetime | None:
+    """When the referral did what `event` announces: read from the referral, or from the event's detail."""
+    at: datetime | None = getattr(about, HOOK_EVENT_TIME[event])
     return at
 
 

@@ -6,6 +6,7 @@ map the vendor's payload to our signals, and say what the vendor expects as an a
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -99,13 +100,22 @@ def blank_is_none(value: Any) -> Any:
     return None if isinstance(value, str) and not value.strip() else value
 
 
-def state_event_id(reached: str, amount: Decimal | str | None, currency: str | None) -> str:
+MAX_EVENT_ID = 200  # Signal.event_id
+
+
+def state_event_id(reached: str, amount: Decimal | None, currency: str | None) -> str:
     """An event id for a vendor that sends none: the record and the milestone it `reached`, plus the
     amount it reached it with. A redelivery, or an update that changes neither, is a duplicate; a
-    corrected amount is a new event, judged again (it may now reach the campaign's minimum)."""
+    corrected amount is a new event, judged again (it may now reach the campaign's minimum).
+
+    The amount is written canonically (1200, 1200.0 and 1200.00 are one amount: a form and a JSON
+    webhook, or a v1 and a v2 one, must agree), and digested when the id would be too long."""
     if amount is None:
         return reached
-    return f"{reached}@{amount}{currency or ''}"
+    suffix = f"@{format(amount.normalize(), 'f')}{currency or ''}"
+    if len(reached) + len(suffix) > MAX_EVENT_ID:
+        suffix = f"@{hashlib.sha256(suffix.encode()).hexdigest()[:16]}"
+    return f"{reached[: MAX_EVENT_ID - len(suffix)]}{suffix}"
 
 
 def same(expected: str | bytes, given: str | bytes | None) -> bool:

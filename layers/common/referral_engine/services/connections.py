@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, StringConstraints
 
-from referral_engine.domain.errors import InvalidRequest, NotFound
+from referral_engine.domain.errors import Conflict, InvalidRequest, NotFound
 from referral_engine.domain.identifiers import new_id, new_secret_token
 from referral_engine.domain.models import Connection, Source, utcnow
 from referral_engine.domain.webhooks import VendorAdapter
@@ -84,13 +84,19 @@ class ConnectionService:
         """The new secret takes over as soon as the connection names its version: calls signed with the
         old one are refused from then on."""
         connection = self.get(connection_id)
-        secret, shown = self._secret(adapter_for(connection.source), request.secret)
+        try:
+            adapter = adapter_for(connection.source)
+        except UnknownSource:
+            raise InvalidRequest(f"{connection.source} webhooks are not available in this build") from None
+        secret, shown = self._secret(adapter, request.secret)
         version = self._secrets.put(connection.id, secret)
         rotated = connection.model_copy(update={"secret_rotated_at": utcnow(), "secret_version": version})
-        if not self._connections.replace(rotated):
+        if self._connections.replace(rotated, trusted_version=connection.secret_version):
+            return rotated, shown
+        if self._connections.get(connection_id) is None:
             self._secrets.delete(connection.id)  # deleted meanwhile: its secret goes with it
             raise NotFound(f"no connection {connection_id}")
-        return rotated, shown
+        raise Conflict(f"connection {connection_id}'s secret was rotated by another request: rotate again")
 
     def delete(self, connection_id: str) -> None:
         connection = self.get(connection_id)

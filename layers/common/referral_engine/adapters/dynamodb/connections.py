@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from referral_engine.adapters.dynamodb import keys
 from referral_engine.adapters.dynamodb.codec import Item, model_item, to_item, value
 from referral_engine.adapters.dynamodb.table import Table
@@ -22,11 +24,12 @@ class DynamoConnectionStore:
         self._table.transact([self._table.put_op(self._item(connection)), self._table.put_op(to_item(hook))])
 
     def get(self, connection_id: str) -> Connection | None:
-        item = self._table.get(keys.connection(connection_id))
+        # Consistent: a webhook must see the secret version a rotation has just written.
+        item = self._table.get(keys.connection(connection_id), consistent=True)
         return Connection.model_validate(item) if item else None
 
     def by_hook(self, hook_id: str) -> Connection | None:
-        hook = self._table.get(keys.hook(hook_id))
+        hook = self._table.get(keys.hook(hook_id))  # written once, with the connection
         if hook is None or "connection_id" not in hook:
             return None
         return self.get(hook["connection_id"])
@@ -39,8 +42,14 @@ class DynamoConnectionStore:
         )
         return [Connection.model_validate(item) for item in items]
 
-    def replace(self, connection: Connection) -> bool:
-        return self._table.put_existing(self._item(connection))
+    def replace(self, connection: Connection, *, trusted_version: int | None) -> bool:
+        if trusted_version is None:
+            condition = "attribute_exists(pk) AND attribute_not_exists(secret_version)"
+            values: dict[str, Any] = {}
+        else:
+            condition = "secret_version = :trusted"
+            values = {":trusted": value(trusted_version)}
+        return self._table.put_if(self._item(connection), condition, values)
 
     def remove(self, connection: Connection) -> None:
         self._table.transact(

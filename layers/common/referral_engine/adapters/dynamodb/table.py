@@ -42,15 +42,13 @@ class Table:
 
     def put_new(self, item: Item) -> bool:
         """Puts an item whose key must not exist yet; False if it already did."""
-        return self._put_if(item, "attribute_not_exists(pk)")
+        return self.put_if(item, "attribute_not_exists(pk)")
 
-    def put_existing(self, item: Item) -> bool:
-        """Overwrites an item that must exist; False (nothing written) if it did not."""
-        return self._put_if(item, "attribute_exists(pk)")
-
-    def _put_if(self, item: Item, condition: str) -> bool:
+    def put_if(self, item: Item, condition: str, values: dict[str, Any] | None = None) -> bool:
+        """Puts the item if `condition` holds on the stored one; False (nothing written) if not."""
+        extra: dict[str, Any] = {"ExpressionAttributeValues": values} if values else {}
         try:
-            self.client.put_item(TableName=self.name, Item=item, ConditionExpression=condition)
+            self.client.put_item(TableName=self.name, Item=item, ConditionExpression=condition, **extra)
         except ClientError as error:
             if error.response["Error"]["Code"] == "ConditionalCheckFailedException":
                 return False
