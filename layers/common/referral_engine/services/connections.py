@@ -42,11 +42,9 @@ class ConnectionService:
         """Returns the connection and the secret we generated (shown once), if we generated one."""
         if self._campaigns.get(campaign_id) is None:
             raise NotFound(f"no campaign {campaign_id}")
+        adapter = _adapter(request.source)
         try:
-            adapter = adapter_for(request.source)
             adapter.validate_connection(request.milestone, request.settings)
-        except UnknownSource:
-            raise InvalidRequest(f"{request.source} webhooks are not available in this build") from None
         except ValueError as error:
             raise InvalidRequest(str(error)) from error
         connection_id, now = new_id("con"), utcnow()
@@ -84,11 +82,7 @@ class ConnectionService:
         """The new secret takes over as soon as the connection names its version: calls signed with the
         old one are refused from then on."""
         connection = self.get(connection_id)
-        try:
-            adapter = adapter_for(connection.source)
-        except UnknownSource:
-            raise InvalidRequest(f"{connection.source} webhooks are not available in this build") from None
-        secret, shown = self._secret(adapter, request.secret)
+        secret, shown = self._secret(_adapter(connection.source), request.secret)
         version = self._secrets.put(connection.id, secret)
         rotated = connection.model_copy(update={"secret_rotated_at": utcnow(), "secret_version": version})
         if self._connections.replace(rotated, trusted_version=connection.secret_version):
@@ -114,3 +108,10 @@ class ConnectionService:
             )
         generated = new_secret_token(32)
         return generated, generated
+
+
+def _adapter(source: str) -> VendorAdapter:
+    try:
+        return adapter_for(source)
+    except UnknownSource:
+        raise InvalidRequest(f"{source} webhooks are not available in this build") from None
