@@ -14,6 +14,7 @@ from hubspot.utils.signature import Signature  # type: ignore[import-untyped]
 from support.aws import AwsStack, reset_caches
 from support.events import json_body
 from support.journey import (
+    assert_rewarded_once,
     create_campaign,
     create_connection,
     enrol,
@@ -109,14 +110,7 @@ def test_a_signed_batch_qualifies_the_right_referral_once_and_rewards_it(stack: 
     assert (first["statusCode"], replay["statusCode"]) == (200, 200)
     assert json_body(first) == {"accepted": 1, "ignored": 1}
     assert [s["source"] for s in stack.items_of("signal")] == ["hubspot"]
-    assert qualified["batchItemFailures"] == []
-    assert outcomes == [{"referral_id": grace["id"], "outcome": "issued"}]
-    assert (status_of(grace), status_of(alan)) == ("rewarded", "pending")
-    shown = json_body(get_referral(grace["id"]))
-    assert sorted((r["recipient"], r["amount"]) for r in shown["rewards"]) == [
-        ("advocate", "20.00"),
-        ("friend", "10.00"),
-    ]
+    assert_rewarded_once(qualified, outcomes, grace, alan)
 
 
 def test_several_milestone_events_in_one_batch_qualify_each_referral(stack: AwsStack) -> None:

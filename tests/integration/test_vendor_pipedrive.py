@@ -14,6 +14,7 @@ import pytest
 from support.aws import AwsStack
 from support.events import json_body
 from support.journey import (
+    assert_rewarded_once,
     create_campaign,
     create_connection,
     enrol,
@@ -82,15 +83,7 @@ def test_a_won_deal_qualifies_the_persons_referral_once_and_rewards_it(stack: Aw
     assert [r["statusCode"] for r in (first, retry, v1)] == [200, 200, 200]
     assert json_body(first) == {"accepted": 1}
     assert len(stack.items_of("signal")) == 1
-    assert qualified["batchItemFailures"] == []
-    assert outcomes == [{"referral_id": grace["id"], "outcome": "issued"}]
-    shown = json_body(get_referral(grace["id"]))
-    assert shown["status"] == "rewarded"
-    assert sorted((r["recipient"], r["amount"]) for r in shown["rewards"]) == [
-        ("advocate", "20.00"),
-        ("friend", "10.00"),
-    ]
-    assert json_body(get_referral(linus["id"]))["status"] == "pending"
+    assert_rewarded_once(qualified, outcomes, grace, linus)
 
 
 def test_a_deal_reaching_the_milestone_stage_qualifies_and_later_moves_change_nothing(

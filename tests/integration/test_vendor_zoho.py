@@ -15,6 +15,7 @@ import pytest
 from support.aws import AwsStack
 from support.events import json_body
 from support.journey import (
+    assert_rewarded_once,
     create_campaign,
     create_connection,
     enrol,
@@ -73,15 +74,7 @@ def test_a_closed_won_deal_qualifies_the_records_referral_once_and_rewards_it(st
     assert [r["statusCode"] for r in (first, edit, raw_json)] == [200, 200, 200]
     assert json_body(first) == {"accepted": 1}
     assert len(stack.items_of("signal")) == 1
-    assert qualified["batchItemFailures"] == []
-    assert outcomes == [{"referral_id": grace["id"], "outcome": "issued"}]
-    shown = json_body(get_referral(grace["id"]))
-    assert shown["status"] == "rewarded"
-    assert sorted((r["recipient"], r["amount"]) for r in shown["rewards"]) == [
-        ("advocate", "20.00"),
-        ("friend", "10.00"),
-    ]
-    assert json_body(get_referral(linus["id"]))["status"] == "pending"
+    assert_rewarded_once(qualified, outcomes, grace, linus)
 
 
 def test_the_secret_as_a_json_body_parameter_and_matching_by_email(stack: AwsStack) -> None:

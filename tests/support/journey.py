@@ -129,3 +129,20 @@ def vendor_hook(
         drop_headers=("x-referrals-secret",),
     )
     return inbound_webhook.handler(event, LambdaContext())
+
+
+def assert_rewarded_once(
+    qualified: dict[str, Any], outcomes: list[dict[str, Any]], winner: dict[str, Any], other: dict[str, Any]
+) -> None:
+    """After one run of qualify and issue_reward: no failed record, exactly one reward issue — the
+    winner's, for the campaign's amounts ($20 to the advocate, $10 to the friend) — and the other
+    referral still pending."""
+    assert qualified["batchItemFailures"] == []
+    assert outcomes == [{"referral_id": winner["id"], "outcome": "issued"}]
+    shown = json_body(get_referral(winner["id"]))
+    assert shown["status"] == "rewarded"
+    assert sorted((r["recipient"], r["amount"]) for r in shown["rewards"]) == [
+        ("advocate", "20.00"),
+        ("friend", "10.00"),
+    ]
+    assert json_body(get_referral(other["id"]))["status"] == "pending"
