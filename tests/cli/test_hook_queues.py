@@ -17,9 +17,7 @@ import deliver_hooks
 from referral_engine.adapters.hook_events import EventBridgeCreatedPublisher
 from referral_engine.services.subscriptions import HookDeliveryIncomplete
 from referrals_local.cli.parser import DLQ_NAMES
-from referrals_local.stack.filters import filter_patterns, passes
-from referrals_local.stack.stream_reader import StreamReader
-from support.aws import BUS, TABLE, reset_caches
+from support.aws import BUS, HookWiring, reset_caches, wire_deliver_hooks
 from support.events import LambdaContext, sample
 from support.journey import call_api, create_campaign, enrol, qualify_via_api, run_qualify, sign_up
 from support.receiver import Receiver, receiving
@@ -41,24 +39,13 @@ def receiver() -> Iterator[Receiver]:
 @dataclass
 class Hooks:
     cli: Cli
-    stream: StreamReader
-    stream_filters: list[dict[str, Any]]
-    capture_url: str
+    wiring: HookWiring
 
     def stream_batch(self) -> dict[str, Any]:
-        """The stream records since the last call that pass deliver_hooks' FilterCriteria."""
-        return {"Records": [r for _, r in self.stream.read() if passes(self.stream_filters, r)]}
+        return self.wiring.stream_batch()
 
     def bus_events(self) -> list[dict[str, Any]]:
-        """The events the bus matched to deliver_hooks' rule since the last call."""
-        sqs, events = boto3.client("sqs"), []
-        while batch := sqs.receive_message(QueueUrl=self.capture_url, MaxNumberOfMessages=10).get(
-            "Messages", []
-        ):
-            for message in batch:
-                events.append(json.loads(message["Body"]))
-                sqs.delete_message(QueueUrl=self.capture_url, ReceiptHandle=message["ReceiptHandle"])
-        return events
+        return self.wiring.bus_events()
 
     def deliver(self, event: dict[str, Any]) -> dict[str, Any]:
         result: dict[str, Any] = deliver_hooks.handler(event, LambdaContext("deliver_hooks"))
@@ -67,28 +54,11 @@ class Hooks:
 
 @pytest.fixture
 def hooks(cli: Cli, monkeypatch: pytest.MonkeyPatch) -> Hooks:
-    events = cli.stack.template["Resources"]["DeliverHooksFunction"]["Properties"]["Events"]
-    by_type = {event["Type"]: event["Properties"] for event in events.values()}
-    sqs = boto3.client("sqs")
-    capture_url = sqs.create_queue(QueueName="hook-events-capture")["QueueUrl"]
-    capture_arn = sqs.get_queue_attributes(QueueUrl=capture_url, AttributeNames=["QueueArn"])
-    bus = boto3.client("events")
-    bus.put_rule(
-        Name="hooks", EventBusName=BUS, EventPattern=json.dumps(by_type["EventBridgeRule"]["Pattern"])
-    )
-    bus.put_targets(
-        Rule="hooks", EventBusName=BUS, Targets=[{"Id": "c", "Arn": capture_arn["Attributes"]["QueueArn"]}]
-    )
-    stream_arn = boto3.client("dynamodb").describe_table(TableName=TABLE)["Table"]["LatestStreamArn"]
+    wiring = wire_deliver_hooks(cli.stack.template)
     # As on the local stack, whose API is served from loopback: loopback targets are allowed.
     monkeypatch.setenv("PUBLIC_BASE_URL", "http://127.0.0.1:3000")
     reset_caches()
-    return Hooks(
-        cli,
-        StreamReader(boto3.client("dynamodbstreams"), stream_arn),
-        filter_patterns(by_type["DynamoDB"]),
-        capture_url,
-    )
+    return Hooks(cli, wiring)
 
 
 def subscribe(target_url: str, event: str) -> None:
@@ -351,7 +321,9 @@ def test_a_stream_failure_without_referral_inserts_is_not_redriven_and_stays(
     referral = a_referral()
     qualify_via_api(referral["id"], event_id="inv_1")
     signal_records = [
-        r for _, r in hooks.stream.read() if r["dynamodb"]["NewImage"].get("entity", {}).get("S") == "signal"
+        r
+        for _, r in hooks.wiring.stream.read()
+        if r["dynamodb"]["NewImage"].get("entity", {}).get("S") == "signal"
     ]
     message_id = cli.send("deliver-hooks-failure", stream_failure(signal_records))
 

@@ -10,16 +10,13 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-import boto3
 import pytest
 
 import api
 import deliver_hooks
 from referral_engine.domain.hooks import DELIVERY_ID_HEADER, EVENT_HEADER
 from referral_engine.services.subscriptions import HookDeliveryIncomplete
-from referrals_local.stack.filters import filter_patterns, passes
-from referrals_local.stack.stream_reader import StreamReader
-from support.aws import BUS, TABLE, AwsStack, reset_caches
+from support.aws import AwsStack, HookWiring, reset_caches, wire_deliver_hooks
 from support.events import LambdaContext, http_event, json_body
 from support.journey import (
     AUTH,
@@ -47,27 +44,16 @@ def receiver() -> Iterator[Receiver]:
 @dataclass
 class HookPipeline:
     stack: AwsStack
-    stream: StreamReader
-    stream_filters: list[dict[str, Any]]
-    capture_queue_url: str
+    wiring: HookWiring
 
     def announce(self) -> dict[str, Any]:
         """deliver_hooks on the stream records written so far that pass its FilterCriteria."""
-        batch = {"Records": [r for _, r in self.stream.read() if passes(self.stream_filters, r)]}
+        batch = self.wiring.stream_batch()
         result: dict[str, Any] = deliver_hooks.handler(batch, LambdaContext("deliver_hooks"))
         return {"records": batch["Records"], **result}
 
     def bus_events(self) -> list[dict[str, Any]]:
-        """The events the bus matched to deliver_hooks' rule since the last call."""
-        sqs = boto3.client("sqs")
-        events = []
-        while messages := sqs.receive_message(QueueUrl=self.capture_queue_url, MaxNumberOfMessages=10).get(
-            "Messages", []
-        ):
-            for message in messages:
-                events.append(json.loads(message["Body"]))
-                sqs.delete_message(QueueUrl=self.capture_queue_url, ReceiptHandle=message["ReceiptHandle"])
-        return events
+        return self.wiring.bus_events()
 
     def deliver(self, events: list[dict[str, Any]]) -> list[dict[str, Any] | Exception]:
         """deliver_hooks on each event, as its asynchronous invocations; an error is what Lambda retries."""
@@ -85,29 +71,9 @@ class HookPipeline:
         return self.deliver(self.bus_events())
 
 
-def _deliver_hooks_events(stack: AwsStack) -> dict[str, dict[str, Any]]:
-    events = stack.template["Resources"]["DeliverHooksFunction"]["Properties"]["Events"]
-    return {event["Type"]: dict(event["Properties"]) for event in events.values()}
-
-
 @pytest.fixture
 def pipeline(stack: AwsStack) -> HookPipeline:
-    events = _deliver_hooks_events(stack)
-    sqs = boto3.client("sqs")
-    capture_url = sqs.create_queue(QueueName="hook-events-capture")["QueueUrl"]
-    capture_arn = sqs.get_queue_attributes(QueueUrl=capture_url, AttributeNames=["QueueArn"])
-    bus = boto3.client("events")
-    bus.put_rule(
-        Name="hooks", EventBusName=BUS, EventPattern=json.dumps(events["EventBridgeRule"]["Pattern"])
-    )
-    bus.put_targets(
-        Rule="hooks",
-        EventBusName=BUS,
-        Targets=[{"Id": "capture", "Arn": capture_arn["Attributes"]["QueueArn"]}],
-    )
-    stream_arn = boto3.client("dynamodb").describe_table(TableName=TABLE)["Table"]["LatestStreamArn"]
-    reader = StreamReader(boto3.client("dynamodbstreams"), stream_arn)
-    return HookPipeline(stack, reader, filter_patterns(events["DynamoDB"]), capture_url)
+    return HookPipeline(stack, wire_deliver_hooks(stack.template))
 
 
 @pytest.fixture

@@ -32,7 +32,7 @@ def reset_caches() -> None:
                 value.cache_clear()
 
 
-def _receive_all(sqs: Any, queue_url: str) -> list[dict[str, Any]]:
+def receive_all(sqs: Any, queue_url: str) -> list[dict[str, Any]]:
     messages: list[dict[str, Any]] = []
     while True:
         batch = sqs.receive_message(
@@ -67,10 +67,10 @@ class AwsStack:
 
     def captured_events(self) -> list[dict[str, Any]]:
         """Events the bus delivered through the template's own rule pattern, as EventBridge envelopes."""
-        return [json.loads(m["Body"]) for m in _receive_all(self.sqs, self.capture_queue_url)]
+        return [json.loads(m["Body"]) for m in receive_all(self.sqs, self.capture_queue_url)]
 
     def exceptions(self) -> list[dict[str, Any]]:
-        return [json.loads(m["Body"]) for m in _receive_all(self.sqs, self.exceptions_queue_url)]
+        return [json.loads(m["Body"]) for m in receive_all(self.sqs, self.exceptions_queue_url)]
 
     def items(self) -> list[dict[str, Any]]:
         from referral_engine.adapters.dynamodb.codec import from_item
@@ -92,6 +92,44 @@ def _stream_event(template: dict[str, Any]) -> dict[str, Any]:
     events = template["Resources"]["QualifyFunction"]["Properties"]["Events"]
     stream = next(event for event in events.values() if event["Type"] == "DynamoDB")
     return dict(stream["Properties"])
+
+
+@dataclass
+class HookWiring:
+    """deliver_hooks' two triggers as template.yaml wires them: its FilterCriteria over the table's
+    stream, and its bus rule, whose matches land in a capture queue instead of the function."""
+
+    stream: StreamReader
+    stream_filters: list[dict[str, Any]]
+    capture_queue_url: str
+
+    def stream_batch(self) -> dict[str, Any]:
+        """The stream records written since the last call that pass deliver_hooks' FilterCriteria."""
+        return {"Records": [r for _, r in self.stream.read() if passes(self.stream_filters, r)]}
+
+    def bus_events(self) -> list[dict[str, Any]]:
+        """The events the bus matched to deliver_hooks' rule since the last call."""
+        return [json.loads(m["Body"]) for m in receive_all(boto3.client("sqs"), self.capture_queue_url)]
+
+
+def wire_deliver_hooks(template: dict[str, Any]) -> HookWiring:
+    events = template["Resources"]["DeliverHooksFunction"]["Properties"]["Events"]
+    by_type = {event["Type"]: dict(event["Properties"]) for event in events.values()}
+    sqs = boto3.client("sqs")
+    capture_url = sqs.create_queue(QueueName="hook-events-capture")["QueueUrl"]
+    capture_arn = sqs.get_queue_attributes(QueueUrl=capture_url, AttributeNames=["QueueArn"])
+    bus = boto3.client("events")
+    bus.put_rule(
+        Name="hooks", EventBusName=BUS, EventPattern=json.dumps(by_type["EventBridgeRule"]["Pattern"])
+    )
+    bus.put_targets(
+        Rule="hooks",
+        EventBusName=BUS,
+        Targets=[{"Id": "capture", "Arn": capture_arn["Attributes"]["QueueArn"]}],
+    )
+    stream_arn = boto3.client("dynamodb").describe_table(TableName=TABLE)["Table"]["LatestStreamArn"]
+    reader = StreamReader(boto3.client("dynamodbstreams"), stream_arn)
+    return HookWiring(reader, filter_patterns(by_type["DynamoDB"]), capture_url)
 
 
 @contextmanager
