@@ -21,6 +21,13 @@ def test_domain_and_services_do_not_import_boto3() -> None:
         "import referral_engine.services.api_keys, referral_engine.services.campaigns\n"
         "import referral_engine.services.qualification, referral_engine.services.referrals\n"
         "import referral_engine.services.rewards, referral_engine.services.signals\n"
+        "import referral_engine.domain.hooks, referral_engine.hook_ports\n"
+        "import referral_engine.services.subscriptions, referral_engine.adapters.http_delivery\n"
+        "import referral_engine.services.connections, referral_engine.services.webhooks\n"
+        "import referral_engine.vendors.hubspot, referral_engine.vendors.salesforce\n"
+        "import referral_engine.vendors.pipedrive, referral_engine.vendors.zoho\n"
+        "import referral_engine.vendors.intercom, referral_engine.vendors.stripe\n"
+        "import referral_engine.vendors.automation\n"
         "loaded = sorted(m for m in sys.modules if m.split('.')[0] in {'boto3', 'botocore', 'moto'})\n"
         "print(','.join(loaded))\n"
     )

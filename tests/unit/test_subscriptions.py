@@ -4,12 +4,9 @@ matching target at least once, with a 410 answer unsubscribing the target."""
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -530,21 +527,3 @@ def test_a_new_referral_is_announced_as_referral_created(world: World, advocate:
         "joined_at": referral.joined_at,
     }
     assert ReferralCreated.detail_type == "referral.created"
-
-
-def test_the_hook_modules_load_without_boto3() -> None:
-    layer = Path(__file__).resolve().parents[2] / "layers" / "common"
-    code = (
-        "import sys\n"
-        "import referral_engine.domain.hooks, referral_engine.hook_ports\n"
-        "import referral_engine.services.subscriptions, referral_engine.adapters.http_delivery\n"
-        "print(','.join(sorted(m for m in sys.modules if m.split('.')[0] in {'boto3', 'botocore'})))\n"
-    )
-    result = subprocess.run(  # noqa: S603 - our own interpreter and code
-        [sys.executable, "-c", code],
-        env={"PYTHONPATH": str(layer)},
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    assert result.stdout.strip() == ""
