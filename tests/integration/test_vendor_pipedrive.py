@@ -19,6 +19,7 @@ from support.journey import (
     create_connection,
     enrol,
     get_referral,
+    grace_and_linus,
     post_connection,
     run_issue_reward,
     run_qualify,
@@ -58,10 +59,7 @@ def pipedrive(campaign_id: str, milestone: dict[str, Any] | None = None, **setti
 
 def two_referrals(campaign_id: str) -> tuple[dict[str, Any], dict[str, Any]]:
     """Grace is Pipedrive person 3311; Linus is another person."""
-    code = enrol(campaign_id)["code"]
-    grace = sign_up(code, "grace@example.org", external_ids={"pipedrive": PERSON_ID})
-    linus = sign_up(code, "linus@example.org", external_ids={"pipedrive": "4400"})
-    return grace, linus
+    return grace_and_linus(campaign_id, "pipedrive", PERSON_ID, "4400")
 
 
 def test_a_won_deal_qualifies_the_persons_referral_once_and_rewards_it(stack: AwsStack) -> None:

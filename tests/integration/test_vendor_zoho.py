@@ -20,6 +20,7 @@ from support.journey import (
     create_connection,
     enrol,
     get_referral,
+    grace_and_linus,
     post_connection,
     run_issue_reward,
     run_qualify,
@@ -49,10 +50,7 @@ def zoho(campaign_id: str, **settings: Any) -> dict[str, Any]:
 
 def two_referrals(campaign_id: str) -> tuple[dict[str, Any], dict[str, Any]]:
     """Grace's deal is Zoho record 3652397000001234567; Linus has another record."""
-    code = enrol(campaign_id)["code"]
-    grace = sign_up(code, "grace@example.org", external_ids={"zoho": RECORD_ID})
-    linus = sign_up(code, "linus@example.org", external_ids={"zoho": "3652397000007654321"})
-    return grace, linus
+    return grace_and_linus(campaign_id, "zoho", RECORD_ID, "3652397000007654321")
 
 
 def test_a_closed_won_deal_qualifies_the_records_referral_once_and_rewards_it(stack: AwsStack) -> None:

@@ -146,3 +146,13 @@ def assert_rewarded_once(
         ("friend", "10.00"),
     ]
     assert json_body(get_referral(other["id"]))["status"] == "pending"
+
+
+def grace_and_linus(
+    campaign_id: str, source: str, grace_id: str, linus_id: str
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Two friends referred by one advocate, known to the vendor `source` by the ids given."""
+    code = enrol(campaign_id)["code"]
+    grace = sign_up(code, "grace@example.org", external_ids={source: grace_id})
+    linus = sign_up(code, "linus@example.org", external_ids={source: linus_id})
+    return grace, linus
