@@ -276,11 +276,13 @@ def test_a_connection_hook_is_not_a_generic_hook(stack: AwsStack) -> None:
     assert generic_hook(hook_id_of(campaign), {"code": referral["referral_code"]})["statusCode"] == 202
 
 
-def test_a_malformed_but_authentic_call_is_a_400(stack: AwsStack) -> None:
+def test_a_malformed_but_authentic_call_is_a_400_that_writes_nothing(stack: AwsStack) -> None:
     connection = create_connection(create_campaign()["id"], source="make")
+    before = stack.items()
     response = vendor_hook(connection["hook_url"], "{not json", {"x-referrals-secret": connection["secret"]})
     assert response["statusCode"] == 400
     assert json_body(response)["error"]["code"] == "malformed_payload"
+    assert stack.items() == before
 
 
 def test_a_vendor_can_check_the_hook_url_before_saving_it(stack: AwsStack) -> None:
