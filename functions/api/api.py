@@ -21,7 +21,7 @@ from referral_engine.services.referrals import NewSignup
 from referral_engine.services.signals import QualifyRequest
 from referral_engine.services.subscriptions import MAX_SAMPLES, NewSubscription
 from referral_engine.settings import get_settings
-from referral_engine.web.errors import Unauthorized
+from referral_engine.web.auth import requires
 from referral_engine.web.requests import API_MAX_BODY_BYTES, check_size, json_object
 from referral_engine.web.resolver import base_url, json_response, new_resolver
 from referral_engine.web.views import (
@@ -47,9 +47,7 @@ class ReferralListQuery(BaseModel):
 
 
 def authenticate(resolver: APIGatewayHttpResolver, next_middleware: NextMiddleware) -> Response[Any]:
-    if not wiring.api_keys().authenticate(resolver.current_event.headers.get("authorization")):
-        raise Unauthorized("a valid API key is required: `Authorization: Bearer <key>`")
-    return next_middleware(resolver)
+    return requires("server")(resolver, next_middleware)
 
 
 app.use(middlewares=[authenticate])

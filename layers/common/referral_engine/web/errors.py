@@ -29,9 +29,14 @@ class Unauthorized(DomainError):
     code = "unauthorized"
 
 
+class Forbidden(DomainError):
+    code = "forbidden"
+
+
 _STATUS: list[tuple[type[DomainError], int]] = [
     (PayloadTooLarge, 413),
     (Unauthorized, 401),
+    (Forbidden, 403),
     (WebhookRefused, 401),
     (WebhookForbidden, 403),
     (MalformedWebhook, 400),

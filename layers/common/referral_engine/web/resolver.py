@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
+from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 from pydantic import ValidationError
 
 from referral_engine.domain.errors import DomainError
@@ -17,7 +18,7 @@ def json_response(status: int, body: str, headers: dict[str, str] | None = None)
 
 
 def new_resolver(logger: Logger) -> APIGatewayHttpResolver:
-    app = APIGatewayHttpResolver()
+    app = APIGatewayHttpResolver(enable_validation=True)
 
     @app.exception_handler(DomainError)  # type: ignore[untyped-decorator]
     def _domain_error(error: DomainError) -> Response[str]:
@@ -29,6 +30,18 @@ def new_resolver(logger: Logger) -> APIGatewayHttpResolver:
     @app.exception_handler(ValidationError)  # type: ignore[untyped-decorator]
     def _invalid(error: ValidationError) -> Response[str]:
         details = validation_details(error)
+        logger.info("request invalid", extra={"status": 422, "fields": [d["field"] for d in details]})
+        return json_response(422, error_body("validation_error", "the request is not valid", details=details))
+
+    @app.exception_handler(RequestValidationError)  # type: ignore[untyped-decorator]
+    def _invalid_request(error: RequestValidationError) -> Response[str]:
+        details = [
+            {
+                "field": ".".join(str(part) for part in issue.get("loc", ())) or "request",
+                "message": issue["msg"],
+            }
+            for issue in error.errors()
+        ]
         logger.info("request invalid", extra={"status": 422, "fields": [d["field"] for d in details]})
         return json_response(422, error_body("validation_error", "the request is not valid", details=details))
 
