@@ -24,6 +24,7 @@ def test_domain_and_services_do_not_import_boto3() -> None:
         "import referral_engine.domain.hooks, referral_engine.hook_ports\n"
         "import referral_engine.services.subscriptions, referral_engine.adapters.http_delivery\n"
         "import referral_engine.services.connections, referral_engine.services.webhooks\n"
+        "import referral_engine.services.admin_queues, referral_engine.services.admin_redrive\n"
         "import referral_engine.vendors.hubspot, referral_engine.vendors.salesforce\n"
         "import referral_engine.vendors.pipedrive, referral_engine.vendors.zoho\n"
         "import referral_engine.vendors.intercom, referral_engine.vendors.stripe\n"
