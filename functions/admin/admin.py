@@ -126,7 +126,7 @@ def admin_log(limit: Limit = 50, cursor: Cursor = None) -> dict[str, Any]:
 # ------------------------------------------------------------------------------------ API keys
 @app.post("/v1/admin/api-keys")
 def create_api_key(request: Annotated[NewKeyRequest, Body()]) -> Response[dict[str, Any]]:
-    issued = wiring.api_keys().create(request.name, scope=request.scope)
+    issued = wiring.api_keys().create(request.name, scope=request.scope, operator=_actor())
     logger.info("api key created", extra={"key_id": issued.key.id, "scope": issued.key.scope, "by": _actor()})
     return Response(
         status_code=201, content_type="application/json", body=api_key_view(issued.key, issued.secret)
@@ -141,7 +141,7 @@ def list_api_keys(limit: Limit = 50, cursor: Cursor = None) -> dict[str, Any]:
 
 @app.delete("/v1/admin/api-keys/<key_id>")
 def revoke_api_key(key_id: Annotated[str, Path(min_length=1, max_length=64)]) -> dict[str, Any]:
-    key = wiring.api_keys().revoke(key_id)
+    key = wiring.api_keys().revoke(key_id, operator=_actor())
     logger.info("api key revoked", extra={"key_id": key.id, "by": _actor()})
     return api_key_view(key)
 

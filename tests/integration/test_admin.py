@@ -300,6 +300,12 @@ def test_a_created_key_is_shown_once_listed_without_secrets_and_revoked_at_once(
         "create_campaign", body=CAMPAIGN, headers={"authorization": f"Bearer {key['api_key']}"}
     )
     assert refused["statusCode"] == 401
+    logged = json_body(call("GET", "/v1/admin/log", key=admin_key))["items"]
+    assert [(e["action"], e["key_id"], e["operator"]) for e in logged] == [
+        ("api_key.revoke", key["id"], f"api_key:{_key_id(stack)}"),
+        ("api_key.create", key["id"], f"api_key:{_key_id(stack)}"),
+    ]
+    assert key["api_key"] not in json.dumps(logged)
 
 
 def test_an_admin_key_may_call_the_server_routes_and_a_publishable_key_neither(admin_key: str) -> None:

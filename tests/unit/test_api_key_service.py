@@ -9,6 +9,7 @@ import pytest
 from referral_engine.domain.errors import NotFound
 from referral_engine.services import api_keys as api_keys_module
 from referral_engine.services.api_keys import CACHE_SECONDS, ApiKeyService, grants, key_hash
+from support.admin_fakes import InMemoryAdminLog
 from support.fakes import InMemoryApiKeyStore
 
 
@@ -143,6 +144,21 @@ def test_a_key_revoked_through_this_service_is_refused_at_once(
     assert revoked.revoked_at is not None
     assert service.authenticate(f"Bearer {issued.secret}") is None
     assert service.revoke(issued.key.id).revoked_at == revoked.revoked_at  # revoking again changes nothing
+
+
+def test_creations_and_revocations_by_an_operator_are_in_the_admin_log(store: InMemoryApiKeyStore) -> None:
+    log = InMemoryAdminLog()
+    service = ApiKeyService(store, log)
+    service.create("local", "rk_setup")  # the stack's own setup: nobody to name
+    issued = service.create("billing", operator="arn:aws:iam::123456789012:user/ada")
+
+    service.revoke(issued.key.id, operator="arn:aws:iam::123456789012:user/ada")
+
+    assert [(a.action, a.message_id, a.operator, a.detail["scope"]) for a in log.actions] == [
+        ("api_key.create", issued.key.id, "arn:aws:iam::123456789012:user/ada", "server"),
+        ("api_key.revoke", issued.key.id, "arn:aws:iam::123456789012:user/ada", "server"),
+    ]
+    assert issued.secret not in repr(log.actions)
 
 
 def test_revoking_an_unknown_key_is_not_found(service: ApiKeyService) -> None:

@@ -300,10 +300,11 @@ class EventRepublisher(Protocol):
 
 @dataclass(frozen=True)
 class AdminAction:
-    """An admin's decision on a queued message, kept in the admin log."""
+    """An admin's decision, kept in the admin log: on a queued message (`queue`, `message_id`, `body`),
+    or on an API key (`message_id` is the key's id)."""
 
-    action: Literal["redrive", "discard"]
-    queue: str
+    action: Literal["redrive", "discard", "api_key.create", "api_key.revoke"]
+    queue: str | None
     message_id: str
     body: str
     operator: str

@@ -93,7 +93,9 @@ class Services:
     # ---------------------------------------------------------------- services
     @cached_property
     def api_keys(self) -> ApiKeyService:
-        return ApiKeyService(DynamoApiKeyStore(self.table))
+        from referral_engine.adapters.dynamodb.admin_log import DynamoAdminLog
+
+        return ApiKeyService(DynamoApiKeyStore(self.table), DynamoAdminLog(self.table))
 
     @cached_property
     def campaigns(self) -> CampaignService:

@@ -49,7 +49,7 @@ class LocalAdmin:
         )
 
     def create_key(self, name: str, scope: ApiKeyScope) -> dict[str, Any]:
-        issued = self._services.api_keys.create(name, scope=scope)
+        issued = self._services.api_keys.create(name, scope=scope, operator=self._operator)
         return api_key_view(issued.key, issued.secret)
 
     def keys(self) -> list[dict[str, Any]]:
@@ -62,7 +62,7 @@ class LocalAdmin:
                 return found
 
     def revoke_key(self, key_id: str) -> dict[str, Any]:
-        return api_key_view(self._services.api_keys.revoke(key_id))
+        return api_key_view(self._services.api_keys.revoke(key_id, operator=self._operator))
 
 
 class AdminRouteRefused(DomainError):

@@ -10,14 +10,14 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, StringConstraints
 
 from referral_engine.domain.errors import InvalidRequest, NotFound
 from referral_engine.domain.identifiers import new_id, new_secret_token, sha256_hex
 from referral_engine.domain.models import utcnow
-from referral_engine.ports import ApiKey, ApiKeyPage, ApiKeyScope, ApiKeyStore
+from referral_engine.ports import AdminAction, AdminLog, ApiKey, ApiKeyPage, ApiKeyScope, ApiKeyStore
 
 KEY_PREFIX = "rk_"
 # How long a warm container trusts a key it has checked: a revocation reaches every container within it.
@@ -53,15 +53,26 @@ class IssuedApiKey:
 
 
 class ApiKeyService:
-    def __init__(self, store: ApiKeyStore) -> None:
+    def __init__(self, store: ApiKeyStore, log: AdminLog | None = None) -> None:
+        """`log`: where creations and revocations are recorded with who did them (the admin log)."""
         self._store = store
+        self._log = log
         self._trusted: dict[str, tuple[ApiKey, float]] = {}  # key hash → (key, trusted until)
 
-    def create(self, name: str, api_key: str | None = None, *, scope: ApiKeyScope = "server") -> IssuedApiKey:
+    def create(
+        self,
+        name: str,
+        api_key: str | None = None,
+        *,
+        scope: ApiKeyScope = "server",
+        operator: str | None = None,
+    ) -> IssuedApiKey:
+        """`operator`: who creates it, for the admin log (None: the stack's own setup, not logged)."""
         request = NewApiKey(name=name, scope=scope)
         secret = api_key or KEY_PREFIX + new_secret_token(32)
         key = ApiKey(id=new_id("key"), name=request.name, scope=request.scope, created_at=utcnow())
         self._store.add(key_hash(secret), key)
+        self._record("api_key.create", key, operator)
         return IssuedApiKey(key, secret)
 
     def authenticate(self, authorization: str | None) -> ApiKey | None:
@@ -83,12 +94,21 @@ class ApiKeyService:
         self._trusted[digest] = (key, now + CACHE_SECONDS)
         return key
 
-    def revoke(self, key_id: str) -> ApiKey:
+    def revoke(self, key_id: str, *, operator: str | None = None) -> ApiKey:
         key = self._store.revoke(key_id, utcnow())
         if key is None:
             raise NotFound(f"no API key {key_id!r}")
         self._trusted = {digest: entry for digest, entry in self._trusted.items() if entry[0].id != key_id}
+        self._record("api_key.revoke", key, operator)
         return key
+
+    def _record(
+        self, action: Literal["api_key.create", "api_key.revoke"], key: ApiKey, operator: str | None
+    ) -> None:
+        if self._log is None or operator is None:
+            return
+        detail = {"key_id": key.id, "name": key.name, "scope": key.scope}
+        self._log.record(AdminAction(action, None, key.id, "", operator, utcnow(), detail=detail))
 
     def page(self, *, limit: int = 50, cursor: str | None = None) -> ApiKeyPage:
         try:
