@@ -11,7 +11,7 @@ import pytest
 from referral_engine.domain.errors import InvalidRequest
 from referral_engine.domain.models import Signal, SignalMatch
 from referral_engine.ports import MessageNotFound
-from referral_engine.services.admin_messages import QueueName
+from referral_engine.services.admin_messages import DLQS, EXCEPTIONS, QueueName
 from referral_engine.services.admin_queues import AdminQueueService
 from referral_engine.services.admin_redrive import Redriver
 from referral_engine.services.subscriptions import ReferralAnnouncer
@@ -25,14 +25,7 @@ from support.admin_fakes import (
 from support.events import sample
 from support.fakes import World
 
-QUEUES: tuple[QueueName, ...] = (
-    "qualify-failure",
-    "reward-events",
-    "issue-reward-failure",
-    "hook-events",
-    "deliver-hooks-failure",
-    "exceptions",
-)
+QUEUES: tuple[QueueName, ...] = (*DLQS, EXCEPTIONS)
 
 
 class Admin:

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from referral_engine.adapters.dynamodb import cursor as cursors
 from referral_engine.adapters.dynamodb import keys
-from referral_engine.adapters.dynamodb.codec import to_item, value
+from referral_engine.adapters.dynamodb.codec import to_item
+from referral_engine.adapters.dynamodb.pages import newest_first
 from referral_engine.adapters.dynamodb.table import Table
 from referral_engine.ports import AdminAction, AdminLogPage
 
@@ -37,20 +37,7 @@ class DynamoAdminLog:
         return key
 
     def page(self, *, limit: int, cursor: str | None) -> AdminLogPage:
-        query: dict[str, object] = {
-            "IndexName": "gsi1",
-            "KeyConditionExpression": "gsi1pk = :partition",
-            "ExpressionAttributeValues": {":partition": value(keys.ADMIN_LOG)},
-            "ScanIndexForward": False,
-            "Limit": limit,
-        }
-        if cursor:
-            start = cursors.decode(
-                cursor, expected={"gsi1pk": keys.ADMIN_LOG}, key_names={"pk", "sk", "gsi1pk", "gsi1sk"}
-            )
-            query["ExclusiveStartKey"] = to_item(start)
-        items, last = self._table.query(**query)
+        items, next_cursor = newest_first(self._table, keys.ADMIN_LOG, limit=limit, cursor=cursor)
         return AdminLogPage(
-            items=[{name: item[name] for name in item if name not in _HIDDEN} for item in items],
-            next_cursor=cursors.encode(last),
+            [{name: item[name] for name in item if name not in _HIDDEN} for item in items], next_cursor
         )

@@ -7,9 +7,9 @@ from typing import Any, cast
 
 from botocore.exceptions import ClientError
 
-from referral_engine.adapters.dynamodb import cursor as cursors
 from referral_engine.adapters.dynamodb import keys
 from referral_engine.adapters.dynamodb.codec import from_item, to_item, value
+from referral_engine.adapters.dynamodb.pages import newest_first
 from referral_engine.adapters.dynamodb.table import Table
 from referral_engine.ports import ApiKey, ApiKeyPage, ApiKeyScope
 
@@ -71,17 +71,5 @@ class DynamoApiKeyStore:
         return _key(from_item(updated["Attributes"]))
 
     def page(self, *, limit: int, cursor: str | None) -> ApiKeyPage:
-        query: dict[str, object] = {
-            "IndexName": "gsi1",
-            "KeyConditionExpression": "gsi1pk = :partition",
-            "ExpressionAttributeValues": {":partition": value(keys.API_KEYS)},
-            "ScanIndexForward": False,
-            "Limit": limit,
-        }
-        if cursor:
-            start = cursors.decode(
-                cursor, expected={"gsi1pk": keys.API_KEYS}, key_names={"pk", "sk", "gsi1pk", "gsi1sk"}
-            )
-            query["ExclusiveStartKey"] = to_item(start)
-        items, last = self._table.query(**query)
-        return ApiKeyPage(items=[_key(item) for item in items], next_cursor=cursors.encode(last))
+        items, next_cursor = newest_first(self._table, keys.API_KEYS, limit=limit, cursor=cursor)
+        return ApiKeyPage([_key(item) for item in items], next_cursor)
