@@ -37,7 +37,9 @@ def test_a_port_in_use_is_named_with_how_to_pick_another(
     ports = {"api": free_port(), "aws": free_port(), taken: taken_port}
     state_dir = tmp_path / "state"
 
-    make_run = ["make", "--no-print-directory", "run", f"API_PORT={ports['api']}", f"AWS_PORT={ports['aws']}"]
+    # -o: the venv running this test is not reinstalled under it, even if pyproject.toml is newer
+    make_run = ["make", "--no-print-directory", "-o", ".venv/.installed", "run"]
+    make_run += [f"API_PORT={ports['api']}", f"AWS_PORT={ports['aws']}"]
     run = subprocess.run(  # noqa: S603 - the project's own Makefile
         make_run,
         cwd=REPO_ROOT,
