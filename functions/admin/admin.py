@@ -24,7 +24,7 @@ from referral_engine.web.resolver import new_resolver
 
 logger = Logger()
 app = new_resolver(logger)
-app.use(middlewares=[requires("admin", iam=True)])
+app.use(middlewares=[requires("admin", wiring.api_keys, iam=True)])
 
 MAX_PAGE = 100
 Limit = Annotated[int, Query(ge=1, le=MAX_PAGE)]

@@ -47,7 +47,7 @@ class ReferralListQuery(BaseModel):
 
 
 def authenticate(resolver: APIGatewayHttpResolver, next_middleware: NextMiddleware) -> Response[Any]:
-    return requires("server")(resolver, next_middleware)
+    return requires("server", wiring.api_keys)(resolver, next_middleware)
 
 
 app.use(middlewares=[authenticate])

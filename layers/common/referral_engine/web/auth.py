@@ -15,9 +15,8 @@ from typing import Any
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
 
-from referral_engine import wiring
 from referral_engine.ports import ApiKeyScope
-from referral_engine.services.api_keys import grants
+from referral_engine.services.api_keys import ApiKeyService, grants
 from referral_engine.web.errors import Forbidden, Unauthorized
 
 Middleware = Callable[[APIGatewayHttpResolver, NextMiddleware], Response[Any]]
@@ -31,11 +30,13 @@ def iam_caller(event: dict[str, Any]) -> str | None:
     return str(arn) if arn else None
 
 
-def requires(scope: ApiKeyScope, *, iam: bool = False) -> Middleware:
+def requires(scope: ApiKeyScope, api_keys: Callable[[], ApiKeyService], *, iam: bool = False) -> Middleware:
+    """`api_keys`: the composition root's factory of the key service (called per request)."""
+
     def authenticate(resolver: APIGatewayHttpResolver, next_middleware: NextMiddleware) -> Response[Any]:
         caller = iam_caller(resolver.current_event.raw_event) if iam else None
         if caller is None:
-            key = wiring.api_keys().authenticate(resolver.current_event.headers.get("authorization"))
+            key = api_keys().authenticate(resolver.current_event.headers.get("authorization"))
             if key is None:
                 raise Unauthorized("a valid API key is required: `Authorization: Bearer <key>`")
             if not grants(key, scope):
