@@ -194,11 +194,14 @@ class IamGateway:
     def __init__(self, caller_arn: str) -> None:
         self.caller_arn = caller_arn
         self.signed: list[str] = []
+        self.allowed = True  # False: the caller's IAM policy does not allow execute-api:Invoke
         self.table = routes(functions(load_template(), "referral-engine"))
 
     def __call__(self, request: PreparedRequest) -> tuple[int, dict[str, str], str]:
         authorization = str(request.headers.get("Authorization", ""))
-        if not re.match(r"AWS4-HMAC-SHA256 Credential=\S+/us-east-1/execute-api/aws4_request", authorization):
+        if not self.allowed or not re.match(
+            r"AWS4-HMAC-SHA256 Credential=\S+/us-east-1/execute-api/aws4_request", authorization
+        ):
             return 403, {}, json.dumps({"message": "Forbidden"})
         self.signed.append(f"{request.method} {urlsplit(request.url or '').path}")
         path = urlsplit(request.url or "").path
@@ -351,3 +354,12 @@ def test_run_hands_its_arguments_to_the_local_stack(
     assert main(["run", "--api-port", "3999", "--help"]) == 7
     assert main(["--json", "run"]) == 7
     assert received == [["--api-port", "3999", "--help"], []]
+
+
+def test_on_aws_a_caller_iam_does_not_allow_is_refused_clearly(cli: Cli, gateway: IamGateway) -> None:
+    gateway.allowed = False
+
+    run_ = cli("--region", "us-east-1", "exceptions", "list")
+
+    assert run_.code == 1
+    assert run_.err == "referrals: error: refused: Forbidden (HTTP 403)\n"

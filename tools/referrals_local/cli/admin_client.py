@@ -14,6 +14,7 @@ from referral_engine.ports import ApiKeyScope
 from referral_engine.services.admin_messages import QueueName
 from referral_engine.web.admin_views import api_key_view, message_view, result_view
 from referral_engine.wiring import Services
+from referrals_local.outputs import StackNotFound
 
 PAGE = 100
 
@@ -90,18 +91,25 @@ class HttpAdmin:
         data = json.dumps(body) if body is not None else None
         request = AWSRequest(method=method, url=url, data=data, headers={"Content-Type": "application/json"})
         SigV4Auth(self._credentials, "execute-api", self._region).add_auth(request)
-        response = requests.request(method, url, headers=dict(request.headers), data=data, timeout=60)
+        try:
+            response = requests.request(method, url, headers=dict(request.headers), data=data, timeout=60)
+        except requests.RequestException as unreachable:
+            raise StackNotFound(
+                f"cannot reach the stack's admin API at {self._base}: {unreachable}"
+            ) from unreachable
         try:
             answer = response.json()
         except ValueError:
             answer = {}
         if response.status_code < 400:
             return answer
-        error = answer.get("error", {}) if isinstance(answer, dict) else {}
-        message = error.get("message") or answer.get("message") or response.reason
-        if response.status_code == 404 and error.get("code") == "not_found":
+        refusal = answer.get("error", {}) if isinstance(answer, dict) else {}
+        message = refusal.get("message") or answer.get("message") or response.reason
+        if response.status_code == 404 and refusal.get("code") == "not_found":
             raise NotFound(message)
-        raise AdminRouteRefused(str(error.get("code", "refused")), f"{message} (HTTP {response.status_code})")
+        raise AdminRouteRefused(
+            str(refusal.get("code", "refused")), f"{message} (HTTP {response.status_code})"
+        )
 
     def _pages(self, path: str) -> list[dict[str, Any]]:
         items: list[dict[str, Any]] = []
