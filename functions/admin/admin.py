@@ -15,7 +15,6 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from referral_engine import wiring
-from referral_engine.domain.errors import InvalidRequest
 from referral_engine.ports import ApiKeyScope
 from referral_engine.services.admin_messages import QueueName
 from referral_engine.web.admin_views import api_key_view, depth_view, message_view, result_view
@@ -70,15 +69,9 @@ def list_queues() -> dict[str, Any]:
 
 @app.get("/v1/admin/queues/<queue>/messages")
 def list_messages(queue: QueuePath, limit: Limit = 50, cursor: Cursor = None) -> dict[str, Any]:
-    """Every message stays in the queue. `cursor` is the last message id of the previous page."""
-    listed = wiring.admin_queues().inspect((queue,))
-    ids = [item.message.message_id for item in listed]
-    if cursor is not None and cursor not in ids:
-        raise InvalidRequest("the cursor is not valid (that message has left the queue: list again)")
-    start = ids.index(cursor) + 1 if cursor is not None else 0
-    page = listed[start : start + limit]
-    more = start + limit < len(listed)
-    return _page([message_view(item) for item in page], page[-1].message.message_id if more else None)
+    """Every message stays in the queue."""
+    page, next_cursor = wiring.admin_queues().page(queue, limit=limit, cursor=cursor)
+    return _page([message_view(item) for item in page], next_cursor)
 
 
 @app.get("/v1/admin/queues/<queue>/messages/<message_id>")

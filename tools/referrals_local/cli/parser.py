@@ -172,7 +172,9 @@ def build_parser() -> argparse.ArgumentParser:
     show = builder.leaf(referrals, "show", "referrals_show", "show a referral, its rewards and audit trail")
     show.add_argument("referral_id")
 
-    keys = builder.group("api-keys", "API keys: server (the /v1 routes), admin (also /v1/admin), publishable")
+    keys = builder.group(
+        "api-keys", "API keys, each with a scope: server (/v1), admin (/v1/admin and /v1), publishable"
+    )
     create = builder.leaf(
         keys, "create", "api_keys_create", "create a key: shown once, only its hash is stored"
     )
