@@ -229,3 +229,34 @@ def test_the_api_loads_the_idempotency_utility_only_for_a_request_with_the_key()
         check=True,
     )
     assert result.stdout.strip() == "[]"  # ~20 ms of cold start saved for every POST without the header
+
+
+def test_on_iam_signed_routes_the_key_belongs_to_the_principal(stack: AwsStack) -> None:
+    """As the admin routes run on AWS: no API key, the caller is the SigV4 signer."""
+    from aws_lambda_powertools import Logger
+
+    from referral_engine.web.idempotency import honour_idempotency_keys
+    from referral_engine.web.resolver import new_resolver
+    from support.events import LambdaContext, http_event
+
+    app = new_resolver(Logger())
+    app.use(middlewares=[honour_idempotency_keys(wiring.idempotency_records)])
+    runs: list[str] = []
+
+    @app.post("/v1/campaigns")
+    def run() -> dict[str, Any]:
+        runs.append(app.current_event.request_context.authorizer.iam.user_arn)
+        return {"run": len(runs)}
+
+    def signed_by(role: str) -> dict[str, Any]:
+        event = http_event("api/create_campaign", body=CAMPAIGN, headers=KEY, drop_headers=("authorization",))
+        event["requestContext"]["authorizer"] = {
+            "iam": {"userArn": f"arn:aws:sts::123456789012:assumed-role/{role}/cli"}
+        }
+        return app.resolve(event, LambdaContext())
+
+    first, again, other = signed_by("Admin"), signed_by("Admin"), signed_by("Operator")
+
+    assert json_body(again) == json_body(first) == {"run": 1}
+    assert again["headers"]["Idempotent-Replayed"] == "true"
+    assert json_body(other) == {"run": 2}
