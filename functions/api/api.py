@@ -22,6 +22,7 @@ from referral_engine.services.signals import QualifyRequest
 from referral_engine.services.subscriptions import MAX_SAMPLES, NewSubscription
 from referral_engine.settings import get_settings
 from referral_engine.web.errors import Unauthorized
+from referral_engine.web.idempotency import honour_idempotency_keys
 from referral_engine.web.requests import API_MAX_BODY_BYTES, check_size, json_object
 from referral_engine.web.resolver import base_url, json_response, new_resolver
 from referral_engine.web.views import (
@@ -52,7 +53,7 @@ def authenticate(resolver: APIGatewayHttpResolver, next_middleware: NextMiddlewa
     return next_middleware(resolver)
 
 
-app.use(middlewares=[authenticate])
+app.use(middlewares=[authenticate, honour_idempotency_keys(wiring.idempotency_records)])
 
 
 def _body() -> dict[str, Any]:

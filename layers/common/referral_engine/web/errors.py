@@ -15,6 +15,7 @@ from referral_engine.domain.errors import (
     SelfReferral,
 )
 from referral_engine.domain.webhooks import MalformedWebhook, WebhookForbidden, WebhookRefused
+from referral_engine.web.request_ids import current_request_id
 
 
 class MalformedJson(InvalidRequest):
@@ -29,6 +30,18 @@ class Unauthorized(DomainError):
     code = "unauthorized"
 
 
+class InvalidIdempotencyKey(InvalidRequest):
+    code = "invalid_idempotency_key"
+
+
+class IdempotencyKeyReused(InvalidRequest):
+    code = "idempotency_key_reused"
+
+
+class IdempotencyKeyInProgress(Conflict):
+    code = "idempotency_key_in_progress"
+
+
 _STATUS: list[tuple[type[DomainError], int]] = [
     (PayloadTooLarge, 413),
     (Unauthorized, 401),
@@ -38,6 +51,7 @@ _STATUS: list[tuple[type[DomainError], int]] = [
     (NotFound, 404),
     (Conflict, 409),
     (SelfReferral, 422),
+    (IdempotencyKeyReused, 422),
     (InvalidRequest, 400),
 ]
 
@@ -47,7 +61,9 @@ def status_for(error: DomainError) -> int:
 
 
 def error_body(code: str, message: str, **extra: Any) -> str:
-    return json.dumps({"error": {"code": code, "message": message, **extra}})
+    """The error answer, with the id of the request being answered (quoted to support, found in the logs)."""
+    request_id = current_request_id()
+    return json.dumps({"error": {"code": code, "message": message, **extra, "request_id": request_id}})
 
 
 def validation_details(error: ValidationError) -> list[dict[str, str]]:

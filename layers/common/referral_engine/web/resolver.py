@@ -8,6 +8,7 @@ from pydantic import ValidationError
 
 from referral_engine.domain.errors import DomainError
 from referral_engine.web.errors import error_body, status_for, validation_details
+from referral_engine.web.request_ids import RequestIdResolver
 
 
 def json_response(status: int, body: str, headers: dict[str, str] | None = None) -> Response[str]:
@@ -17,7 +18,7 @@ def json_response(status: int, body: str, headers: dict[str, str] | None = None)
 
 
 def new_resolver(logger: Logger) -> APIGatewayHttpResolver:
-    app = APIGatewayHttpResolver()
+    app = RequestIdResolver(logger)
 
     @app.exception_handler(DomainError)  # type: ignore[untyped-decorator]
     def _domain_error(error: DomainError) -> Response[str]:
