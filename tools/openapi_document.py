@@ -97,7 +97,29 @@ def describe(function: HttpFunction) -> dict[str, Any]:
         raise LookupError(f"{function.module} has no resolver `app`: describe it in PLAIN_HANDLERS")
     schema = app.get_openapi_schema(security_schemes=SECURITY_SCHEMES)
     described: dict[str, Any] = schema.model_dump(mode="json", by_alias=True, exclude_none=True)
+    query_fields = _query_model_fields(app)
+    for item in described["paths"].values():
+        for operation in item.values():
+            fields = query_fields.get(operation["operationId"], {})
+            for parameter in operation.get("parameters", []):
+                if parameter["in"] == "query" and parameter["name"] in fields:
+                    parameter["schema"] = fields[parameter["name"]]
     return described
+
+
+def _query_model_fields(app: Any) -> dict[str, dict[str, Any]]:
+    """operationId -> each field of its query model with its full JSON schema (Powertools documents a
+    query model's fields by their bare type: no bounds, no enum)."""
+    from pydantic import BaseModel
+
+    fields: dict[str, dict[str, Any]] = {}
+    for route in app._static_routes + app._dynamic_routes:
+        for parameter in route.dependant.query_params:
+            model = parameter.field_info.annotation
+            if isinstance(model, type) and issubclass(model, BaseModel):
+                schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
+                fields.setdefault(route.operation_id, {}).update(schema["properties"])
+    return fields
 
 
 def routes_of(described: dict[str, Any]) -> set[tuple[str, str]]:
