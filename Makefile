@@ -19,6 +19,12 @@ SAM_STAMP := $(SAM_VENV)/.installed
 
 # pytest arguments, e.g. `make unit PYTEST_ARGS="-n auto -k qualify"`.
 PYTEST_ARGS ?=
+# The test tiers: a directory under tests/ each, and the pytest marker of the same name.
+TIERS := unit integration infrastructure cli e2e
+
+# `make run`'s ports, e.g. `make run API_PORT=3001 AWS_PORT=4567`.
+API_PORT ?= 3000
+AWS_PORT ?= 4566
 
 # uv: never ask pip's configuration, always use the venv given, no progress bars in logs.
 export UV_NO_PROGRESS := 1
@@ -34,10 +40,10 @@ OFFLINE_AWS := env -u AWS_PROFILE -u AWS_DEFAULT_PROFILE AWS_ACCESS_KEY_ID=testi
 UV_COMPILE := $(UV) pip compile --quiet --custom-compile-command "make lock" $(if $(UPGRADE),--upgrade)
 UV_LOCK := $(UV_COMPILE) --universal --python-version 3.11 --generate-hashes
 
-.PHONY: help install lint format typecheck validate unit test build clean lock run demo bench openapi
+.PHONY: help install lint format typecheck validate pytest $(TIERS) test build clean lock run demo bench openapi
 
 help: ## list the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
 
 # ----------------------------------------------------------------------------------- install
 $(BOOT_STAMP): requirements/bootstrap.txt
@@ -61,9 +67,10 @@ $(SAM_STAMP): $(BOOT_STAMP) requirements/sam.txt
 install: $(DEV_STAMP) $(SAM_STAMP) ## create .venv and .venv-sam from the lock files (idempotent)
 
 # ----------------------------------------------------------------------------------- checks
-lint: $(DEV_STAMP) ## ruff check and ruff format --check
+lint: $(DEV_STAMP) ## ruff check, ruff format --check, lint-imports (the layering contracts in pyproject.toml)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports --no-cache --no-logo
 
 format: $(DEV_STAMP) ## apply ruff's fixes and formatting
 	$(BIN)/ruff check --fix .
@@ -79,8 +86,16 @@ validate: $(DEV_STAMP) $(SAM_STAMP) ## cfn-lint, sam validate --lint, sam valida
 	@echo "$(SAM) validate --region us-east-1  (offline, dummy credentials)"
 	@$(OFFLINE_AWS) $(SAM) validate --region us-east-1 --template-file template.yaml
 
-unit: $(DEV_STAMP) ## pytest (all tiers under tests/)
+pytest: $(DEV_STAMP) ## every test tier (pytest)
 	$(BIN)/pytest $(PYTEST_ARGS)
+
+unit: ## the unit tier: domain and services against in-memory fakes, offline
+integration: ## the integration tier: handlers in process against moto
+infrastructure: ## the infrastructure tier: assertions on template.yaml
+cli: ## the cli tier: the admin CLI in process against moto
+e2e: ## the e2e tier: the local stack as a subprocess, driven over HTTP and the CLI
+$(TIERS): $(DEV_STAMP)
+	$(BIN)/pytest -m $@ $(PYTEST_ARGS)
 
 # sam build runs pip for the layer with the Lambda runtime's interpreter, python3.13: use one on
 # PATH, else a pyenv-installed 3.13, else say why the build is skipped.
@@ -99,11 +114,11 @@ build: $(SAM_STAMP) ## sam build (arm64, python3.13), skipped with a reason when
 		echo "        python3.13 layer with it. Install Python 3.13 (or set PYENV_VERSION) to build."; \
 	fi
 
-test: lint typecheck validate unit build ## everything CI runs
+test: lint typecheck validate pytest build ## everything CI runs
 
 # ------------------------------------------------------------------------------- local stack
-run: $(DEV_STAMP) ## the whole system locally: HTTP API on :3000, AWS endpoint on :4566 (Ctrl-C stops it)
-	$(BIN)/referrals run
+run: $(DEV_STAMP) ## the whole system locally: HTTP API on :API_PORT (3000), AWS endpoint on :AWS_PORT (4566)
+	$(BIN)/referrals run --api-port $(API_PORT) --aws-port $(AWS_PORT)
 
 demo: $(DEV_STAMP) ## a narrated tour against the running local stack (start it with make run)
 	$(BIN)/referrals demo

@@ -1,9 +1,11 @@
-"""Test-wide setup: no real AWS credentials or network, and a moto-backed stack per test that needs one."""
+"""Test-wide setup: every test's tier from its directory, no real AWS credentials or network, and a
+moto-backed stack per test that needs one."""
 
 from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
@@ -26,6 +28,40 @@ for _name, _value in {
     os.environ[_name] = _value
 os.environ.pop("AWS_PROFILE", None)
 os.environ.pop("AWS_ENDPOINT_URL", None)
+
+TESTS = Path(__file__).resolve().parent
+# A tier is a directory under tests/ and the marker of the same name (declared in pyproject.toml).
+TIERS = ("unit", "integration", "infrastructure", "cli", "e2e")
+# pytest-timeout's default (pyproject.toml) suits every tier but e2e, whose first test in a module
+# also waits for the local stack to start.
+E2E_TIMEOUT_S = 180
+
+
+def tier_of(path: Path) -> str | None:
+    """The tier whose directory holds this test file, if any."""
+    resolved = path.resolve()
+    parts = resolved.relative_to(TESTS).parts if resolved.is_relative_to(TESTS) else ()
+    return parts[0] if len(parts) > 1 and parts[0] in TIERS else None
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Marks each test with its directory's tier. A test outside every tier's directory, or marked
+    with another tier than its directory's, fails the collection."""
+    misplaced: list[str] = []
+    for item in items:
+        tier = tier_of(item.path)
+        declared = {mark.name for mark in item.iter_markers() if mark.name in TIERS}
+        if tier is None or declared - {tier}:
+            misplaced.append(f"{item.nodeid} (directory tier: {tier}, tier markers: {sorted(declared)})")
+            continue
+        item.add_marker(tier)
+        if tier == "e2e":
+            item.add_marker(pytest.mark.timeout(E2E_TIMEOUT_S))
+    if misplaced:
+        raise pytest.UsageError(
+            f"a test belongs to exactly one tier, the directory it is in (tests/{{{','.join(TIERS)}}}/):\n  "
+            + "\n  ".join(misplaced)
+        )
 
 
 @pytest.fixture

@@ -20,12 +20,6 @@ from support.aws import BUS, TABLE, AwsStack
 API_URL = "https://api.example.test"
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    for item in items:
-        if "tests/cli/" in item.path.as_posix():
-            item.add_marker(pytest.mark.integration)
-
-
 class NetworkBlocked(RuntimeError):
     pass
 

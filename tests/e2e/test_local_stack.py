@@ -58,8 +58,11 @@ def test_the_journey_over_http(local_stack: RunningStack) -> None:
     hooked = requests.get(hook_url, params={"code": by_hook["referral_code"]}, timeout=10)
     assert hooked.status_code == 202
 
-    for referral in (by_api, by_hook):
-        stack.wait_for(lambda r=referral: status_of(stack, r["id"]) == "rewarded", what="the reward")
+    stack.wait_for(
+        lambda: [status_of(stack, r["id"]) for r in (by_api, by_hook)],
+        lambda statuses: statuses == ["rewarded", "rewarded"],
+        what="both rewards",
+    )
     shown = stack.get(f"/v1/referrals/{by_api['id']}").json()
     assert sorted(r["recipient"] for r in shown["rewards"]) == ["advocate", "friend"]
     log = stack.log()

@@ -10,7 +10,7 @@ import pytest
 import issue_reward
 from referral_engine import wiring
 from referral_engine.adapters.dynamodb.referrals import DynamoReferralStore
-from referral_engine.domain.errors import NotFound
+from referral_engine.domain.errors import IllegalTransition, NotFound
 from referral_engine.domain.models import AuditEntry, ReferralStatus, utcnow
 from referral_engine.domain.rewards import rewards_for
 from support.aws import AwsStack
@@ -114,3 +114,46 @@ def test_the_whole_chain_from_bus_to_reward(stack: AwsStack) -> None:
 
     assert run_issue_reward(stack) == [{"referral_id": referral["id"], "outcome": "issued"}]
     assert {r["recipient"] for r in stack.items_of("reward")} == {"advocate", "friend"}
+
+
+def test_an_event_for_a_referral_never_qualified_is_refused_audited_and_changes_nothing(
+    stack: AwsStack,
+) -> None:
+    # Given a pending referral on the real table
+    referral = sign_up(enrol(create_campaign()["id"])["code"])
+    event = copy.deepcopy(sample("issue_reward/referral_qualified"))
+    event["detail"]["referral_id"] = referral["id"]
+    stored_before = stack.items_of("referral")
+
+    # When an event claims it qualified: pending → rewarded is not a move of the state machine
+    with pytest.raises(IllegalTransition, match="a referral cannot go from pending to rewarded"):
+        issue_reward.handler(event, LambdaContext())
+
+    # Then the service refused it: nothing paid, the referral as it was, the refusal on its record
+    assert stack.items_of("referral") == stored_before
+    assert stack.items_of("reward") == []
+    assert {p["credit_balance"] for p in stack.items_of("participant")} == {Decimal(0)}
+    [refused] = [a for a in stack.items_of("audit") if a["action"] == "referral.transition_refused"]
+    assert (refused["actor"], refused["from_status"], refused["to_status"]) == (
+        "system:issue_reward",
+        "pending",
+        "rewarded",
+    )
+    assert refused["detail"]["attempted"] == ["referral.rewarded"]
+
+
+def test_the_store_itself_refuses_a_move_the_state_machine_does_not_have(stack: AwsStack) -> None:
+    """Defence in depth: a caller that skips the service's check still cannot write the move."""
+    referral = sign_up(enrol(create_campaign()["id"])["code"])
+    store = DynamoReferralStore(wiring.table())
+    pending = store.get(referral["id"])
+    assert pending is not None
+    campaign = wiring.campaigns().get(pending.campaign_id)
+    assert campaign is not None
+    before = stack.items()
+    audit = AuditEntry(referral_id=pending.id, at=utcnow(), action="referral.rewarded", actor="test")
+
+    with pytest.raises(IllegalTransition):
+        store.record_rewards(pending, rewards_for(campaign, pending, utcnow()), audit)
+
+    assert stack.items() == before

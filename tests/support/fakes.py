@@ -32,7 +32,7 @@ from referral_engine.domain.models import (
     utcnow,
 )
 from referral_engine.domain.reversals import HeldReversal, Reversal
-from referral_engine.domain.states import require_transition
+from referral_engine.domain.states import REFERRALS
 from referral_engine.ports import (
     CampaignPage,
     CodeTaken,
@@ -261,6 +261,7 @@ class InMemoryReferralStore:
         *,
         despite: HeldReversal | None = None,
     ) -> TransitionResult:
+        REFERRALS.require(referral.status, ReferralStatus.QUALIFIED)
         with self.lock:
             current = self.referrals.get(referral.id)
             hold = self.holds.get(referral.id)
@@ -278,6 +279,7 @@ class InMemoryReferralStore:
     def record_rewards(
         self, referral: Referral, rewards: list[Reward], audit: AuditEntry
     ) -> TransitionResult:
+        REFERRALS.require(referral.status, ReferralStatus.REWARDED)
         with self.lock:
             current = self.referrals.get(referral.id)
             if current is not None and current.status is not referral.status:
@@ -321,6 +323,7 @@ class InMemoryReferralStore:
             return self.holds.get(referral_id)
 
     def mark_reversed(self, referral: Referral, reversal: Reversal, audit: AuditEntry) -> TransitionResult:
+        REFERRALS.require(referral.status, ReferralStatus.REVERSED)
         with self.lock:
             reversed_fields = {"reversed_at": reversal.at, "reversed_by": reversal.signal_key}
             result = self._transition(referral, ReferralStatus.REVERSED, reversed_fields, audit)
@@ -336,14 +339,13 @@ class InMemoryReferralStore:
         reversed_: AuditEntry,
         reversal: Reversal,
     ) -> TransitionResult:
+        REFERRALS.require(referral.status, ReferralStatus.QUALIFIED, ReferralStatus.REVERSED)
         with self.lock:
             current = self.referrals.get(referral.id)
             if current is None:
                 raise ConditionFailed(f"no referral {referral.id}")
             if current.status is not referral.status:
                 return TransitionResult(applied=False, current=current)
-            require_transition(current.status, ReferralStatus.QUALIFIED)
-            require_transition(ReferralStatus.QUALIFIED, ReferralStatus.REVERSED)
             updated = current.model_copy(
                 update={
                     "status": ReferralStatus.REVERSED,
@@ -373,14 +375,16 @@ class InMemoryReferralStore:
     def _transition(
         self, referral: Referral, target: ReferralStatus, fields: dict[str, Any], audit: AuditEntry
     ) -> TransitionResult:
-        """Conditional on the stored status still being the one the caller read (as the adapter)."""
+        """Conditional on the stored status still being the one the caller read (as the adapter).
+
+        Each caller first checks its move against the same table as the services and the adapter
+        (`REFERRALS.require`), before any other condition, as the adapter does."""
         with self.lock:
             current = self.referrals.get(referral.id)
             if current is None:
                 raise ConditionFailed(f"no referral {referral.id}")
             if current.status is not referral.status:
                 return TransitionResult(applied=False, current=current)
-            require_transition(current.status, target)  # stricter than DynamoDB: a misuse fails loudly
             updated = current.model_copy(update={"status": target, **fields})
             self.referrals[referral.id] = updated
             self._put_audit(audit)

@@ -7,16 +7,23 @@ import signal
 import socket
 import subprocess
 import sys
-import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, TypeVar
 
 import boto3
 import requests
 from botocore.config import Config
 
 from referrals_local.outputs import StackOutputs
+from support.polling import settled
+
+T = TypeVar("T")
+
+# Every hop of the pipeline (stream poll, bus rule, async invoke) takes well under a second locally:
+# this long without a new invocation, the stack has done what it will do.
+QUIET_S = 1.5
 
 
 def free_port() -> int:
@@ -86,14 +93,32 @@ class RunningStack:
     def log(self) -> str:
         return self.log_path.read_text()
 
-    def wait_for(self, check: Any, timeout: float = 20.0, what: str = "condition") -> Any:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            value = check()
-            if value:
-                return value
-            time.sleep(0.1)
-        raise AssertionError(f"timed out waiting for {what}; runner log:\n{self.log()[-3000:]}")
+    def log_tail(self) -> str:
+        return f"runner log:\n{self.log()[-3000:]}"
+
+    def wait_for(
+        self,
+        read: Callable[[], T],
+        until: Callable[[T], object] = bool,
+        timeout: float = 20.0,
+        what: str = "condition",
+    ) -> T:
+        """The first value of `read()` for which `until` holds (by default: the first truthy one)."""
+        return settled(read, until, timeout=timeout, what=what, context=self.log_tail)
+
+    def background_lines(self) -> int:
+        """Lines the runner logged other than HTTP requests: stream batches, bus events, async
+        invocations and their retries."""
+        return sum(line.split()[2:3] != ["http"] for line in self.log().splitlines())
+
+    def once_quiet(self, read: Callable[[], T], what: str = "the stack to go quiet") -> T:
+        """`read()` once the runner has logged nothing but HTTP requests for QUIET_S seconds and the
+        value has not changed meanwhile: what a wrong extra step (a second reward, a second delivery)
+        would change has shown by then."""
+        value, _ = settled(
+            lambda: (read(), self.background_lines()), steady_for=QUIET_S, what=what, context=self.log_tail
+        )
+        return value
 
     def stop(self) -> int:
         self.process.send_signal(signal.SIGINT)
@@ -129,12 +154,15 @@ def start_stack(tmp_path: Path, *extra: str) -> RunningStack:
         text=True,
         env={**os.environ, "REFERRALS_API_KEY": "rk_e2e_key_0123456789"},
     )
-    deadline = time.monotonic() + 30
     try:
-        while not (state_dir / "outputs.json").exists():
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise AssertionError(f"the local stack did not start:\n{log_path.read_text()}")
-            time.sleep(0.1)
+        settled(
+            lambda: (state_dir / "outputs.json").exists() or process.poll() is not None,
+            timeout=30,
+            what="the local stack to start",
+            context=log_path.read_text,
+        )
+        if process.poll() is not None:
+            raise AssertionError(f"the local stack exited on start:\n{log_path.read_text()}")
         return RunningStack(process, StackOutputs.read_local(state_dir), log_path, state_dir, log)
     except BaseException:
         process.kill()

@@ -10,12 +10,6 @@ import pytest
 from support.fakes import InMemoryBackend, World
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    for item in items:
-        if "tests/unit/" in item.path.as_posix():
-            item.add_marker(pytest.mark.unit)
-
-
 class NetworkBlocked(RuntimeError):
     pass
 

@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import pytest
 
-from referral_engine.domain.errors import NotFound
+from referral_engine.domain.errors import IllegalTransition, NotFound
 from referral_engine.domain.events import ReferralQualified, SignalRef
 from referral_engine.domain.models import Referral, ReferralStatus, RewardStatus, utcnow
 from referral_engine.services.rewards import RewardOutcome
@@ -95,15 +95,13 @@ def event_for(referral: Referral) -> ReferralQualified:
 
 
 @pytest.mark.parametrize(
-    "status",
-    [ReferralStatus.PENDING, ReferralStatus.IN_REVIEW, ReferralStatus.REJECTED, ReferralStatus.REVERSED],
+    "status", [ReferralStatus.IN_REVIEW, ReferralStatus.REJECTED, ReferralStatus.REVERSED]
 )
-def test_a_referral_that_is_not_qualified_is_skipped(world: World, status: ReferralStatus) -> None:
-    # Given a referral that is (or went back to) something other than qualified
+def test_a_referral_that_moved_on_from_qualified_is_skipped(world: World, status: ReferralStatus) -> None:
+    # Given a referral that went somewhere else than rewarded since it qualified
     advocate = world.an_advocate(world.a_campaign(), "ann@example.com")
     referral = world.a_referral(advocate, "bob@example.com")
-    if status is not ReferralStatus.PENDING:
-        world.backend.referrals.force_status(referral.id, status)
+    world.backend.referrals.force_status(referral.id, status)
 
     # When an event for it arrives
     outcome = world.rewards.issue(event_for(referral))
@@ -113,6 +111,32 @@ def test_a_referral_that_is_not_qualified_is_skipped(world: World, status: Refer
     assert world.history(referral.id).rewards == []
     assert world.participant(advocate.code).credit_balance == Decimal(0)
     assert world.referral(referral.id).status is status
+
+
+def test_an_event_for_a_referral_never_qualified_is_an_illegal_move_refused_and_audited(world: World) -> None:
+    # Given a pending referral
+    advocate = world.an_advocate(world.a_campaign(), "ann@example.com")
+    referral = world.a_referral(advocate, "bob@example.com")
+
+    # When an event says it qualified
+    with pytest.raises(IllegalTransition) as refused:
+        world.rewards.issue(event_for(referral))
+
+    # Then nothing is paid, the referral stays pending, and the refusal is on its record
+    assert refused.value.code == "illegal_transition"
+    assert world.history(referral.id).rewards == []
+    assert world.participant(advocate.code).credit_balance == Decimal(0)
+    assert world.referral(referral.id).status is ReferralStatus.PENDING
+    [entry] = [e for e in world.history(referral.id).audit if e.action == "referral.transition_refused"]
+    assert (entry.actor, entry.from_status, entry.to_status) == (
+        "system:issue_reward",
+        ReferralStatus.PENDING,
+        ReferralStatus.REWARDED,
+    )
+    assert entry.detail == {
+        "attempted": ["referral.rewarded"],
+        "reason": "a referral cannot go from pending to rewarded",
+    }
 
 
 def test_an_event_for_an_unknown_referral_is_not_found(world: World) -> None:

@@ -11,6 +11,7 @@ import argparse
 import os
 import secrets
 import signal
+import sys
 import threading
 import time
 from pathlib import Path
@@ -41,7 +42,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def serve(argv: list[str] | None = None) -> int:
-    from referrals_local.stack.supervisor import LocalStack, Options
+    from referrals_local.stack.supervisor import LocalStack, Options, StartFailed
 
     args = _parser().parse_args(argv)
     api_key = os.environ.get("REFERRALS_API_KEY") or f"rk_local_{secrets.token_urlsafe(24)}"
@@ -66,6 +67,14 @@ def serve(argv: list[str] | None = None) -> int:
     stack = LocalStack(options, out=lambda line: print(line, flush=True))
     try:
         outputs = stack.start()
+    except StartFailed as error:  # e.g. a port in use: one line, no traceback
+        stack.stop()
+        print(f"referrals run: error: {error}", file=sys.stderr, flush=True)
+        return 1
+    except BaseException:
+        stack.stop()
+        raise
+    try:
         print(
             f"\nreferral-engine is running locally (started in {time.monotonic() - started:.1f} s)\n"
             f"  HTTP API      {outputs.api_url}    (GET /r/{{code}}, /v1/..., /hooks/generic/{{hook_id}})\n"
@@ -76,9 +85,6 @@ def serve(argv: list[str] | None = None) -> int:
             flush=True,
         )
         stopping.wait()
-    except RuntimeError as error:
-        print(f"error: {error}", flush=True)
-        return 1
     finally:
         print("stopping…", flush=True)
         stack.stop()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import socket
 import subprocess
 import sys
@@ -73,6 +74,21 @@ def _port_free(host: str, port: int) -> bool:
         return probe.connect_ex((host, port)) != 0
 
 
+class StartFailed(RuntimeError):
+    """The stack could not start, for a reason its message tells a user in one line."""
+
+
+class PortInUse(StartFailed):
+    """A port the stack needs is taken; the message says how to choose another."""
+
+    def __init__(self, host: str, port: int, what: str, make_variable: str, option: str) -> None:
+        other = next((p for p in range(port + 1, port + 100) if _port_free(host, p)), port + 1)
+        super().__init__(
+            f"{host}:{port} ({what}) is in use, by another program or a local stack already running; "
+            f"pick another port: make run {make_variable}={other} (or referrals run {option} {other})"
+        )
+
+
 class InvocationLog:
     def __init__(self, out: Callable[[str], None]) -> None:
         self._out = out
@@ -118,9 +134,10 @@ class LocalStack:
 
     def start(self) -> StackOutputs:
         options = self.options
-        for port in (options.aws_port, options.api_port):
-            if not _port_free(options.host, port):
-                raise RuntimeError(f"{options.host}:{port} is in use: is a local stack already running?")
+        if not _port_free(options.host, options.api_port):
+            raise self._api_port_in_use()
+        if not _port_free(options.host, options.aws_port):
+            raise PortInUse(options.host, options.aws_port, "the AWS endpoint", "AWS_PORT", "--aws-port")
         logs = options.state_dir / "logs"
         logs.mkdir(parents=True, exist_ok=True)
         self._start_moto(logs)
@@ -153,7 +170,12 @@ class LocalStack:
             list(pool.map(lambda p: p.prewarm(), self._pools.values()))
 
         self._wire_triggers(specs, resolver, clients)
-        self._api = HttpApi((options.host, options.api_port), routes(specs), self.invoke)
+        try:
+            self._api = HttpApi((options.host, options.api_port), routes(specs), self.invoke)
+        except OSError as error:  # taken since the check above
+            if error.errno == errno.EADDRINUSE:
+                raise self._api_port_in_use() from None
+            raise
         threading.Thread(target=self._api.serve_forever, daemon=True, name="http-api").start()
 
         self.outputs = StackOutputs(
@@ -172,6 +194,9 @@ class LocalStack:
         )
         self.outputs.write(options.state_dir)
         return self.outputs
+
+    def _api_port_in_use(self) -> PortInUse:
+        return PortInUse(self.options.host, self.options.api_port, "the HTTP API", "API_PORT", "--api-port")
 
     def _start_moto(self, logs: Path) -> None:
         log = (logs / "moto.log").open("ab")
@@ -192,7 +217,7 @@ class LocalStack:
         deadline = time.monotonic() + 20
         while _port_free(self.options.host, self.options.aws_port):
             if self._moto.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"the AWS endpoint did not start: see {logs / 'moto.log'}")
+                raise StartFailed(f"the AWS endpoint did not start: see {logs / 'moto.log'}")
             time.sleep(0.05)
 
     def _wire_triggers(self, specs: list[FunctionSpec], resolver: Resolver, clients: ClientFactory) -> None:

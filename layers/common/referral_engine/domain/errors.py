@@ -49,3 +49,20 @@ class PermanentSignalError(DomainError):
 
 class UnmatchedSignal(PermanentSignalError):
     code = "unmatched_signal"
+
+
+class IllegalTransition(Conflict):
+    """A status move the entity's state machine (`domain/states.py`) does not have; `current` is None
+    for a status the entity may not be created in."""
+
+    code = "illegal_transition"
+
+    def __init__(self, entity: str, current: str | None, target: str) -> None:
+        super().__init__(
+            f"a {entity} cannot go from {current} to {target}"
+            if current is not None
+            else f"a {entity} cannot be created {target}"
+        )
+        self.entity = entity
+        self.current = current
+        self.target = target

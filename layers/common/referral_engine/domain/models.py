@@ -120,9 +120,13 @@ class Referral(Entity):
 
 
 class RewardStatus(StrEnum):
-    PENDING = "pending"
-    FULFILLED = "fulfilled"
-    REVERSED = "reversed"
+    PENDING = "pending"  # held until its release time
+    RELEASED = "released"  # the hold is over: handed to its provider
+    FULFILLED = "fulfilled"  # the recipient has it (an account credit is fulfilled at once)
+    IN_REVIEW = "in_review"
+    CANCELLED = "cancelled"  # reversed during the hold
+    CLAWED_BACK = "clawed_back"  # reversed after release
+    FAILED = "failed"  # the provider refused it: in the review queue
 
 
 class Reward(Entity):

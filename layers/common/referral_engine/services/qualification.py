@@ -3,8 +3,9 @@
 A qualifying signal moves a `pending` referral to `qualified` when it reaches the campaign's milestone.
 A reversal signal (a refund, a chargeback) moves a `qualified` or `rewarded` one to `reversed`; one
 that arrives while the referral is still `pending` is held on it until the payment it undoes comes
-(`domain/reversals.py`). Every move is a conditional write with its audit entry; a write that loses a
-race re-reads the referral and decides again.
+(`domain/reversals.py`). Every move is checked against the state machine (`domain/states.py`), then
+made by a conditional write with its audit entry; a write that loses a race re-reads the referral and
+decides again.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from referral_engine.domain.reversals import HeldReversal, Reversal, reason_for
 from referral_engine.domain.states import REVERSIBLE
 from referral_engine.ports import CampaignStore, EventPublisher, ParticipantStore, ReferralStore
 from referral_engine.services.matching import ReferralMatcher
+from referral_engine.services.transitions import require_moves
 
 # A conditional write that keeps losing to other writers is retried this often before giving up
 # (the stream retries the record later): each loss means the referral moved, so this is plenty.
@@ -101,6 +103,7 @@ class QualificationService:
                 to_status=ReferralStatus.QUALIFIED,
                 detail={"reason": decision.reason},
             )
+            require_moves(self._referrals, referral, audit)
             result = self._referrals.mark_qualified(referral, signal.key, audit, despite=despite)
             if result.applied:
                 self._announce(result.current, signal)
@@ -138,6 +141,7 @@ class QualificationService:
             applied_by=signal.key,
         )
         reversed_ = _reversed_audit(referral, reversal, ReferralStatus.QUALIFIED)
+        require_moves(self._referrals, referral, qualified, reversed_)
         result = self._referrals.qualify_into_reversal(referral, signal.key, qualified, reversed_, reversal)
         if not result.applied:
             return self._already_moved(result.current, signal)
@@ -214,6 +218,7 @@ class QualificationService:
             applied_by=signal.key,
         )
         audit = _reversed_audit(referral, reversal, referral.status)
+        require_moves(self._referrals, referral, audit)
         result = self._referrals.mark_reversed(referral, reversal, audit)
         if not result.applied:
             return result.current

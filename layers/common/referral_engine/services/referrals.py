@@ -22,6 +22,7 @@ from referral_engine.domain.models import (
     ReferralStatus,
     utcnow,
 )
+from referral_engine.domain.states import REFERRALS
 from referral_engine.ports import (
     CampaignStore,
     CodeTaken,
@@ -83,6 +84,7 @@ class ReferralService:
                 external_ids=request.external_ids,
                 joined_at=now,
             )
+            REFERRALS.require_entry(referral.status)
             referred = Participant(
                 code=referral.referred_code,
                 campaign_id=campaign.id,
@@ -98,7 +100,7 @@ class ReferralService:
                 at=now,
                 action="referral.created",
                 actor=actor,
-                to_status=ReferralStatus.PENDING,
+                to_status=referral.status,
                 detail={"advocate_code": advocate.code},
             )
             try:

@@ -8,13 +8,18 @@ from referral_engine.domain.errors import NotFound
 from referral_engine.domain.events import ReferralQualified
 from referral_engine.domain.models import AuditEntry, Referral, ReferralStatus, utcnow
 from referral_engine.domain.rewards import rewards_for
+from referral_engine.domain.states import REFERRALS, REWARDS
 from referral_engine.ports import CampaignStore, ReferralStore
+from referral_engine.services.transitions import require_moves
+
+# Where a referral may have gone since the event that announced it qualified: no error, and no reward.
+_MOVED_ON = REFERRALS.reachable_from(ReferralStatus.QUALIFIED) - {ReferralStatus.QUALIFIED}
 
 
 class RewardOutcome(StrEnum):
     ISSUED = "issued"
     DUPLICATE = "duplicate"
-    SKIPPED = "skipped"  # e.g. the referral went to review or was reversed meanwhile
+    SKIPPED = "skipped"  # the referral went to review or was reversed meanwhile
 
 
 class RewardService:
@@ -23,10 +28,11 @@ class RewardService:
         self._referrals = referrals
 
     def issue(self, event: ReferralQualified) -> RewardOutcome:
+        """Raises IllegalTransition (audited) for a referral that was never qualified."""
         referral = self._referrals.get(event.referral_id)
         if referral is None:
             raise NotFound(f"no referral {event.referral_id}")
-        if referral.status is not ReferralStatus.QUALIFIED:
+        if referral.status in _MOVED_ON:
             return self._not_qualified(referral)
         campaign = self._campaigns.get(referral.campaign_id)
         if campaign is None:
@@ -34,6 +40,8 @@ class RewardService:
 
         now = utcnow()
         rewards = rewards_for(campaign, referral, now)
+        for reward in rewards:
+            REWARDS.require_entry(reward.status)
         audit = AuditEntry(
             referral_id=referral.id,
             at=now,
@@ -43,6 +51,7 @@ class RewardService:
             to_status=ReferralStatus.REWARDED,
             detail={"rewards": [f"{r.recipient} {r.amount} {r.currency}" for r in rewards]},
         )
+        require_moves(self._referrals, referral, audit)
         result = self._referrals.record_rewards(referral, rewards, audit)
         return RewardOutcome.ISSUED if result.applied else self._not_qualified(result.current)
 

@@ -20,6 +20,7 @@ from referral_engine.domain.models import (
     utcnow,
 )
 from referral_engine.domain.reversals import HeldReversal, Reversal
+from referral_engine.domain.states import REFERRALS
 from referral_engine.ports import (
     ExternalIdClaimed,
     ReferralHistory,
@@ -249,6 +250,7 @@ class DynamoReferralStore:
             },
             qualified,
             [self._table.put_op(self._audit_item(reversed_), new=False)],
+            through=ReferralStatus.QUALIFIED,
             updated=referral.model_copy(
                 update={
                     "status": ReferralStatus.REVERSED,
@@ -328,12 +330,16 @@ class DynamoReferralStore:
         *,
         updated: Referral,
         guard: _Guard | None = None,
+        through: ReferralStatus | None = None,
     ) -> TransitionResult:
         """One conditional write moves the status; the audit entry and `extra` land with it or not at all.
 
-        `guard` adds a condition to the one on the status.
+        `guard` adds a condition to the one on the status; `through` is a status the write passes through
+        on its way to `target`. Raises IllegalTransition, writing nothing, for a move the state machine
+        does not have from the status the write is conditioned on (the services check it first).
         """
         expected = referral.status
+        REFERRALS.require(expected, *((target,) if through is None else (through, target)))
         assignments = {"status": target, "updated_at": utcnow(), **fields}
         names = {f"#f{i}": name for i, name in enumerate(assignments)}
         values = {f":v{i}": field_value for i, field_value in enumerate(assignments.values())}
