@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import binascii
 from collections.abc import Callable, Sequence
 from typing import Annotated, Any, TypeVar
 
@@ -60,7 +59,5 @@ def _encode(key: str) -> str:
 
 
 def _decode(cursor: str) -> str:
-    try:
-        return base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-    except (binascii.Error, UnicodeDecodeError) as error:
-        raise ValueError("malformed cursor") from error
+    """Raises ValueError (binascii.Error, UnicodeDecodeError) for a cursor we did not make."""
+    return base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
