@@ -114,6 +114,7 @@ ROUTES = {
     ("POST", "/v1/hooks/subscriptions", "ApiFunction"),
     ("DELETE", "/v1/hooks/subscriptions/{subscription_id}", "ApiFunction"),
     ("GET", "/v1/hooks/samples/{event}", "ApiFunction"),
+    ("GET", "/v1/openapi.json", "ApiFunction"),
 }
 
 
