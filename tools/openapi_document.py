@@ -143,12 +143,30 @@ def document() -> dict[str, Any]:
     for function in http_functions():
         merge.add_schema(describe(function))
     merged = merge.get_openapi_schema()
+    _document_idempotency_keys(merged)
     schemas = merged["components"]["schemas"]
     # Powertools adds its own 422 bodies to every resolver's components; our 4xx answers are all `Error`.
     for powertools_own in ("HTTPValidationError", "ValidationError", "ResponseValidationError"):
         schemas.pop(powertools_own, None)
     merged["components"]["schemas"] = dict(sorted(schemas.items()))
     return merged
+
+
+def _document_idempotency_keys(merged: dict[str, Any]) -> None:
+    """Every POST under /v1 honours `Idempotency-Key` (a middleware, so no route declares it)."""
+    from referral_engine.web.idempotency import IDEMPOTENCY_KEY_HEADER, MAX_KEY_LENGTH
+
+    parameter = {
+        "name": IDEMPOTENCY_KEY_HEADER,
+        "in": "header",
+        "required": False,
+        "schema": {"type": "string", "minLength": 1, "maxLength": MAX_KEY_LENGTH},
+        "description": "Retrying with the same key returns the first answer (`Idempotent-Replayed: true`) "
+        "for 24 hours; the same key with another request is a 422, while the first still runs a 409.",
+    }
+    for path, item in merged["paths"].items():
+        if path.startswith("/v1/") and "post" in item:
+            item["post"].setdefault("parameters", []).append(parameter)
 
 
 def render() -> str:
