@@ -40,7 +40,7 @@ OFFLINE_AWS := env -u AWS_PROFILE -u AWS_DEFAULT_PROFILE AWS_ACCESS_KEY_ID=testi
 UV_COMPILE := $(UV) pip compile --quiet --custom-compile-command "make lock" $(if $(UPGRADE),--upgrade)
 UV_LOCK := $(UV_COMPILE) --universal --python-version 3.11 --generate-hashes
 
-.PHONY: help install lint format typecheck validate pytest $(TIERS) test build clean lock run demo bench
+.PHONY: help install lint format typecheck validate pytest $(TIERS) test build clean lock run demo bench openapi
 
 help: ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
@@ -128,6 +128,9 @@ bench: $(DEV_STAMP) ## the benchmark: one markdown table of five figures, JSON i
 	$(BIN)/python -m bench $(BENCH_ARGS)
 
 # ----------------------------------------------------------------------------------- upkeep
+openapi: $(DEV_STAMP) ## write docs/openapi.json from the HTTP handlers' typed routes (served at /v1/openapi.json)
+	$(BIN)/python tools/openapi_document.py
+
 lock: $(BOOT_STAMP) ## regenerate the lock files (UPGRADE=1 to move to the newest allowed versions)
 	$(UV_LOCK) pyproject.toml requirements/dev.in -o requirements/dev.txt
 	$(UV_LOCK) requirements/sam.in -o requirements/sam.txt

@@ -1,13 +1,15 @@
-"""The server API (/v1/...): authenticate the API key, parse, call one service, answer."""
+"""The server API (/v1/...): authenticate the API key, validate the typed request, call a service, answer."""
 
 from __future__ import annotations
 
 import json
+from pathlib import Path as FilePath
 from typing import Annotated, Any, Literal
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
+from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -22,8 +24,10 @@ from referral_engine.services.signals import QualifyRequest
 from referral_engine.services.subscriptions import MAX_SAMPLES, NewSubscription
 from referral_engine.settings import get_settings
 from referral_engine.web.auth import requires
-from referral_engine.web.requests import API_MAX_BODY_BYTES, check_size, json_object
-from referral_engine.web.resolver import base_url, json_response, new_resolver
+from referral_engine.web.contract import API_KEY, answers
+from referral_engine.web.idempotency import honour_idempotency_keys
+from referral_engine.web.pages import Page, PageQuery, page_of, page_view
+from referral_engine.web.resolver import base_url, except_on, json_response, new_resolver, validate_request
 from referral_engine.web.views import (
     campaign_view,
     connection_view,
@@ -32,31 +36,45 @@ from referral_engine.web.views import (
     referral_view,
 )
 
+OPENAPI_PATH = "/v1/openapi.json"
+OPENAPI_DOCUMENT = FilePath(__file__).with_name("openapi.json")  # docs/openapi.json, packaged with us
+
 logger = Logger()
 app = new_resolver(logger)
 
+# Every route's errors beyond its own: no key, a refused parameter; with a body, also the body's.
+KEYED = (401, 422)
+WITH_BODY = (*KEYED, 400, 413, 415)
 
-class ReferralListQuery(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+CampaignId = Annotated[str, Path(description="The campaign's id (`cmp_...`).", max_length=64)]
+ReferralId = Annotated[str, Path(description="The referral's id (`ref_...`).", max_length=64)]
+ConnectionId = Annotated[str, Path(description="The connection's id (`con_...`).", max_length=64)]
 
-    status: ReferralStatus | None = None
+
+class ReferralListQuery(PageQuery):
+    status: ReferralStatus | None = Field(default=None, description="Only referrals in this status.")
     sort: Literal["joined_at", "qualified_at"] = "joined_at"
     order: Literal["asc", "desc"] = "desc"
-    limit: Annotated[int, Field(ge=1, le=100)] = 50
-    cursor: Annotated[str, Field(max_length=2048)] | None = None
+
+
+class SampleQuery(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    campaign_id: Annotated[str, Field(max_length=64)] | None = None
+    limit: Annotated[int, Field(ge=1, le=MAX_SAMPLES)] = 3
 
 
 def authenticate(resolver: APIGatewayHttpResolver, next_middleware: NextMiddleware) -> Response[Any]:
     return requires("server", wiring.api_keys)(resolver, next_middleware)
 
 
-app.use(middlewares=[authenticate])
-
-
-def _body() -> dict[str, Any]:
-    body = app.current_event.decoded_body
-    check_size(body, API_MAX_BODY_BYTES)
-    return json_object(body)
+app.use(
+    middlewares=[
+        except_on({OPENAPI_PATH}, authenticate),
+        honour_idempotency_keys(wiring.idempotency_records),
+        validate_request,
+    ]
+)
 
 
 def _base() -> str:
@@ -68,28 +86,54 @@ def _json(status: int, payload: dict[str, Any]) -> Response[str]:
     return json_response(status, json.dumps(payload))
 
 
-@app.post("/v1/campaigns")
-def create_campaign() -> Response[str]:
-    campaign = wiring.campaigns().create(NewCampaign.model_validate(_body()))
-    logger.info("campaign created", extra={"campaign_id": campaign.id})
-    return _json(201, campaign_view(campaign, _base()))
+@app.post(
+    "/v1/campaigns",
+    summary="Create a campaign",
+    description="Its reward rule, landing URL and milestone; the answer carries its generic hook URL.",
+    tags=["campaigns"],
+    security=API_KEY,
+    responses=answers({201: "The campaign."}, *WITH_BODY),
+)
+def create_campaign(campaign: Annotated[NewCampaign, Body()]) -> Response[str]:
+    created = wiring.campaigns().create(campaign)
+    logger.info("campaign created", extra={"campaign_id": created.id})
+    return _json(201, campaign_view(created, _base()))
 
 
-@app.get("/v1/campaigns/<campaign_id>")
-def get_campaign(campaign_id: str) -> Response[str]:
+@app.get(
+    "/v1/campaigns/<campaign_id>",
+    summary="Show a campaign",
+    tags=["campaigns"],
+    security=API_KEY,
+    responses=answers({200: "The campaign."}, *KEYED, 404),
+)
+def get_campaign(campaign_id: CampaignId) -> Response[str]:
     return _json(200, campaign_view(wiring.campaigns().get(campaign_id), _base()))
 
 
-@app.post("/v1/campaigns/<campaign_id>/advocates")
-def enrol_advocate(campaign_id: str) -> Response[str]:
-    participant, created = wiring.campaigns().enrol_advocate(campaign_id, NewAdvocate.model_validate(_body()))
+@app.post(
+    "/v1/campaigns/<campaign_id>/advocates",
+    summary="Enrol an advocate",
+    description="Idempotent on the e-mail address: the same person keeps one code and share URL.",
+    tags=["campaigns"],
+    security=API_KEY,
+    responses=answers({201: "A new advocate.", 200: "The advocate enrolled before."}, *WITH_BODY, 404),
+)
+def enrol_advocate(campaign_id: CampaignId, advocate: Annotated[NewAdvocate, Body()]) -> Response[str]:
+    participant, created = wiring.campaigns().enrol_advocate(campaign_id, advocate)
     logger.info("advocate enrolled", extra={"code": participant.code, "new": created})
     return _json(201 if created else 200, participant_view(participant, _base()))
 
 
-@app.get("/v1/campaigns/<campaign_id>/referrals")
-def list_referrals(campaign_id: str) -> Response[str]:
-    query = ReferralListQuery.model_validate(app.current_event.query_string_parameters or {})
+@app.get(
+    "/v1/campaigns/<campaign_id>/referrals",
+    summary="List a campaign's referrals",
+    description="Newest first unless sorted otherwise; a page at a time.",
+    tags=["referrals"],
+    security=API_KEY,
+    responses=answers({200: "A page of referrals."}, *KEYED, 400, 404, body=Page),
+)
+def list_referrals(campaign_id: CampaignId, query: Annotated[ReferralListQuery, Query()]) -> Response[str]:
     page = wiring.referrals().list(
         campaign_id,
         status=query.status,
@@ -99,60 +143,111 @@ def list_referrals(campaign_id: str) -> Response[str]:
         cursor=query.cursor,
     )
     base = _base()
-    return _json(
-        200, {"items": [referral_view(r, base) for r in page.items], "next_cursor": page.next_cursor}
-    )
+    return _json(200, page_view([referral_view(r, base) for r in page.items], page.next_cursor))
 
 
-@app.post("/v1/referrals")
-def sign_up() -> Response[str]:
-    referral, created = wiring.referrals().sign_up(NewSignup.model_validate(_body()), actor="api")
+@app.post(
+    "/v1/referrals",
+    summary="Record a signup",
+    description="The referred friend signed up with an advocate's code; the first referral of a friend wins.",
+    tags=["referrals"],
+    security=API_KEY,
+    responses=answers({201: "A new referral.", 200: "The friend's existing referral."}, *WITH_BODY, 404, 409),
+)
+def sign_up(signup: Annotated[NewSignup, Body()]) -> Response[str]:
+    referral, created = wiring.referrals().sign_up(signup, actor="api")
     logger.info("referral recorded", extra={"referral_id": referral.id, "new": created})
     return _json(201 if created else 200, referral_view(referral, _base()))
 
 
-@app.get("/v1/referrals/<referral_id>")
-def get_referral(referral_id: str) -> Response[str]:
+@app.get(
+    "/v1/referrals/<referral_id>",
+    summary="Show a referral",
+    description="With its rewards.",
+    tags=["referrals"],
+    security=API_KEY,
+    responses=answers({200: "The referral."}, *KEYED, 404),
+)
+def get_referral(referral_id: ReferralId) -> Response[str]:
     return _json(200, history_view(wiring.referrals().history(referral_id), _base()))
 
 
-@app.post("/v1/referrals/<referral_id>/qualify")
-def qualify(referral_id: str) -> Response[str]:
-    signal, accepted = wiring.signals().qualify_referral(referral_id, QualifyRequest.model_validate(_body()))
+@app.post(
+    "/v1/referrals/<referral_id>/qualify",
+    summary="Report a qualifying event",
+    description="Stored at once and applied asynchronously; deduplicated on `event_id`.",
+    tags=["referrals"],
+    security=API_KEY,
+    responses=answers({202: "Accepted (or a duplicate of an accepted event)."}, *WITH_BODY, 404),
+)
+def qualify(referral_id: ReferralId, event: Annotated[QualifyRequest | None, Body()] = None) -> Response[str]:
+    signal, accepted = wiring.signals().qualify_referral(referral_id, event or QualifyRequest())
     logger.info("qualification accepted", extra={"referral_id": referral_id, "duplicate": not accepted})
     return _json(202, {"referral_id": referral_id, "signal_id": signal.key, "duplicate": not accepted})
 
 
-@app.post("/v1/campaigns/<campaign_id>/connections")
-def create_connection(campaign_id: str) -> Response[str]:
-    connection, secret = wiring.connections().create(campaign_id, NewConnection.model_validate(_body()))
-    logger.info("connection created", extra={"connection_id": connection.id, "source": connection.source})
-    return _json(201, connection_view(connection, _base(), secret))
+@app.post(
+    "/v1/campaigns/<campaign_id>/connections",
+    summary="Connect a vendor",
+    description="The answer carries the connection's hook URL and, once, the secret we generated.",
+    tags=["connections"],
+    security=API_KEY,
+    responses=answers({201: "The connection."}, *WITH_BODY, 404),
+)
+def create_connection(campaign_id: CampaignId, connection: Annotated[NewConnection, Body()]) -> Response[str]:
+    created, secret = wiring.connections().create(campaign_id, connection)
+    logger.info("connection created", extra={"connection_id": created.id, "source": created.source})
+    return _json(201, connection_view(created, _base(), secret))
 
 
-@app.get("/v1/campaigns/<campaign_id>/connections")
-def list_connections(campaign_id: str) -> Response[str]:
+@app.get(
+    "/v1/campaigns/<campaign_id>/connections",
+    summary="List a campaign's connections",
+    tags=["connections"],
+    security=API_KEY,
+    responses=answers({200: "A page of connections."}, *KEYED, 400, 404, body=Page),
+)
+def list_connections(campaign_id: CampaignId, query: Annotated[PageQuery, Query()]) -> Response[str]:
+    connections, next_cursor = page_of(wiring.connections().of_campaign(campaign_id), query, lambda c: c.id)
     base = _base()
-    return _json(
-        200, {"items": [connection_view(c, base) for c in wiring.connections().of_campaign(campaign_id)]}
-    )
+    return _json(200, page_view([connection_view(c, base) for c in connections], next_cursor))
 
 
-@app.get("/v1/connections/<connection_id>")
-def get_connection(connection_id: str) -> Response[str]:
+@app.get(
+    "/v1/connections/<connection_id>",
+    summary="Show a connection",
+    tags=["connections"],
+    security=API_KEY,
+    responses=answers({200: "The connection (never its secret)."}, *KEYED, 404),
+)
+def get_connection(connection_id: ConnectionId) -> Response[str]:
     return _json(200, connection_view(wiring.connections().get(connection_id), _base()))
 
 
-@app.post("/v1/connections/<connection_id>/rotate-secret")
-def rotate_secret(connection_id: str) -> Response[str]:
-    rotation = SecretRotation.model_validate(_body())
-    connection, secret = wiring.connections().rotate_secret(connection_id, rotation)
+@app.post(
+    "/v1/connections/<connection_id>/rotate-secret",
+    summary="Rotate a connection's secret",
+    description="Give the vendor's new secret, or none to have one generated (answered once).",
+    tags=["connections"],
+    security=API_KEY,
+    responses=answers({200: "The connection."}, *WITH_BODY, 404, 409),
+)
+def rotate_secret(
+    connection_id: ConnectionId, rotation: Annotated[SecretRotation | None, Body()] = None
+) -> Response[str]:
+    connection, secret = wiring.connections().rotate_secret(connection_id, rotation or SecretRotation())
     logger.info("connection secret rotated", extra={"connection_id": connection.id})
     return _json(200, connection_view(connection, _base(), secret))
 
 
-@app.delete("/v1/connections/<connection_id>")
-def delete_connection(connection_id: str) -> Response[str]:
+@app.delete(
+    "/v1/connections/<connection_id>",
+    summary="Delete a connection",
+    tags=["connections"],
+    security=API_KEY,
+    responses=answers({204: "Deleted."}, *KEYED, 404),
+)
+def delete_connection(connection_id: ConnectionId) -> Response[str]:
     wiring.connections().delete(connection_id)
     logger.info("connection deleted", extra={"connection_id": connection_id})
     return Response(status_code=204, body="")
@@ -161,46 +256,75 @@ def delete_connection(connection_id: str) -> Response[str]:
 # ------------------------------------------------------------- REST hooks (Zapier instant triggers)
 
 
-class SampleQuery(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    campaign_id: Annotated[str, Field(max_length=64)] | None = None
-    limit: Annotated[int, Field(ge=1, le=MAX_SAMPLES)] = 3
-
-
 def _subscription_view(subscription: Subscription) -> dict[str, Any]:
     return subscription.model_dump(mode="json", exclude={"base_url"})
 
 
-@app.post("/v1/hooks/subscriptions")
-def subscribe_hook() -> Response[str]:
-    request = NewSubscription.model_validate(_body())
-    subscription, created = wiring.subscriptions().subscribe(request, base_url=_base())
+@app.post(
+    "/v1/hooks/subscriptions",
+    summary="Subscribe a REST hook",
+    description="Zapier's `performSubscribe`: deliver an event's payloads to `target_url`.",
+    tags=["hooks"],
+    security=API_KEY,
+    responses=answers({201: "A new subscription.", 200: "The same subscription, made before."}, *WITH_BODY),
+)
+def subscribe_hook(subscription: Annotated[NewSubscription, Body()]) -> Response[str]:
+    subscribed, created = wiring.subscriptions().subscribe(subscription, base_url=_base())
     logger.info(
         "hook subscribed",
-        extra={"subscription_id": subscription.id, "event": subscription.event, "new": created},
+        extra={"subscription_id": subscribed.id, "event": subscribed.event, "new": created},
     )
-    return _json(201 if created else 200, _subscription_view(subscription))
+    return _json(201 if created else 200, _subscription_view(subscribed))
 
 
-@app.delete("/v1/hooks/subscriptions/<subscription_id>")
-def unsubscribe_hook(subscription_id: str) -> Response[str]:
+@app.delete(
+    "/v1/hooks/subscriptions/<subscription_id>",
+    summary="Unsubscribe a REST hook",
+    description="Zapier's `performUnsubscribe`; an unknown subscription is gone already (204).",
+    tags=["hooks"],
+    security=API_KEY,
+    responses=answers({204: "Gone."}, *KEYED),
+)
+def unsubscribe_hook(
+    subscription_id: Annotated[str, Path(description="The subscription's id.", max_length=64)],
+) -> Response[str]:
     existed = wiring.subscriptions().unsubscribe(subscription_id)
     logger.info("hook unsubscribed", extra={"subscription_id": subscription_id, "existed": existed})
     return Response(status_code=204, body="")
 
 
-@app.get("/v1/hooks/samples/<event>")
-def hook_samples(event: str) -> Response[str]:
-    """Zapier's `performList`: a JSON array, newest first, shaped as the hook delivers."""
+@app.get(
+    "/v1/hooks/samples/<event>",
+    summary="Sample payloads of a hook event",
+    description="Zapier's `performList`: a JSON array, newest first, shaped as the hook delivers.",
+    tags=["hooks"],
+    security=API_KEY,
+    responses={
+        **answers({}, *KEYED, 404),
+        200: {"description": "The samples.", "content": {"application/json": {"schema": {"type": "array"}}}},
+    },
+)
+def hook_samples(
+    event: Annotated[str, Path(description=f"One of {', '.join(HOOK_EVENTS)}.", max_length=64)],
+    query: Annotated[SampleQuery, Query()],
+) -> Response[str]:
     if event not in HOOK_EVENTS:
         raise NotFound(f"no hook event {event!r}: one of {', '.join(HOOK_EVENTS)}")
     hook_event: HookEvent = event
-    query = SampleQuery.model_validate(app.current_event.query_string_parameters or {})
     samples = wiring.subscriptions().samples(
         hook_event, campaign_id=query.campaign_id or None, limit=query.limit, base_url=_base()
     )
     return json_response(200, json.dumps([sample.json_body() for sample in samples]))
+
+
+@app.get(
+    OPENAPI_PATH,
+    summary="This API's OpenAPI document",
+    tags=["meta"],
+    responses={200: {"description": "The OpenAPI 3 document.", "content": {"application/json": {}}}},
+)
+def openapi_document() -> Response[str]:
+    return json_response(200, OPENAPI_DOCUMENT.read_text(), headers={"Cache-Control": "public, max-age=300"})
 
 
 @logger.inject_lambda_context(clear_state=True)

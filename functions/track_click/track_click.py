@@ -21,27 +21,32 @@ COOKIE_MAX_AGE_SECONDS = 30 * 24 * 3600
 logger = logging.getLogger(__name__)
 
 
-def _not_found() -> dict[str, Any]:
+def _not_found(request_id: str) -> dict[str, Any]:
+    error = {"code": "unknown_code", "message": "no such referral link", "request_id": request_id}
+    headers = {"Content-Type": "application/json", "Cache-Control": "no-store", "Request-Id": request_id}
     return {
         "statusCode": 404,
-        "headers": {"Content-Type": "application/json", "Cache-Control": "no-store"},
-        "body": json.dumps({"error": {"code": "unknown_code", "message": "no such referral link"}}),
+        "headers": headers,
+        "body": json.dumps({"error": error}),
     }
 
 
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    # The API's Request-Id convention (referral_engine.web.request_ids), without importing Powertools.
+    request_id = str((event.get("requestContext") or {}).get("requestId", ""))
     code = normalise_code((event.get("pathParameters") or {}).get("code", ""))
     if code is None:
-        return _not_found()
+        return _not_found(request_id)
     landing_url = count_click(aws.dynamodb(), get_settings().table_name, code, datetime.now(UTC).isoformat())
     if landing_url is None:
-        return _not_found()
+        return _not_found(request_id)
     return {
         "statusCode": 302,
         "headers": {
             "Location": landing_with_ref(landing_url, code),
             "Cache-Control": "no-store",
             "Referrer-Policy": "strict-origin-when-cross-origin",
+            "Request-Id": request_id,
         },
         "cookies": [f"ref={code}; Max-Age={COOKIE_MAX_AGE_SECONDS}; Path=/; Secure; HttpOnly; SameSite=Lax"],
         "body": "",

@@ -149,3 +149,11 @@ def test_unknown_paths_are_404(local_stack: RunningStack, path: str) -> None:
     import requests
 
     assert requests.get(f"{local_stack.api}{path}", timeout=10).status_code == 404
+
+
+def test_the_openapi_document_is_served_without_a_key(local_stack: RunningStack) -> None:
+    import requests
+
+    response = requests.get(f"{local_stack.api}/v1/openapi.json", timeout=10)
+    assert response.status_code == 200
+    assert response.json()["paths"]["/v1/campaigns"]["post"]["security"] == [{"apiKey": []}]

@@ -145,6 +145,7 @@ ROUTES = {
     ("POST", "/v1/hooks/subscriptions", "ApiFunction"),
     ("DELETE", "/v1/hooks/subscriptions/{subscription_id}", "ApiFunction"),
     ("GET", "/v1/hooks/samples/{event}", "ApiFunction"),
+    ("GET", "/v1/openapi.json", "ApiFunction"),
     ("GET", "/v1/admin/queues", "AdminFunction"),
     ("GET", "/v1/admin/queues/{queue}/messages", "AdminFunction"),
     ("GET", "/v1/admin/queues/{queue}/messages/{message_id}", "AdminFunction"),

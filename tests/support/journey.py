@@ -26,11 +26,24 @@ def call_api(sample: str, **kwargs: Any) -> dict[str, Any]:
     return api.handler(http_event(f"api/{sample}", headers=headers, **kwargs), LambdaContext())
 
 
-def call_route(method: str, route: str, body: Any = None, **path_parameters: str) -> dict[str, Any]:
+def call_route(
+    method: str,
+    route: str,
+    body: Any = None,
+    query: dict[str, str] | None = None,
+    headers: dict[str, str] | None = None,
+    **path_parameters: str,
+) -> dict[str, Any]:
     """Any API route, e.g. call_route("DELETE", "/v1/connections/{connection_id}", connection_id=...)."""
     path = route.format(**path_parameters)
     event = http_event(
-        "api/get_campaign", path=path, path_parameters=path_parameters, body=body, headers=AUTH
+        "api/get_campaign",
+        path=path,
+        path_parameters=path_parameters,
+        query=query,
+        body=body,
+        headers=AUTH if headers is None else headers,
+        drop_headers=() if headers is None else ("authorization",),
     )
     event["routeKey"] = event["requestContext"]["routeKey"] = f"{method} {route}"
     event["requestContext"]["http"]["method"] = method

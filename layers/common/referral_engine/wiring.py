@@ -296,3 +296,16 @@ def referral_announcer() -> ReferralAnnouncer:
     from referral_engine.services.subscriptions import ReferralAnnouncer
 
     return ReferralAnnouncer(EventBridgeCreatedPublisher(aws.events(), get_settings().event_bus_name))
+
+
+# ------------------------------------------------------------------ Idempotency-Key answers (the /v1 POSTs)
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
+
+
+@cache
+def idempotency_records() -> DynamoDBPersistenceLayer:
+    """Built on the first request that carries an `Idempotency-Key` (web/idempotency.py)."""
+    from referral_engine.adapters.dynamodb.idempotency import idempotency_records as records
+
+    return records(aws.dynamodb(), get_settings().table_name)

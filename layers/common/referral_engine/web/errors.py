@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from typing import Any
 
+from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 from pydantic import ValidationError
 
 from referral_engine.domain.errors import (
@@ -15,6 +17,7 @@ from referral_engine.domain.errors import (
     SelfReferral,
 )
 from referral_engine.domain.webhooks import MalformedWebhook, WebhookForbidden, WebhookRefused
+from referral_engine.web.request_ids import current_request_id
 
 
 class MalformedJson(InvalidRequest):
@@ -33,6 +36,18 @@ class Forbidden(DomainError):
     code = "forbidden"
 
 
+class InvalidIdempotencyKey(InvalidRequest):
+    code = "invalid_idempotency_key"
+
+
+class IdempotencyKeyReused(InvalidRequest):
+    code = "idempotency_key_reused"
+
+
+class IdempotencyKeyInProgress(Conflict):
+    code = "idempotency_key_in_progress"
+
+
 _STATUS: list[tuple[type[DomainError], int]] = [
     (PayloadTooLarge, 413),
     (Unauthorized, 401),
@@ -43,6 +58,7 @@ _STATUS: list[tuple[type[DomainError], int]] = [
     (NotFound, 404),
     (Conflict, 409),
     (SelfReferral, 422),
+    (IdempotencyKeyReused, 422),
     (InvalidRequest, 400),
 ]
 
@@ -52,11 +68,22 @@ def status_for(error: DomainError) -> int:
 
 
 def error_body(code: str, message: str, **extra: Any) -> str:
-    return json.dumps({"error": {"code": code, "message": message, **extra}})
+    """The error answer, with the id of the request being answered (quoted to support, found in the logs)."""
+    request_id = current_request_id()
+    return json.dumps({"error": {"code": code, "message": message, **extra, "request_id": request_id}})
 
 
-def validation_details(error: ValidationError) -> list[dict[str, str]]:
-    return [
-        {"field": ".".join(str(part) for part in issue["loc"]) or "body", "message": issue["msg"]}
-        for issue in error.errors(include_url=False, include_input=False)
-    ]
+def validation_details(error: ValidationError | RequestValidationError) -> list[dict[str, str]]:
+    """Each refused field and why, never the value sent. A body's fields are named as in the body
+    (`reward.amount`), a query's or path's with their place (`query.limit`)."""
+    issues = error.errors(include_url=False) if isinstance(error, ValidationError) else error.errors()
+    return [{"field": _field(issue["loc"]), "message": issue["msg"]} for issue in issues]
+
+
+def _field(loc: Sequence[str | int]) -> str:
+    parts = [str(part) for part in loc]
+    if parts[:1] == ["body"] and len(parts) > 1:
+        parts = parts[1:]
+    elif parts[:1] in (["query"], ["header"]) and len(parts) > 2:
+        del parts[1]  # a query model's parameter name: a query's values are never nested otherwise
+    return ".".join(parts) or "body"

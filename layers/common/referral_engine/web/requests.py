@@ -17,8 +17,10 @@ def check_size(body: bytes | str | None, limit: int) -> None:
         raise PayloadTooLarge(f"the body exceeds {limit} bytes")
 
 
-def json_object(body: str | None) -> dict[str, Any]:
-    """The body as a JSON object; an empty body is an empty object."""
+def json_object(body: str | None, limit: int | None = None) -> dict[str, Any]:
+    """The body as a JSON object, at most `limit` bytes long; an empty body is an empty object."""
+    if limit is not None:
+        check_size(body, limit)
     if not body or not body.strip():
         return {}
     try:

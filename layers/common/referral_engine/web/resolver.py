@@ -1,14 +1,33 @@
-"""An API Gateway HTTP API resolver with the project's error mapping, shared by the HTTP functions."""
+"""An API Gateway HTTP API resolver with the project's error mapping and request validation, shared by
+the HTTP functions.
+
+Powertools validates a typed route's path, query and body itself (`enable_validation`), but before
+every middleware of the app: an anonymous caller would learn about field errors before hearing 401.
+Here the same validation middleware runs last, after the app's own middlewares (authentication), and
+is imported on the first request that needs it, not at cold init (docs/adr/0006).
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Collection
+from functools import partial
+from typing import Any
+
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
-from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
+from aws_lambda_powertools.event_handler.openapi.exceptions import (
+    RequestUnsupportedContentType,
+    RequestValidationError,
+)
 from pydantic import ValidationError
 
 from referral_engine.domain.errors import DomainError
 from referral_engine.web.errors import error_body, status_for, validation_details
+from referral_engine.web.request_ids import RequestIdResolver
+from referral_engine.web.requests import API_MAX_BODY_BYTES, json_object
+
+Middleware = Callable[[APIGatewayHttpResolver, NextMiddleware], Response[Any]]
 
 
 def json_response(status: int, body: str, headers: dict[str, str] | None = None) -> Response[str]:
@@ -17,8 +36,10 @@ def json_response(status: int, body: str, headers: dict[str, str] | None = None)
     )
 
 
-def new_resolver(logger: Logger) -> APIGatewayHttpResolver:
-    app = APIGatewayHttpResolver(enable_validation=True)
+def new_resolver(logger: Logger, *, max_body_bytes: int = API_MAX_BODY_BYTES) -> APIGatewayHttpResolver:
+    """A resolver whose JSON bodies are size-checked objects (413, 400) and whose errors are our 4xx
+    JSON. Add `validate_request` as the last of its middlewares."""
+    app = RequestIdResolver(logger, json_body_deserializer=partial(json_object, limit=max_body_bytes))
 
     @app.exception_handler(DomainError)  # type: ignore[untyped-decorator]
     def _domain_error(error: DomainError) -> Response[str]:
@@ -27,29 +48,47 @@ def new_resolver(logger: Logger) -> APIGatewayHttpResolver:
         headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
         return json_response(status, error_body(error.code, error.message), headers)
 
-    @app.exception_handler(ValidationError)  # type: ignore[untyped-decorator]
-    def _invalid(error: ValidationError) -> Response[str]:
+    @app.exception_handler([ValidationError, RequestValidationError])  # type: ignore[untyped-decorator]
+    def _invalid(error: ValidationError | RequestValidationError) -> Response[str]:
         details = validation_details(error)
         logger.info("request invalid", extra={"status": 422, "fields": [d["field"] for d in details]})
         return json_response(422, error_body("validation_error", "the request is not valid", details=details))
 
-    @app.exception_handler(RequestValidationError)  # type: ignore[untyped-decorator]
-    def _invalid_request(error: RequestValidationError) -> Response[str]:
-        details = [
-            {
-                "field": ".".join(str(part) for part in issue.get("loc", ())) or "request",
-                "message": issue["msg"],
-            }
-            for issue in error.errors()
-        ]
-        logger.info("request invalid", extra={"status": 422, "fields": [d["field"] for d in details]})
-        return json_response(422, error_body("validation_error", "the request is not valid", details=details))
+    @app.exception_handler(RequestUnsupportedContentType)  # type: ignore[untyped-decorator]
+    def _unsupported(_: RequestUnsupportedContentType) -> Response[str]:
+        return json_response(415, error_body("unsupported_media_type", "send the body as application/json"))
 
     @app.not_found
     def _no_route(_: Exception) -> Response[str]:
         return json_response(404, error_body("not_found", "no such route"))
 
     return app
+
+
+_validation: list[Middleware] = []
+
+
+def validate_request(app: APIGatewayHttpResolver, next_middleware: NextMiddleware) -> Response[Any]:
+    """Powertools' request validation of the route's typed path, query, header and body parameters
+    (a 422 on failure), imported on first use."""
+    if not _validation:
+        from aws_lambda_powertools.event_handler.middlewares.openapi_validation import (
+            OpenAPIRequestValidationMiddleware,
+        )
+
+        _validation.append(OpenAPIRequestValidationMiddleware())  # type: ignore[no-untyped-call]
+    return _validation[0](app, next_middleware)
+
+
+def except_on(paths: Collection[str], middleware: Middleware) -> Middleware:
+    """`middleware` on every route except those at `paths` (e.g. no API key for a public document)."""
+
+    def unless_exempt(app: APIGatewayHttpResolver, next_middleware: NextMiddleware) -> Response[Any]:
+        if app.current_event.path in paths:
+            return next_middleware(app)
+        return middleware(app, next_middleware)
+
+    return unless_exempt
 
 
 def base_url(configured: str, domain_name: str, stage: str | None) -> str:

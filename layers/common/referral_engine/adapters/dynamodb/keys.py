@@ -126,3 +126,8 @@ def participants_of(campaign_id: str) -> str:
 
 def rewards_of(code: str) -> str:
     return f"CODE#{code}#REWARDS"
+
+
+IDEMPOTENCY = "IDEMPOTENCY"
+"""The partition of `Idempotency-Key` answers, kept by Powertools' Idempotency utility: pk `IDEMPOTENCY`,
+sk `IDEMPOTENCY#{sha256 of the caller and the key}` (web/idempotency.py sets that prefix)."""

@@ -1,0 +1,54 @@
+"""The API Gateway request id on every answer (`Request-Id` header, `error.request_id`) and in the logs.
+
+One id for one request wherever a person looks: the caller quotes it from the answer, the operator
+finds the same value as the log lines' correlation id and in the HTTP API's access log.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from contextvars import ContextVar
+from typing import TYPE_CHECKING, Any
+
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools import Logger
+    from aws_lambda_powertools.utilities.typing import LambdaContext
+
+REQUEST_ID_HEADER = "Request-Id"
+
+_current: ContextVar[str | None] = ContextVar("request_id", default=None)
+
+
+def request_id_of(event: Mapping[str, Any]) -> str | None:
+    """`requestContext.requestId` of an API Gateway HTTP API event (payload v2)."""
+    request_id = (event.get("requestContext") or {}).get("requestId")
+    return str(request_id) if request_id else None
+
+
+def current_request_id() -> str | None:
+    """The id of the request being answered, None outside of one."""
+    return _current.get()
+
+
+class RequestIdResolver(APIGatewayHttpResolver):
+    """Answers every request, errors and unknown routes included, with its request id, and tags the
+    request's log lines with it (the same value `correlation_paths.API_GATEWAY_HTTP` selects)."""
+
+    def __init__(self, logger: Logger, **options: Any) -> None:
+        super().__init__(**options)
+        self._logger = logger
+
+    def resolve(self, event: Mapping[str, Any], context: LambdaContext) -> dict[str, Any]:
+        request_id = request_id_of(event)
+        if request_id is None:
+            return super().resolve(event, context)
+        self._logger.set_correlation_id(request_id)
+        token = _current.set(request_id)
+        try:
+            response = super().resolve(event, context)
+        finally:
+            _current.reset(token)
+        response["headers"] = {**(response.get("headers") or {}), REQUEST_ID_HEADER: request_id}
+        return response

@@ -1,0 +1,194 @@
+"""docs/openapi.json: one OpenAPI document for the whole HTTP API, generated from the handlers.
+
+Every function of template.yaml with `HttpApi` events is a part of the API: its handler module's
+resolver (`app`) describes its routes from the same typed parameters it validates requests with; a
+plain handler without one (track_click) is described by a small hand-kept path item below. The paths
+are merged into one document, which the api function serves at GET /v1/openapi.json.
+
+    python tools/openapi_document.py           # (re)write docs/openapi.json (`make openapi`)
+    python tools/openapi_document.py --check   # exit 1 if docs/openapi.json is not what this makes
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import sys
+from dataclasses import dataclass
+from typing import Any
+
+from referrals_local.template import REPO_ROOT, Template, load_template, resources_of_type
+
+DOCUMENT = REPO_ROOT / "docs" / "openapi.json"
+TITLE = "referral-engine"
+VERSION = "1"
+DESCRIPTION = (
+    "The HTTP API of a self-hosted referral engine: the server API under /v1 (API-key authenticated), "
+    "referral links (/r/{code}) and inbound webhooks (/hooks/...). Every 4xx answer is an `Error`."
+)
+
+# Functions whose handler has no resolver describe their routes here, by handler module.
+PLAIN_HANDLERS: dict[str, dict[str, Any]] = {
+    "track_click": {
+        "/r/{code}": {
+            "get": {
+                "summary": "Follow a referral link",
+                "description": "Counts the click, sets a first-party `ref` cookie (30 days) and "
+                "redirects to the campaign's landing URL with `?ref=<code>`.",
+                "operationId": "track_click_r__code__get",
+                "tags": ["links"],
+                "parameters": [
+                    {
+                        "name": "code",
+                        "in": "path",
+                        "required": True,
+                        "schema": {"type": "string"},
+                        "description": "A participant's referral code.",
+                    }
+                ],
+                "responses": {
+                    "302": {"description": "To the landing URL; sets the `ref` cookie."},
+                    "404": {
+                        "description": "No such referral link (`unknown_code`).",
+                        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+                    },
+                },
+            }
+        }
+    }
+}
+
+
+@dataclass(frozen=True)
+class HttpFunction:
+    logical_id: str
+    module: str
+    routes: frozenset[tuple[str, str]]  # (METHOD, /path/{param}) from the template's HttpApi events
+
+
+def http_functions(template: Template | None = None) -> list[HttpFunction]:
+    """The template's functions with HttpApi events, in template order."""
+    functions = []
+    resources = resources_of_type(template or load_template(), "AWS::Serverless::Function")
+    for logical_id, resource in resources.items():
+        properties = resource["Properties"]
+        routes = frozenset(
+            (event["Properties"]["Method"].upper(), event["Properties"]["Path"])
+            for event in properties.get("Events", {}).values()
+            if event["Type"] == "HttpApi"
+        )
+        if routes:
+            code_dir = str(REPO_ROOT / properties["CodeUri"])
+            if code_dir not in sys.path:
+                sys.path.insert(0, code_dir)
+            functions.append(HttpFunction(logical_id, properties["Handler"].rsplit(".", 1)[0], routes))
+    return functions
+
+
+def describe(function: HttpFunction) -> dict[str, Any]:
+    """One function's part of the document (paths, components): its resolver's or its hand-kept one."""
+    from referral_engine.web.contract import SECURITY_SCHEMES
+
+    if function.module in PLAIN_HANDLERS:
+        return {"paths": PLAIN_HANDLERS[function.module]}
+    app = getattr(importlib.import_module(function.module), "app", None)
+    if app is None:
+        raise LookupError(f"{function.module} has no resolver `app`: describe it in PLAIN_HANDLERS")
+    schema = app.get_openapi_schema(security_schemes=SECURITY_SCHEMES)
+    described: dict[str, Any] = schema.model_dump(mode="json", by_alias=True, exclude_none=True)
+    query_fields = _query_model_fields(app)
+    for item in described["paths"].values():
+        for operation in item.values():
+            fields = query_fields.get(operation["operationId"], {})
+            for parameter in operation.get("parameters", []):
+                if parameter["in"] == "query" and parameter["name"] in fields:
+                    parameter["schema"] = fields[parameter["name"]]
+    return described
+
+
+def _query_model_fields(app: Any) -> dict[str, dict[str, Any]]:
+    """operationId -> each field of its query model with its full JSON schema (Powertools documents a
+    query model's fields by their bare type: no bounds, no enum)."""
+    from pydantic import BaseModel
+
+    fields: dict[str, dict[str, Any]] = {}
+    for route in app._static_routes + app._dynamic_routes:
+        for parameter in route.dependant.query_params:
+            model = parameter.field_info.annotation
+            if isinstance(model, type) and issubclass(model, BaseModel):
+                schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
+                fields.setdefault(route.operation_id, {}).update(schema["properties"])
+    return fields
+
+
+def routes_of(described: dict[str, Any]) -> set[tuple[str, str]]:
+    """(METHOD, path) of every operation described."""
+    return {(method.upper(), path) for path, item in described["paths"].items() for method in item}
+
+
+def document() -> dict[str, Any]:
+    """The whole API's document: every HTTP function's paths and components, merged."""
+    from aws_lambda_powertools.event_handler.openapi.merge import OpenAPIMerge
+
+    from referral_engine.web.contract import SECURITY_SCHEMES
+
+    merge = OpenAPIMerge(
+        title=TITLE,
+        version=VERSION,
+        description=DESCRIPTION,
+        security_schemes=SECURITY_SCHEMES,
+        on_conflict="error",
+    )
+    for function in http_functions():
+        merge.add_schema(describe(function))
+    merged = merge.get_openapi_schema()
+    _document_idempotency_keys(merged)
+    schemas = merged["components"]["schemas"]
+    # Powertools adds its own 422 bodies to every resolver's components; our 4xx answers are all `Error`.
+    for powertools_own in ("HTTPValidationError", "ValidationError", "ResponseValidationError"):
+        schemas.pop(powertools_own, None)
+    merged["components"]["schemas"] = dict(sorted(schemas.items()))
+    return merged
+
+
+def _document_idempotency_keys(merged: dict[str, Any]) -> None:
+    """Every POST under /v1 honours `Idempotency-Key` (a middleware, so no route declares it)."""
+    from referral_engine.web.idempotency import IDEMPOTENCY_KEY_HEADER, MAX_KEY_LENGTH
+
+    parameter = {
+        "name": IDEMPOTENCY_KEY_HEADER,
+        "in": "header",
+        "required": False,
+        "schema": {"type": "string", "minLength": 1, "maxLength": MAX_KEY_LENGTH},
+        "description": "Retrying with the same key returns the first answer (`Idempotent-Replayed: true`) "
+        "for 24 hours; the same key with another request is a 422, while the first still runs a 409.",
+    }
+    for path, item in merged["paths"].items():
+        if path.startswith("/v1/") and "post" in item:
+            item["post"].setdefault("parameters", []).append(parameter)
+
+
+def render() -> str:
+    return json.dumps(document(), indent=2, ensure_ascii=False) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--check", action="store_true", help="fail if docs/openapi.json is out of date")
+    args = parser.parse_args(argv)
+    rendered = render()
+    if args.check:
+        if DOCUMENT.read_text(encoding="utf-8") != rendered:
+            print(f"{DOCUMENT.relative_to(REPO_ROOT)} is out of date: run `make openapi`", file=sys.stderr)
+            return 1
+        return 0
+    DOCUMENT.write_text(rendered, encoding="utf-8")
+    print(f"wrote {DOCUMENT.relative_to(REPO_ROOT)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
