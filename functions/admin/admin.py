@@ -6,6 +6,7 @@ the admin log and the audit trail; otherwise (the local stack) an admin-scoped A
 
 from __future__ import annotations
 
+import json
 from typing import Annotated, Any
 
 from aws_lambda_powertools import Logger
@@ -19,124 +20,202 @@ from referral_engine.ports import ApiKeyScope
 from referral_engine.services.admin_messages import QueueName
 from referral_engine.web.admin_views import api_key_view, depth_view, message_view, result_view
 from referral_engine.web.auth import requires
-from referral_engine.web.resolver import new_resolver
+from referral_engine.web.contract import ADMIN, answers
+from referral_engine.web.idempotency import honour_idempotency_keys
+from referral_engine.web.pages import Page, PageQuery, page_of, page_view
+from referral_engine.web.resolver import json_response, new_resolver, validate_request
 
 logger = Logger()
 app = new_resolver(logger)
-app.use(middlewares=[requires("admin", wiring.api_keys, iam=True)])
+app.use(
+    middlewares=[
+        requires("admin", wiring.api_keys, iam=True),
+        honour_idempotency_keys(wiring.idempotency_records),
+        validate_request,
+    ]
+)
 
-MAX_PAGE = 100
-Limit = Annotated[int, Query(ge=1, le=MAX_PAGE)]
-Cursor = Annotated[str | None, Query(max_length=2048)]
-QueuePath = Annotated[QueueName, Path()]
-MessageId = Annotated[str, Path(min_length=1, max_length=128)]
+# Every route's errors beyond its own: no key or IAM identity, a server key, a refused parameter.
+GUARDED = (401, 403, 422)
+WITH_BODY = (*GUARDED, 400, 413, 415)
+
+QueuePath = Annotated[QueueName, Path(description="The queue: a failure queue or `exceptions`.")]
+MessageId = Annotated[str, Path(description="The message's SQS MessageId.", min_length=1, max_length=128)]
+KeyId = Annotated[str, Path(description="The key's id (`key_...`).", min_length=1, max_length=64)]
 Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=1000)]
 
 
 class RedriveRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    reason: Reason | None = None
+    reason: Reason | None = Field(default=None, description="Why (kept in the admin log).")
 
 
 class DiscardRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    reason: Reason = Field(description="why the message is discarded (kept in the admin log)")
+    reason: Reason = Field(description="Why the message is discarded (kept in the admin log).")
 
 
 class NewKeyRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
-    scope: ApiKeyScope = "server"
+    scope: ApiKeyScope = Field(
+        default="server", description="server, admin (also the server routes) or publishable."
+    )
 
 
 def _actor() -> str:
     return str(app.context["actor"])
 
 
-def _page(items: list[dict[str, Any]], next_cursor: str | None) -> dict[str, Any]:
-    return {"items": items, "next_cursor": next_cursor}
+def _json(status: int, payload: dict[str, Any]) -> Response[str]:
+    return json_response(status, json.dumps(payload))
 
 
 # ------------------------------------------------------------------------------------ queues
-@app.get("/v1/admin/queues")
-def list_queues() -> dict[str, Any]:
+@app.get(
+    "/v1/admin/queues",
+    summary="List the queues with their depths",
+    tags=["admin"],
+    security=ADMIN,
+    responses=answers({200: "Every queue: `name`, `visible`, `in_flight`."}, *GUARDED, body=Page),
+)
+def list_queues() -> Response[str]:
     depths = wiring.admin_queues().depths()
-    return _page([depth_view(name, depth) for name, depth in depths.items()], None)
+    return _json(200, page_view([depth_view(name, depth) for name, depth in depths.items()], None))
 
 
-@app.get("/v1/admin/queues/<queue>/messages")
-def list_messages(queue: QueuePath, limit: Limit = 50, cursor: Cursor = None) -> dict[str, Any]:
-    """Every message stays in the queue."""
-    page, next_cursor = wiring.admin_queues().page(queue, limit=limit, cursor=cursor)
-    return _page([message_view(item) for item in page], next_cursor)
+@app.get(
+    "/v1/admin/queues/<queue>/messages",
+    summary="List a queue's messages",
+    description="With why each is there and what it is about; listing consumes nothing.",
+    tags=["admin"],
+    security=ADMIN,
+    responses=answers({200: "A page of messages, oldest first."}, *GUARDED, 400, body=Page),
+)
+def list_messages(queue: QueuePath, query: Annotated[PageQuery, Query()]) -> Response[str]:
+    listed = wiring.admin_queues().inspect((queue,))
+    page, next_cursor = page_of(listed, query, key=lambda item: item.message.message_id)
+    return _json(200, page_view([message_view(item) for item in page], next_cursor))
 
 
-@app.get("/v1/admin/queues/<queue>/messages/<message_id>")
-def show_message(queue: QueuePath, message_id: MessageId) -> dict[str, Any]:
-    return message_view(wiring.admin_queues().show(queue, message_id))
+@app.get(
+    "/v1/admin/queues/<queue>/messages/<message_id>",
+    summary="Show a message",
+    tags=["admin"],
+    security=ADMIN,
+    responses=answers({200: "The message."}, *GUARDED, 404),
+)
+def show_message(queue: QueuePath, message_id: MessageId) -> Response[str]:
+    return _json(200, message_view(wiring.admin_queues().show(queue, message_id)))
 
 
-@app.post("/v1/admin/queues/<queue>/messages/<message_id>/redrive")
+@app.post(
+    "/v1/admin/queues/<queue>/messages/<message_id>/redrive",
+    summary="Redrive a message",
+    description="Processes it again (what that means depends on the queue); deleted once that succeeded. "
+    "`ok: false` with why when it could not be done: the message stays in the queue.",
+    tags=["admin"],
+    security=ADMIN,
+    responses=answers({200: "The result."}, *WITH_BODY, 404),
+)
 def redrive_message(
     queue: QueuePath, message_id: MessageId, request: Annotated[RedriveRequest | None, Body()] = None
-) -> dict[str, Any]:
-    """`ok: false` with the reason when the redrive could not be done: the message stays in the queue."""
+) -> Response[str]:
     reason = request.reason if request else None
     [result] = wiring.admin_queues().redrive(queue, message_id, operator=_actor(), reason=reason)
     logger.info("message redriven", extra={"queue": queue, "message_id": message_id, "ok": result.ok})
-    return result_view(result)
+    return _json(200, result_view(result))
 
 
-@app.post("/v1/admin/queues/<queue>/redrive")
+@app.post(
+    "/v1/admin/queues/<queue>/redrive",
+    summary="Redrive every message of a queue",
+    tags=["admin"],
+    security=ADMIN,
+    responses=answers({200: "`results`: one per message."}, *WITH_BODY),
+)
 def redrive_queue(
     queue: QueuePath, request: Annotated[RedriveRequest | None, Body()] = None
-) -> dict[str, Any]:
+) -> Response[str]:
     reason = request.reason if request else None
     results = wiring.admin_queues().redrive(queue, None, operator=_actor(), reason=reason)
     logger.info("queue redriven", extra={"queue": queue, "failed": sum(not r.ok for r in results)})
-    return {"results": [result_view(result) for result in results]}
+    return _json(200, {"results": [result_view(result) for result in results]})
 
 
-@app.post("/v1/admin/queues/<queue>/messages/<message_id>/discard")
+@app.post(
+    "/v1/admin/queues/<queue>/messages/<message_id>/discard",
+    summary="Discard a message",
+    description="Removes it for good, recording who and why in the admin log.",
+    tags=["admin"],
+    security=ADMIN,
+    responses=answers({200: "The result."}, *WITH_BODY, 404),
+)
 def discard_message(
     queue: QueuePath, message_id: MessageId, request: Annotated[DiscardRequest, Body()]
-) -> dict[str, Any]:
+) -> Response[str]:
     result = wiring.admin_queues().discard(queue, message_id, operator=_actor(), reason=request.reason)
     logger.info("message discarded", extra={"queue": queue, "message_id": message_id})
-    return result_view(result)
+    return _json(200, result_view(result))
 
 
 # ------------------------------------------------------------------------------------ admin log
-@app.get("/v1/admin/log")
-def admin_log(limit: Limit = 50, cursor: Cursor = None) -> dict[str, Any]:
-    page = wiring.admin_queues().admin_log(limit=limit, cursor=cursor)
-    return _page(page.items, page.next_cursor)
+@app.get(
+    "/v1/admin/log",
+    summary="The admin log",
+    description="Every redrive, discard and API key decision: who, when, why; newest first.",
+    tags=["admin"],
+    security=ADMIN,
+    responses=answers({200: "A page of the admin log."}, *GUARDED, 400, body=Page),
+)
+def admin_log(query: Annotated[PageQuery, Query()]) -> Response[str]:
+    page = wiring.admin_queues().admin_log(limit=query.limit, cursor=query.cursor)
+    return _json(200, page_view(page.items, page.next_cursor))
 
 
 # ------------------------------------------------------------------------------------ API keys
-@app.post("/v1/admin/api-keys")
-def create_api_key(request: Annotated[NewKeyRequest, Body()]) -> Response[dict[str, Any]]:
+@app.post(
+    "/v1/admin/api-keys",
+    summary="Create an API key",
+    description="The key is in this answer only; only its SHA-256 hash is stored.",
+    tags=["admin"],
+    security=ADMIN,
+    responses=answers({201: "The key, with `api_key` this once."}, *WITH_BODY),
+)
+def create_api_key(request: Annotated[NewKeyRequest, Body()]) -> Response[str]:
     issued = wiring.api_keys().create(request.name, scope=request.scope, operator=_actor())
-    logger.info("api key created", extra={"key_id": issued.key.id, "scope": issued.key.scope, "by": _actor()})
-    return Response(
-        status_code=201, content_type="application/json", body=api_key_view(issued.key, issued.secret)
-    )
+    logger.info("api key created", extra={"key_id": issued.key.id, "scope": issued.key.scope})
+    return _json(201, api_key_view(issued.key, issued.secret))
 
 
-@app.get("/v1/admin/api-keys")
-def list_api_keys(limit: Limit = 50, cursor: Cursor = None) -> dict[str, Any]:
-    page = wiring.api_keys().page(limit=limit, cursor=cursor)
-    return _page([api_key_view(key) for key in page.items], page.next_cursor)
+@app.get(
+    "/v1/admin/api-keys",
+    summary="List the API keys",
+    description="Id, name, scope, created and revoked times; never a key or its hash.",
+    tags=["admin"],
+    security=ADMIN,
+    responses=answers({200: "A page of keys, newest first."}, *GUARDED, 400, body=Page),
+)
+def list_api_keys(query: Annotated[PageQuery, Query()]) -> Response[str]:
+    page = wiring.api_keys().page(limit=query.limit, cursor=query.cursor)
+    return _json(200, page_view([api_key_view(key) for key in page.items], page.next_cursor))
 
 
-@app.delete("/v1/admin/api-keys/<key_id>")
-def revoke_api_key(key_id: Annotated[str, Path(min_length=1, max_length=64)]) -> dict[str, Any]:
+@app.delete(
+    "/v1/admin/api-keys/<key_id>",
+    summary="Revoke an API key",
+    description="Refused everywhere within seconds.",
+    tags=["admin"],
+    security=ADMIN,
+    responses=answers({200: "The revoked key."}, *GUARDED, 404),
+)
+def revoke_api_key(key_id: KeyId) -> Response[str]:
     key = wiring.api_keys().revoke(key_id, operator=_actor())
-    logger.info("api key revoked", extra={"key_id": key.id, "by": _actor()})
-    return api_key_view(key)
+    logger.info("api key revoked", extra={"key_id": key.id})
+    return _json(200, api_key_view(key))
 
 
 @logger.inject_lambda_context(clear_state=True)

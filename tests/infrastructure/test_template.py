@@ -52,11 +52,12 @@ ADMIN_QUEUE_ACTIONS = (
 EXPECTED_GRANTS: dict[str, set[tuple[str, str]]] = {
     "TrackClickFunction": {("dynamodb:UpdateItem", "table")},
     # looks into and acts on the failure queues; re-reads the stream; re-stores signals; republishes
-    # events; writes the admin log and API keys
+    # events; writes the admin log and API keys; keeps Idempotency-Key answers
     "AdminFunction": {
         ("dynamodb:GetItem", "table"),
         ("dynamodb:PutItem", "table"),
         ("dynamodb:UpdateItem", "table"),
+        ("dynamodb:DeleteItem", "table"),
         ("dynamodb:Query", "indexes"),
         ("dynamodb:GetShardIterator", "stream"),
         ("dynamodb:GetRecords", "stream"),

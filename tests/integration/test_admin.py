@@ -185,7 +185,7 @@ def test_the_sample_event_is_admitted_as_the_iam_caller(stack: AwsStack, admin_k
             None,
             422,
         ),
-        ("POST", "/v1/admin/queues/{queue}/messages/{message_id}/discard", "MESSAGE", "{not json", None, 422),
+        ("POST", "/v1/admin/queues/{queue}/messages/{message_id}/discard", "MESSAGE", "{not json", None, 400),
         ("POST", "/v1/admin/queues/{queue}/messages/{message_id}/redrive", "MESSAGE", {"oops": 1}, None, 422),
         ("POST", "/v1/admin/queues/{queue}/messages/{message_id}/redrive", "MISSING", {}, None, 404),
         ("POST", "/v1/admin/api-keys", {}, {"name": "x", "scope": "root"}, None, 422),
@@ -326,3 +326,24 @@ def test_an_admin_key_may_call_the_server_routes_and_a_publishable_key_neither(a
         == 403
     )
     assert call("GET", "/v1/admin/queues", key=publishable)["statusCode"] == 403
+
+
+def test_a_retried_key_creation_with_its_idempotency_key_creates_one_key(
+    stack: AwsStack, admin_key: str
+) -> None:
+    event = http_event(
+        "admin/discard_message",
+        path="/v1/admin/api-keys",
+        path_parameters={},
+        body={"name": "billing"},
+        headers={"authorization": f"Bearer {admin_key}", "idempotency-key": "create-billing-1"},
+    )
+    event["routeKey"] = event["requestContext"]["routeKey"] = "POST /v1/admin/api-keys"
+    del event["requestContext"]["authorizer"]
+
+    first = admin.handler(copy.deepcopy(event), LambdaContext("admin"))
+    retried = admin.handler(copy.deepcopy(event), LambdaContext("admin"))
+
+    assert first["statusCode"] == retried["statusCode"] == 201
+    assert json_body(retried) == json_body(first)
+    assert [k["name"] for k in stack.items_of("api_key")].count("billing") == 1

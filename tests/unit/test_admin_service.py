@@ -245,15 +245,3 @@ def test_the_admin_log_pages_newest_first(admin: Admin) -> None:
     assert ids == [action.message_id for action in reversed(admin.log.actions)]
     with pytest.raises(InvalidRequest):
         admin.service.admin_log(cursor="not-ours")
-
-
-def test_messages_page_by_the_last_id_shown(admin: Admin) -> None:
-    sent = [admin.queues["reward-events"].send("{}") for _ in range(3)]
-
-    first, cursor = admin.service.page("reward-events", limit=2, cursor=None)
-    rest, end = admin.service.page("reward-events", limit=2, cursor=cursor)
-
-    assert [item.message.message_id for item in first + rest] == sent
-    assert end is None
-    with pytest.raises(InvalidRequest):
-        admin.service.page("reward-events", limit=2, cursor="gone")

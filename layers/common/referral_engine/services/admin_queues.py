@@ -67,17 +67,6 @@ class AdminQueueService:
             Listed(message, describe(name, message)) for name in names for message in self.queue(name).peek()
         ]
 
-    def page(self, name: QueueName, *, limit: int, cursor: str | None) -> tuple[list[Listed], str | None]:
-        """A page of `inspect`, and the cursor to the next: the last message id of this page."""
-        listed = self.inspect((name,))
-        ids = [item.message.message_id for item in listed]
-        if cursor is not None and cursor not in ids:
-            raise InvalidRequest("the cursor is not valid (that message has left the queue: list again)")
-        start = ids.index(cursor) + 1 if cursor is not None else 0
-        page = listed[start : start + limit]
-        more = start + limit < len(listed)
-        return page, (page[-1].message.message_id if more else None)
-
     def show(self, name: QueueName, message_id: str) -> Listed:
         for listed in self.inspect((name,)):
             if listed.message.message_id == message_id:
