@@ -14,7 +14,7 @@ import pytest
 from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
 
 import deliver_hooks
-from referral_engine.adapters.hook_events import EventBridgeCreatedPublisher
+from referral_engine.adapters.eventbridge import EventBridgePublisher
 from referral_engine.services.subscriptions import HookDeliveryIncomplete
 from referrals_local.cli.parser import DLQ_NAMES
 from support.aws import BUS, HookWiring, reset_caches, wire_deliver_hooks
@@ -116,12 +116,12 @@ def unannounced(hooks: Hooks, monkeypatch: pytest.MonkeyPatch) -> tuple[dict[str
     """deliver_hooks failing every attempt at a batch of new referrals (EventBridge is unreachable): the
     OnFailure record Lambda sends, and the batch."""
 
-    def unreachable(self: EventBridgeCreatedPublisher, event: Any) -> None:
+    def unreachable(self: EventBridgePublisher, event: Any) -> None:
         raise ConnectionError("EventBridge unreachable")
 
     batch = hooks.stream_batch()
     with monkeypatch.context() as patch:
-        patch.setattr(EventBridgeCreatedPublisher, "publish_created", unreachable)
+        patch.setattr(EventBridgePublisher, "publish_created", unreachable)
         with pytest.raises(BatchProcessingError):  # every record failed: the whole batch fails
             deliver_hooks.handler(batch, LambdaContext("deliver_hooks"))
     assert hooks.bus_events() == []

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import pytest
 
-from referral_engine.domain.events import ReferralQualified, ReferralReversed
-from referral_engine.domain.hooks import HOOK_EVENT_TIME, HOOK_EVENTS, ReferralCreated
+from referral_engine.domain.events import ReferralCreated, ReferralQualified, ReferralReversed
+from referral_engine.domain.hooks import HOOK_EVENT_TIME, HOOK_EVENTS
 from support.events import sample
 
 Contract = type[ReferralCreated] | type[ReferralQualified] | type[ReferralReversed]

@@ -13,18 +13,18 @@ import pytest
 from pydantic import ValidationError
 
 from referral_engine.domain.errors import NotFound
+from referral_engine.domain.events import ReferralCreated
 from referral_engine.domain.hooks import (
     DELIVERY_ID_HEADER,
     EVENT_HEADER,
     HookEvent,
-    ReferralCreated,
     Subscription,
     Target,
     TargetPolicy,
     TargetRefused,
 )
 from referral_engine.domain.models import Campaign, Participant, Referral
-from referral_engine.hook_ports import DeliveryFailed
+from referral_engine.ports import DeliveryFailed
 from referral_engine.services.subscriptions import (
     HookDeliveryIncomplete,
     HookDeliveryService,

@@ -64,9 +64,13 @@ def signals() -> SignalService:
 
 
 @cache
+def _publisher() -> EventBridgePublisher:
+    return EventBridgePublisher(aws.events(), get_settings().event_bus_name)
+
+
+@cache
 def qualification() -> QualificationService:
-    publisher = EventBridgePublisher(aws.events(), get_settings().event_bus_name)
-    return QualificationService(_campaigns(), _participants(), _referrals(), publisher)
+    return QualificationService(_campaigns(), _participants(), _referrals(), _publisher())
 
 
 @cache
@@ -147,7 +151,6 @@ def hook_delivery() -> HookDeliveryService:
 
 @cache
 def referral_announcer() -> ReferralAnnouncer:
-    from referral_engine.adapters.hook_events import EventBridgeCreatedPublisher
     from referral_engine.services.subscriptions import ReferralAnnouncer
 
-    return ReferralAnnouncer(EventBridgeCreatedPublisher(aws.events(), get_settings().event_bus_name))
+    return ReferralAnnouncer(_publisher())

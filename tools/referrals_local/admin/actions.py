@@ -38,7 +38,6 @@ from referral_engine.adapters.dynamodb import keys
 from referral_engine.adapters.dynamodb.codec import to_item
 from referral_engine.adapters.dynamodb.signals import DynamoSignalInbox
 from referral_engine.adapters.eventbridge import EventBridgePublisher, EventPublishFailed
-from referral_engine.adapters.hook_events import CreatedEventNotPublished, EventBridgeCreatedPublisher
 from referral_engine.domain.errors import DomainError
 from referral_engine.domain.models import AuditEntry, Referral, ReferralStatus, Signal, utcnow
 from referral_engine.services.qualification import Outcome
@@ -134,7 +133,6 @@ class Admin:
                 ValueError,
                 ClientError,
                 EventPublishFailed,
-                CreatedEventNotPublished,
                 DomainError,
             ) as error:
                 queue.release([message])
@@ -220,7 +218,7 @@ class Admin:
         if not images:
             raise ActionFailed("the stream records of this batch hold no referral inserts; discard it")
         announcer = ReferralAnnouncer(
-            EventBridgeCreatedPublisher(self.target.events, self.target.outputs.event_bus_name)
+            EventBridgePublisher(self.target.events, self.target.outputs.event_bus_name)
         )
         announced: list[str] = []
         invalid: list[str] = []

@@ -14,7 +14,7 @@ import ssl
 from collections.abc import Mapping, Sequence
 
 from referral_engine.domain.hooks import Target
-from referral_engine.hook_ports import DeliveryFailed
+from referral_engine.ports import DeliveryFailed
 
 TIMEOUT_SECONDS = 5.0
 _DRAIN_BYTES = 64 * 1024

@@ -22,6 +22,19 @@ class SignalRef(BaseModel):
     currency: str | None = None
 
 
+class ReferralCreated(BaseModel):
+    """A new referral, announced from the table's stream (for REST-hook subscriptions and any consumer)."""
+
+    model_config = ConfigDict(frozen=True)
+    detail_type: ClassVar[str] = "referral.created"
+
+    referral_id: str
+    campaign_id: str
+    advocate_code: str
+    referred_code: str
+    joined_at: datetime
+
+
 class ReferralQualified(BaseModel):
     model_config = ConfigDict(frozen=True)
     detail_type: ClassVar[str] = "referral.qualified"

@@ -12,7 +12,7 @@ import ipaddress
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, ClassVar, Literal, get_args
+from typing import Any, Literal, get_args
 from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict
@@ -41,22 +41,6 @@ class TargetRefused(InvalidRequest):
     """A target URL we will not call: wrong scheme, credentials, or a private or loopback address."""
 
     code = "target_url_refused"
-
-
-class ReferralCreated(BaseModel):
-    """`detail` of the `referral.created` event deliver_hooks announces from the table's stream.
-
-    Lives here until domain/events.py takes it in (its contract is the same kind as ReferralQualified).
-    """
-
-    model_config = ConfigDict(frozen=True)
-    detail_type: ClassVar[str] = "referral.created"
-
-    referral_id: str
-    campaign_id: str
-    advocate_code: str
-    referred_code: str
-    joined_at: datetime
 
 
 class Subscription(Entity):

@@ -17,13 +17,13 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, StringConstraints, field_validator
 
 from referral_engine.domain.errors import NotFound
+from referral_engine.domain.events import ReferralCreated
 from referral_engine.domain.hooks import (
     DELIVERY_ID_HEADER,
     EVENT_HEADER,
     MAX_TARGET_URL_LENGTH,
     HookEvent,
     HookPayload,
-    ReferralCreated,
     Subscription,
     TargetPolicy,
     TargetRefused,
@@ -33,14 +33,17 @@ from referral_engine.domain.hooks import (
     subscription_id,
 )
 from referral_engine.domain.models import Referral, ReferralStatus, utcnow
-from referral_engine.hook_ports import (
+from referral_engine.ports import (
+    CampaignStore,
     CreatedEventPublisher,
     DeliveryFailed,
     DeliveryLog,
     HookSender,
+    ParticipantStore,
+    ReferralSort,
+    ReferralStore,
     SubscriptionStore,
 )
-from referral_engine.ports import CampaignStore, ParticipantStore, ReferralSort, ReferralStore
 
 USER_AGENT = "referral-engine-hooks/1"
 MAX_SAMPLES = 10
