@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 from typing import Annotated, Any, Literal
 
-from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
+from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -15,6 +15,7 @@ from referral_engine import wiring
 from referral_engine.domain.errors import NotFound
 from referral_engine.domain.hooks import HOOK_EVENTS, HookEvent, Subscription
 from referral_engine.domain.models import ReferralStatus
+from referral_engine.observability import Count, count, logger, publish_metrics
 from referral_engine.services.campaigns import NewAdvocate, NewCampaign
 from referral_engine.services.connections import NewConnection, SecretRotation
 from referral_engine.services.referrals import NewSignup
@@ -32,7 +33,6 @@ from referral_engine.web.views import (
     referral_view,
 )
 
-logger = Logger()
 app = new_resolver(logger)
 
 
@@ -110,6 +110,7 @@ def list_referrals(campaign_id: str) -> Response[str]:
 def sign_up() -> Response[str]:
     referral, created = wiring.referrals().sign_up(NewSignup.model_validate(_body()), actor="api")
     logger.info("referral recorded", extra={"referral_id": referral.id, "new": created})
+    count(Count.SIGNUPS, int(created))
     return _json(201 if created else 200, referral_view(referral, _base()))
 
 
@@ -205,6 +206,7 @@ def hook_samples(event: str) -> Response[str]:
     return json_response(200, json.dumps([sample.json_body() for sample in samples]))
 
 
-@logger.inject_lambda_context(clear_state=True)
+@publish_metrics
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, clear_state=True)
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return app.resolve(event, context)

@@ -8,18 +8,22 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_lambda_powertools import Logger
+from aws_lambda_powertools.utilities.data_classes import EventBridgeEvent
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from referral_engine import wiring
 from referral_engine.domain.events import ReferralQualified
+from referral_engine.observability import Count, carry, count, logger, publish_metrics
+from referral_engine.services.rewards import RewardOutcome
 
-logger = Logger()
 
-
+@publish_metrics
 @logger.inject_lambda_context(clear_state=True)
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, str]:
-    qualified = ReferralQualified.model_validate(event["detail"])
+    qualified = ReferralQualified.model_validate(EventBridgeEvent(event).detail)
+    carry(qualified.correlation_id)
     outcome = wiring.rewards().issue(qualified)
     logger.info("reward processed", extra={"referral_id": qualified.referral_id, "outcome": outcome.value})
+    if outcome is RewardOutcome.ISSUED:
+        count(Count.REWARDED)
     return {"referral_id": qualified.referral_id, "outcome": outcome.value}

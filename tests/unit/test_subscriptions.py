@@ -514,7 +514,7 @@ def test_a_later_qualification_of_the_same_referral_is_a_new_delivery(
 
 def test_a_new_referral_is_announced_as_referral_created(world: World, advocate: Participant) -> None:
     publisher = RecordingPublisher()
-    referral = world.a_referral(advocate)
+    referral = world.a_referral(advocate).model_copy(update={"correlation_id": "Zk3fGhJ2IAMEbQw="})
 
     event = ReferralAnnouncer(publisher).announce(referral)
 
@@ -525,5 +525,6 @@ def test_a_new_referral_is_announced_as_referral_created(world: World, advocate:
         "advocate_code": advocate.code,
         "referred_code": referral.referred_code,
         "joined_at": referral.joined_at,
+        "correlation_id": "Zk3fGhJ2IAMEbQw=",
     }
     assert ReferralCreated.detail_type == "referral.created"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
@@ -21,6 +21,14 @@ from referral_engine.domain.models import (
 from referral_engine.domain.reversals import HeldReversal, Reversal
 
 ReferralSort = Literal["joined_at", "qualified_at"]
+
+# The id of the request being served, for the items it writes to carry to the stream's consumers
+# (observability.correlation_id on Lambda); None outside a request.
+CorrelationSource = Callable[[], str | None]
+
+
+def no_correlation() -> str | None:
+    return None
 
 
 class CodeTaken(Exception):

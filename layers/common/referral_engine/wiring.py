@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import cache
 
+from referral_engine import observability
 from referral_engine.adapters import aws
 from referral_engine.adapters.dynamodb.api_keys import DynamoApiKeyStore
 from referral_engine.adapters.dynamodb.campaigns import DynamoCampaignStore
@@ -55,12 +56,12 @@ def campaigns() -> CampaignService:
 
 @cache
 def referrals() -> ReferralService:
-    return ReferralService(_campaigns(), _participants(), _referrals())
+    return ReferralService(_campaigns(), _participants(), _referrals(), observability.correlation_id)
 
 
 @cache
 def signals() -> SignalService:
-    return SignalService(_campaigns(), _referrals(), DynamoSignalInbox(table()))
+    return SignalService(_campaigns(), _referrals(), DynamoSignalInbox(table()), observability.correlation_id)
 
 
 @cache
@@ -97,7 +98,9 @@ def connections() -> ConnectionService:
 
 @cache
 def webhooks() -> WebhookService:
-    return WebhookService(DynamoConnectionStore(table()), _secrets(), DynamoSignalInbox(table()))
+    return WebhookService(
+        DynamoConnectionStore(table()), _secrets(), DynamoSignalInbox(table()), observability.correlation_id
+    )
 
 
 # ------------------------------------------------------------------ REST hooks (Zapier instant triggers)

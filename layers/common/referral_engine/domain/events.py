@@ -33,6 +33,7 @@ class ReferralCreated(BaseModel):
     advocate_code: str
     referred_code: str
     joined_at: datetime
+    correlation_id: str | None = None  # of the request this started from (observability.py)
 
 
 class ReferralQualified(BaseModel):
@@ -45,6 +46,7 @@ class ReferralQualified(BaseModel):
     referred_code: str
     qualified_at: datetime
     signal: SignalRef
+    correlation_id: str | None = None  # of the request this started from (observability.py)
 
 
 class ReferralReversed(BaseModel):
@@ -69,3 +71,4 @@ class ReferralReversed(BaseModel):
     reason: str
     rewards_issued: bool
     signal: SignalRef
+    correlation_id: str | None = None  # of the request this started from (observability.py)

@@ -25,6 +25,7 @@ from referral_engine.domain.models import (
 from referral_engine.ports import (
     CampaignStore,
     CodeTaken,
+    CorrelationSource,
     EmailTaken,
     ExternalIdClaimed,
     ParticipantStore,
@@ -32,6 +33,7 @@ from referral_engine.ports import (
     ReferralPage,
     ReferralSort,
     ReferralStore,
+    no_correlation,
 )
 from referral_engine.services.campaigns import CODE_ATTEMPTS, Name
 
@@ -47,11 +49,16 @@ class NewSignup(BaseModel):
 
 class ReferralService:
     def __init__(
-        self, campaigns: CampaignStore, participants: ParticipantStore, referrals: ReferralStore
+        self,
+        campaigns: CampaignStore,
+        participants: ParticipantStore,
+        referrals: ReferralStore,
+        correlation: CorrelationSource = no_correlation,
     ) -> None:
         self._campaigns = campaigns
         self._participants = participants
         self._referrals = referrals
+        self._correlation = correlation
 
     def sign_up(self, request: NewSignup, *, actor: str) -> tuple[Referral, bool]:
         """Attributes a referred person's signup to the advocate whose code they used.
@@ -82,6 +89,7 @@ class ReferralService:
                 referred_name=request.name,
                 external_ids=request.external_ids,
                 joined_at=now,
+                correlation_id=self._correlation(),
             )
             referred = Participant(
                 code=referral.referred_code,

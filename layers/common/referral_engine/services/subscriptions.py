@@ -265,6 +265,7 @@ class ReferralAnnouncer:
             advocate_code=referral.advocate_code,
             referred_code=referral.referred_code,
             joined_at=referral.joined_at,
+            correlation_id=referral.correlation_id,
         )
         self._publisher.publish_created(event)
         return event
