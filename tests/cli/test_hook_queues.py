@@ -1,6 +1,7 @@
-"""`referrals dlq list | redrive | discard` over hook-events and deliver-hooks-failure: the dead letters of
-deliver_hooks' bus rule, and its async and stream OnFailure records, produced by running deliver_hooks
-in process against a real HTTP receiver on 127.0.0.1."""
+"""`referrals dlq list | redrive | discard` over hook-events, announce-referrals-failure and
+deliver-events-failure: the dead letters of deliver_events' bus rule, its async OnFailure records and
+announce_referrals' stream OnFailure records, produced by running both functions in process against a
+real HTTP receiver on 127.0.0.1."""
 
 from __future__ import annotations
 
@@ -13,11 +14,12 @@ import boto3
 import pytest
 from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
 
-import deliver_hooks
+import announce_referrals
+import deliver_events
 from referral_engine.adapters.eventbridge import EventBridgePublisher
 from referral_engine.services.subscriptions import HookDeliveryIncomplete
 from referrals_local.cli.parser import DLQ_NAMES
-from support.aws import BUS, HookWiring, reset_caches, wire_deliver_hooks
+from support.aws import BUS, DeliveryWiring, reset_caches, wire_event_delivery
 from support.events import LambdaContext, sample
 from support.journey import call_api, create_campaign, enrol, qualify_via_api, run_qualify, sign_up
 from support.receiver import Receiver, receiving
@@ -25,7 +27,8 @@ from support.receiver import Receiver, receiving
 if TYPE_CHECKING:
     from cli.conftest import Cli
 
-FUNCTION_ARN = "arn:aws:lambda:us-east-1:123456789012:function:referral-engine-DeliverHooksFunction-Hk1"
+ANNOUNCE_ARN = "arn:aws:lambda:us-east-1:123456789012:function:referral-engine-AnnounceReferralsFunction-Ar1"
+DELIVER_ARN = "arn:aws:lambda:us-east-1:123456789012:function:referral-engine-DeliverEventsFunction-De1"
 
 
 # ------------------------------------------------------------------------------ a real receiver
@@ -35,11 +38,11 @@ def receiver() -> Iterator[Receiver]:
         yield receiver
 
 
-# ------------------------------------------------------------------- deliver_hooks, wired as deployed
+# ------------------------------------------------------- announce_referrals and deliver_events, as deployed
 @dataclass
 class Hooks:
     cli: Cli
-    wiring: HookWiring
+    wiring: DeliveryWiring
 
     def stream_batch(self) -> dict[str, Any]:
         return self.wiring.stream_batch()
@@ -48,13 +51,13 @@ class Hooks:
         return self.wiring.bus_events()
 
     def deliver(self, event: dict[str, Any]) -> dict[str, Any]:
-        result: dict[str, Any] = deliver_hooks.handler(event, LambdaContext("deliver_hooks"))
+        result: dict[str, Any] = deliver_events.handler(event, LambdaContext("deliver_events"))
         return result
 
 
 @pytest.fixture
 def hooks(cli: Cli, monkeypatch: pytest.MonkeyPatch) -> Hooks:
-    wiring = wire_deliver_hooks(cli.stack.template)
+    wiring = wire_event_delivery(cli.stack.template)
     # As on the local stack, whose API is served from loopback: loopback targets are allowed.
     monkeypatch.setenv("PUBLIC_BASE_URL", "http://127.0.0.1:3000")
     reset_caches()
@@ -76,7 +79,7 @@ def async_failure(event: dict[str, Any], error: Exception) -> dict[str, Any]:
         "timestamp": "2026-11-23T20:18:09.342Z",
         "requestContext": {
             "requestId": "e4b46cbf-b738-xmpl-8880-a18cdf61200e",
-            "functionArn": f"{FUNCTION_ARN}:$LATEST",
+            "functionArn": f"{DELIVER_ARN}:$LATEST",
             "condition": "RetriesExhausted",
             "approximateInvokeCount": 3,
         },
@@ -93,7 +96,7 @@ def stream_failure(records: list[dict[str, Any]]) -> dict[str, Any]:
     return {
         "requestContext": {
             "requestId": "316aa6d0-8154-xmpl-9af7-85d5f4a6bc81",
-            "functionArn": FUNCTION_ARN,
+            "functionArn": ANNOUNCE_ARN,
             "condition": "RetryAttemptsExhausted",
             "approximateInvokeCount": 6,
         },
@@ -113,7 +116,7 @@ def stream_failure(records: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def unannounced(hooks: Hooks, monkeypatch: pytest.MonkeyPatch) -> tuple[dict[str, Any], dict[str, Any]]:
-    """deliver_hooks failing every attempt at a batch of new referrals (EventBridge is unreachable): the
+    """announce_referrals failing every attempt at a batch of new referrals (EventBridge is unreachable): the
     OnFailure record Lambda sends, and the batch."""
 
     def unreachable(self: EventBridgePublisher, event: Any) -> None:
@@ -123,7 +126,7 @@ def unannounced(hooks: Hooks, monkeypatch: pytest.MonkeyPatch) -> tuple[dict[str
     with monkeypatch.context() as patch:
         patch.setattr(EventBridgePublisher, "publish_created", unreachable)
         with pytest.raises(BatchProcessingError):  # every record failed: the whole batch fails
-            deliver_hooks.handler(batch, LambdaContext("deliver_hooks"))
+            announce_referrals.handler(batch, LambdaContext("announce_referrals"))
     assert hooks.bus_events() == []
     return stream_failure(batch["Records"]), batch
 
@@ -147,29 +150,29 @@ def test_the_cli_knows_every_failure_queue(cli: Cli) -> None:
 def test_list_describes_rule_dead_letters_and_both_kinds_of_failure_records(
     cli: Cli, hooks: Hooks, receiver: Receiver, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    created = sample("deliver_hooks/referral_created")
+    created = sample("deliver_events/referral_created")
     rule_id = cli.send(
         "hook-events", created, ERROR_CODE="SDK_CLIENT_ERROR", ERROR_MESSAGE="Lambda throttled"
     )
     subscribe(receiver.url(), "referral.created")
     referral = a_referral()
     pointers, _ = unannounced(hooks, monkeypatch)
-    stream_id = cli.send("deliver-hooks-failure", pointers)
+    stream_id = cli.send("announce-referrals-failure", pointers)
     event = {**created, "detail": {**created["detail"], "referral_id": referral["id"]}}
     receiver.answers["/zap"] = [503]
     with pytest.raises(HookDeliveryIncomplete) as failed:
         hooks.deliver(event)
-    async_id = cli.send("deliver-hooks-failure", async_failure(event, failed.value))
+    async_id = cli.send("deliver-events-failure", async_failure(event, failed.value))
 
     listed = {m["message_id"]: m for m in messages(cli)}
-    text = cli.ok("dlq", "list", "deliver-hooks-failure")
+    text = cli.ok("dlq", "list", "announce-referrals-failure")
 
     assert listed[rule_id]["queue"] == "hook-events"
     assert listed[rule_id]["reason"] == "SDK_CLIENT_ERROR: Lambda throttled"
     assert listed[rule_id]["subject"] == "referral.created for referral ref_01jd3k9z8y7x6w5v4t3s2r1q0p"
     assert listed[rule_id]["payload"] == created["detail"]
     batch = pointers["DDBStreamBatchInfo"]
-    assert listed[stream_id]["queue"] == "deliver-hooks-failure"
+    assert listed[stream_id]["queue"] == "announce-referrals-failure"
     assert listed[stream_id]["reason"] == "RetryAttemptsExhausted after 6 attempts (Unhandled error)"
     assert listed[stream_id]["subject"] == (
         f"1 stream record(s) {batch['startSequenceNumber']}..{batch['endSequenceNumber']}"
@@ -181,9 +184,13 @@ def test_list_describes_rule_dead_letters_and_both_kinds_of_failure_records(
     )
     assert "HTTP 503" in listed[async_id]["reason"]
     assert listed[async_id]["subject"] == f"referral.created for referral {referral['id']}"
+    assert listed[async_id]["queue"] == "deliver-events-failure"
     assert listed[async_id]["payload"] == event["detail"]
-    assert (cli.visible("hook-events"), cli.visible("deliver-hooks-failure")) == (1, 2)
-    assert text.startswith("deliver-hooks-failure: 2 messages")
+    visible = [
+        cli.visible(q) for q in ("hook-events", "announce-referrals-failure", "deliver-events-failure")
+    ]
+    assert visible == [1, 1, 1]
+    assert text.startswith("announce-referrals-failure: 1 message\n")
     assert "(new referrals not announced)" in text
 
 
@@ -193,8 +200,8 @@ def test_redrive_of_a_rule_dead_letter_delivers_the_hook_once(
 ) -> None:
     subscribe(receiver.url(), "referral.created")
     referral = a_referral()
-    deliver_hooks.handler(hooks.stream_batch(), LambdaContext("deliver_hooks"))
-    [event] = hooks.bus_events()  # ... which the rule could not deliver to deliver_hooks
+    announce_referrals.handler(hooks.stream_batch(), LambdaContext("announce_referrals"))
+    [event] = hooks.bus_events()  # ... which the rule could not deliver to deliver_events
     message_id = cli.send("hook-events", event)
 
     out = cli.ok("dlq", "redrive", "hook-events", message_id)
@@ -230,10 +237,10 @@ def test_redrive_of_an_async_failure_posts_only_to_the_target_that_failed(
     for _ in range(3):
         with pytest.raises(HookDeliveryIncomplete) as failed:
             hooks.deliver(event)
-    message_id = cli.send("deliver-hooks-failure", async_failure(event, failed.value))
+    message_id = cli.send("deliver-events-failure", async_failure(event, failed.value))
     assert (len(receiver.at("/flaky")), len(receiver.at("/fine"))) == (3, 1)
 
-    result = cli.json("dlq", "redrive", "deliver-hooks-failure", message_id)
+    result = cli.json("dlq", "redrive", "deliver-events-failure", message_id)
     [again] = hooks.bus_events()
     outcome = hooks.deliver(again)
 
@@ -250,19 +257,19 @@ def test_redrive_of_an_async_failure_posts_only_to_the_target_that_failed(
     # issue_reward hears the event again too; it rewards exactly once
     [reward_event] = cli.stack.captured_events()
     assert reward_event["detail"] == event["detail"]
-    assert cli.depth("deliver-hooks-failure") == 0
+    assert cli.depth("deliver-events-failure") == 0
 
 
 # ------------------------------------------------------------------------------------ stream pointers
-def test_redrive_of_a_stream_failure_announces_the_new_referral_as_deliver_hooks_does(
+def test_redrive_of_a_stream_failure_announces_the_new_referral_as_announce_referrals_does(
     cli: Cli, hooks: Hooks, receiver: Receiver, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     subscribe(receiver.url(), "referral.created")
     referral = a_referral()
     pointers, batch = unannounced(hooks, monkeypatch)
-    message_id = cli.send("deliver-hooks-failure", pointers)
+    message_id = cli.send("announce-referrals-failure", pointers)
 
-    out = cli.ok("dlq", "redrive", "deliver-hooks-failure", message_id)
+    out = cli.ok("dlq", "redrive", "announce-referrals-failure", message_id)
     [event] = hooks.bus_events()
     outcome = hooks.deliver(event)
 
@@ -281,15 +288,15 @@ def test_redrive_of_a_stream_failure_announces_the_new_referral_as_deliver_hooks
         "referral.created",
         "pending",
     )
-    assert cli.depth("deliver-hooks-failure") == 0
+    assert cli.depth("announce-referrals-failure") == 0
     [log] = cli.stack.items_of("admin_action")
     assert (log["queue"], log["referrals"], log.get("signals")) == (
-        "deliver-hooks-failure",
+        "announce-referrals-failure",
         [referral["id"]],
         None,
     )
-    # ... the very event deliver_hooks' own stream path publishes for the same records
-    assert deliver_hooks.handler(batch, LambdaContext("deliver_hooks"))["batchItemFailures"] == []
+    # ... the very event announce_referrals publishes for the same records
+    assert announce_referrals.handler(batch, LambdaContext("announce_referrals"))["batchItemFailures"] == []
     [own] = hooks.bus_events()
     assert (own["source"], own["detail-type"], own["detail"]) == (
         event["source"],
@@ -304,10 +311,10 @@ def test_a_stream_failure_redriven_twice_reaches_the_target_once(
     subscribe(receiver.url(), "referral.created")
     a_referral()
     pointers, _ = unannounced(hooks, monkeypatch)
-    cli.send("deliver-hooks-failure", pointers)
-    cli.send("deliver-hooks-failure", pointers)
+    cli.send("announce-referrals-failure", pointers)
+    cli.send("announce-referrals-failure", pointers)
 
-    result = cli.json("dlq", "redrive", "deliver-hooks-failure", "--all")
+    result = cli.json("dlq", "redrive", "announce-referrals-failure", "--all")
     outcomes = [hooks.deliver(event) for event in hooks.bus_events()]
 
     assert [r["ok"] for r in result["results"]] == [True, True]
@@ -325,33 +332,33 @@ def test_a_stream_failure_without_referral_inserts_is_not_redriven_and_stays(
         for _, r in hooks.wiring.stream.read()
         if r["dynamodb"]["NewImage"].get("entity", {}).get("S") == "signal"
     ]
-    message_id = cli.send("deliver-hooks-failure", stream_failure(signal_records))
+    message_id = cli.send("announce-referrals-failure", stream_failure(signal_records))
 
-    run = cli("dlq", "redrive", "deliver-hooks-failure", message_id)
+    run = cli("dlq", "redrive", "announce-referrals-failure", message_id)
 
     assert run.code == 1
     assert "hold no referral inserts; discard it" in run.err
     assert hooks.bus_events() == []
-    assert cli.visible("deliver-hooks-failure") == 1
+    assert cli.visible("announce-referrals-failure") == 1
     assert cli.stack.items_of("admin_action") == []
 
 
 def test_a_stream_failure_whose_records_are_gone_fails_clearly_and_stays(cli: Cli) -> None:
     body = json.loads(sample("dlq/qualify_stream_on_failure")["Records"][0]["body"])
-    body["requestContext"]["functionArn"] = FUNCTION_ARN
-    message_id = cli.send("deliver-hooks-failure", body)
+    body["requestContext"]["functionArn"] = ANNOUNCE_ARN
+    message_id = cli.send("announce-referrals-failure", body)
 
-    run = cli("dlq", "redrive", "deliver-hooks-failure", message_id)
+    run = cli("dlq", "redrive", "announce-referrals-failure", message_id)
 
     assert run.code == 1
     assert "can no longer be read" in run.err
-    assert cli.visible("deliver-hooks-failure") == 1
+    assert cli.visible("announce-referrals-failure") == 1
 
 
 # ------------------------------------------------------------------------------------ discard
-@pytest.mark.parametrize("queue", ["hook-events", "deliver-hooks-failure"])
+@pytest.mark.parametrize("queue", ["hook-events", "deliver-events-failure"])
 def test_discard_logs_the_decision_and_removes_only_that_message(cli: Cli, queue: str) -> None:
-    event = sample("deliver_hooks/referral_qualified")
+    event = sample("deliver_events/referral_qualified")
     body = event if queue == "hook-events" else async_failure(event, RuntimeError("boom"))
     message_id = cli.send(queue, body)
     keep = cli.send(queue, body)
@@ -366,10 +373,10 @@ def test_discard_logs_the_decision_and_removes_only_that_message(cli: Cli, queue
 
 
 def test_an_event_redriven_from_the_sample_reaches_the_bus(cli: Cli, hooks: Hooks) -> None:
-    message_id = cli.send("hook-events", sample("deliver_hooks/referral_qualified"))
+    message_id = cli.send("hook-events", sample("deliver_events/referral_qualified"))
 
     cli.ok("dlq", "redrive", "hook-events", message_id)
 
     [event] = hooks.bus_events()
-    assert event["detail"] == sample("deliver_hooks/referral_qualified")["detail"]
+    assert event["detail"] == sample("deliver_events/referral_qualified")["detail"]
     assert event["detail-type"] == "referral.qualified"

@@ -1,6 +1,6 @@
 """Zapier REST hooks end to end, in process: subscribe through the API, let the table's stream and the bus
 produce their events (filtered and matched by the template's own FilterCriteria and rule pattern), run
-deliver_hooks on them, and watch what a real HTTP server on 127.0.0.1 receives."""
+announce_referrals and deliver_events on them, and watch what a real HTTP server on 127.0.0.1 receives."""
 
 from __future__ import annotations
 
@@ -12,11 +12,12 @@ from typing import Any
 
 import pytest
 
+import announce_referrals
 import api
-import deliver_hooks
+import deliver_events
 from referral_engine.domain.hooks import DELIVERY_ID_HEADER, EVENT_HEADER
 from referral_engine.services.subscriptions import HookDeliveryIncomplete
-from support.aws import AwsStack, HookWiring, reset_caches, wire_deliver_hooks
+from support.aws import AwsStack, DeliveryWiring, reset_caches, wire_event_delivery
 from support.events import LambdaContext, http_event, json_body
 from support.journey import (
     AUTH,
@@ -44,23 +45,23 @@ def receiver() -> Iterator[Receiver]:
 @dataclass
 class HookPipeline:
     stack: AwsStack
-    wiring: HookWiring
+    wiring: DeliveryWiring
 
     def announce(self) -> dict[str, Any]:
-        """deliver_hooks on the stream records written so far that pass its FilterCriteria."""
+        """announce_referrals on the stream records written so far that pass its FilterCriteria."""
         batch = self.wiring.stream_batch()
-        result: dict[str, Any] = deliver_hooks.handler(batch, LambdaContext("deliver_hooks"))
+        result = announce_referrals.handler(batch, LambdaContext("announce_referrals"))
         return {"records": batch["Records"], **result}
 
     def bus_events(self) -> list[dict[str, Any]]:
         return self.wiring.bus_events()
 
     def deliver(self, events: list[dict[str, Any]]) -> list[dict[str, Any] | Exception]:
-        """deliver_hooks on each event, as its asynchronous invocations; an error is what Lambda retries."""
+        """deliver_events on each event, as its asynchronous invocations; an error is what Lambda retries."""
         outcomes: list[dict[str, Any] | Exception] = []
         for event in events:
             try:
-                outcomes.append(deliver_hooks.handler(event, LambdaContext("deliver_hooks")))
+                outcomes.append(deliver_events.handler(event, LambdaContext("deliver_events")))
             except HookDeliveryIncomplete as error:
                 outcomes.append(error)
         return outcomes
@@ -73,7 +74,7 @@ class HookPipeline:
 
 @pytest.fixture
 def pipeline(stack: AwsStack) -> HookPipeline:
-    return HookPipeline(stack, wire_deliver_hooks(stack.template))
+    return HookPipeline(stack, wire_event_delivery(stack.template))
 
 
 @pytest.fixture
@@ -134,7 +135,7 @@ def test_a_zap_hears_of_a_new_referral_and_of_its_qualification_once(
     assert subscription["target_url"] == receiver.url("/zap/new")
     advocate = enrol(campaign["id"])
 
-    # Given a new referral, when its INSERT reaches deliver_hooks through the stream...
+    # Given a new referral, when its INSERT reaches announce_referrals through the stream...
     referral = sign_up(advocate["code"], "grace@example.org", name="Grace")
     announced = local.announce()
     assert len(announced["records"]) == 1  # the filter passes the referral INSERT alone
