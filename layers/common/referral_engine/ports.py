@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from referral_engine.domain.events import ReferralCreated, ReferralQualified, ReferralReversed
-from referral_engine.domain.hooks import HookEvent, Subscription, Target
 from referral_engine.domain.models import (
     AuditEntry,
     Campaign,
@@ -19,6 +18,9 @@ from referral_engine.domain.models import (
     Signal,
 )
 from referral_engine.domain.reversals import HeldReversal, Reversal
+
+if TYPE_CHECKING:  # the REST-hook types: only their functions load domain/hooks.py
+    from referral_engine.domain.hooks import HookEvent, Subscription, Target
 
 ReferralSort = Literal["joined_at", "qualified_at"]
 
