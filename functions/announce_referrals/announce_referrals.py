@@ -1,5 +1,5 @@
 """Announces every new referral as `referral.created` on the bus, from the table's stream (filtered to
-referral INSERTs): one PutEvents per referral, no HTTP here, so a slow REST-hook target never holds up
+referral INSERTs): one PutEvents per referral, no HTTP here, so a slow subscription target never holds up
 the shard (functions/deliver_events delivers the event).
 
 Partial batch failure: a record whose event the bus refused is retried (bisected, then its stream

@@ -13,8 +13,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from referral_engine import wiring
 from referral_engine.domain.errors import NotFound
-from referral_engine.domain.hooks import HOOK_EVENTS, HookEvent, Subscription
 from referral_engine.domain.models import ReferralStatus
+from referral_engine.domain.subscriptions import SUBSCRIPTION_EVENTS, Subscription, SubscriptionEvent
 from referral_engine.observability import Count, count, logger, publish_metrics
 from referral_engine.services.campaigns import NewAdvocate, NewCampaign
 from referral_engine.services.connections import NewConnection, SecretRotation
@@ -196,9 +196,9 @@ def unsubscribe_hook(subscription_id: str) -> Response[str]:
 @app.get("/v1/hooks/samples/<event>")
 def hook_samples(event: str) -> Response[str]:
     """Zapier's `performList`: a JSON array, newest first, shaped as the hook delivers."""
-    if event not in HOOK_EVENTS:
-        raise NotFound(f"no hook event {event!r}: one of {', '.join(HOOK_EVENTS)}")
-    hook_event: HookEvent = event
+    if event not in SUBSCRIPTION_EVENTS:
+        raise NotFound(f"no hook event {event!r}: one of {', '.join(SUBSCRIPTION_EVENTS)}")
+    hook_event: SubscriptionEvent = event
     query = SampleQuery.model_validate(app.current_event.query_string_parameters or {})
     samples = wiring.subscriptions().samples(
         hook_event, campaign_id=query.campaign_id or None, limit=query.limit, base_url=_base()

@@ -1,4 +1,4 @@
-"""Delivers `referral.created`, `.qualified` and `.reversed` to the REST-hook subscriptions (Zapier's
+"""Delivers `referral.created`, `.qualified` and `.reversed` to the subscriptions (Zapier's
 instant triggers "new referral", "referral qualified", "referral reversed").
 
 Invoked asynchronously by the bus rule: POSTs the referral's payload to every matching subscription.
@@ -17,11 +17,11 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel, ConfigDict
 
 from referral_engine import wiring
-from referral_engine.domain.hooks import HOOK_EVENTS, HookEvent, occurred_at
+from referral_engine.domain.subscriptions import SUBSCRIPTION_EVENTS, SubscriptionEvent, occurred_at
 from referral_engine.observability import carry, logger
 
 
-class HookTrigger(BaseModel):
+class DeliveryTrigger(BaseModel):
     """What delivery needs of a bus event's detail: whose referral, and when it happened."""
 
     model_config = ConfigDict(extra="ignore", frozen=True)
@@ -37,21 +37,17 @@ class HookTrigger(BaseModel):
 @logger.inject_lambda_context(clear_state=True)
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     bus_event = EventBridgeEvent(event)
-    kind = bus_event.detail_type
-    if kind not in HOOK_EVENTS:
-        logger.warning("event ignored: not a hook event", extra={"detail_type": kind})
+    detail_type = bus_event.detail_type
+    if detail_type not in SUBSCRIPTION_EVENTS:
+        logger.warning("event ignored: no subscription can ask for it", extra={"detail_type": detail_type})
         return {"outcome": "ignored"}
-    hook_event: HookEvent = kind
-    trigger = HookTrigger.model_validate(bus_event.detail)
+    name: SubscriptionEvent = detail_type
+    trigger = DeliveryTrigger.model_validate(bus_event.detail)
     carry(trigger.correlation_id)
-    at = occurred_at(hook_event, trigger)
+    at = occurred_at(name, trigger)
     if at is None:
-        raise ValueError(f"{hook_event} event without its time")
-    report = wiring.hook_delivery().deliver(
-        hook_event, trigger.referral_id, at, campaign_id=trigger.campaign_id
-    )
+        raise ValueError(f"{name} event without its time")
+    report = wiring.event_delivery().deliver(name, trigger.referral_id, at, campaign_id=trigger.campaign_id)
     summary = report.summary()
-    logger.info(
-        "hook event delivered", extra={"event": hook_event, "referral_id": trigger.referral_id, **summary}
-    )
-    return {"event": hook_event, "referral_id": trigger.referral_id, **summary}
+    logger.info("event delivered", extra={"event": name, "referral_id": trigger.referral_id, **summary})
+    return {"event": name, "referral_id": trigger.referral_id, **summary}

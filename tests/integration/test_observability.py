@@ -142,7 +142,7 @@ def test_a_signups_id_follows_the_new_referral_to_its_announcement_and_delivery(
     assert item["correlation_id"] == SIGNUP_REQUEST
     [recorded] = lines_of(logs, "referral recorded")
     [announced] = lines_of(logs, "referral announced")
-    [delivered] = lines_of(logs, "hook event delivered")
+    [delivered] = lines_of(logs, "event delivered")
     assert recorded["correlation_id"] == SIGNUP_REQUEST
     assert (announced["correlation_id"], announced["referral_id"]) == (SIGNUP_REQUEST, referral["id"])
     assert created["detail"]["correlation_id"] == SIGNUP_REQUEST

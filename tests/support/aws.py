@@ -96,7 +96,7 @@ def _stream_event(template: dict[str, Any]) -> dict[str, Any]:
 
 @dataclass
 class DeliveryWiring:
-    """The REST-hook path's two triggers as template.yaml wires them: announce_referrals' FilterCriteria
+    """The subscription path's two triggers as template.yaml wires them: announce_referrals' FilterCriteria
     over the table's stream, and deliver_events' bus rule, whose matches land in a capture queue
     instead of the function."""
 

@@ -21,7 +21,7 @@ def test_domain_and_services_do_not_import_boto3() -> None:
         "import referral_engine.services.api_keys, referral_engine.services.campaigns\n"
         "import referral_engine.services.qualification, referral_engine.services.referrals\n"
         "import referral_engine.services.rewards, referral_engine.services.signals\n"
-        "import referral_engine.domain.hooks, referral_engine.domain.events\n"
+        "import referral_engine.domain.subscriptions, referral_engine.domain.events\n"
         "import referral_engine.services.subscriptions, referral_engine.adapters.http_delivery\n"
         "import referral_engine.services.connections, referral_engine.services.webhooks\n"
         "import referral_engine.vendors.hubspot, referral_engine.vendors.salesforce\n"

@@ -19,8 +19,8 @@ from referral_engine.domain.models import (
 )
 from referral_engine.domain.reversals import HeldReversal, Reversal
 
-if TYPE_CHECKING:  # the REST-hook types: only their functions load domain/hooks.py
-    from referral_engine.domain.hooks import HookEvent, Subscription, Target
+if TYPE_CHECKING:  # the subscription types: only the functions that deliver load domain/subscriptions.py
+    from referral_engine.domain.subscriptions import Subscription, SubscriptionEvent, Target
 
 ReferralSort = Literal["joined_at", "qualified_at"]
 
@@ -210,7 +210,7 @@ class ApiKeyStore(Protocol):
     def add(self, key_hash: str, name: str) -> None: ...
 
 
-# ------------------------------------------------------------------ REST hooks (Zapier instant triggers)
+# ----------------------------------------------------- subscriptions and deliveries (Zapier instant triggers)
 
 
 class SubscriptionStore(Protocol):
@@ -222,7 +222,7 @@ class SubscriptionStore(Protocol):
     def remove(self, subscription_id: str) -> bool:
         """Deletes it; False when there was none."""
 
-    def matching(self, event: HookEvent, campaign_id: str) -> list[Subscription]:
+    def matching(self, event: SubscriptionEvent, campaign_id: str) -> list[Subscription]:
         """The subscriptions to `event` for this campaign and those for every campaign."""
 
 
@@ -238,7 +238,7 @@ class DeliveryFailed(Exception):
     """The request did not get an HTTP answer (connection refused, timeout, TLS error)."""
 
 
-class HookSender(Protocol):
+class DeliverySender(Protocol):
     def post(self, target: Target, body: bytes, headers: Mapping[str, str]) -> int:
         """POSTs to the vetted target and returns the HTTP status; never follows redirects.
 

@@ -103,25 +103,25 @@ def webhooks() -> WebhookService:
     )
 
 
-# ------------------------------------------------------------------ REST hooks (Zapier instant triggers)
-# Imported inside the factories: only the api and deliver_hooks functions use them.
+# ----------------------------------------------------- subscriptions and deliveries (Zapier instant triggers)
+# Imported inside the factories: only the api, announce_referrals and deliver_events functions use them.
 
 from typing import TYPE_CHECKING  # noqa: E402 - this section is appended as a unit
 
 if TYPE_CHECKING:
-    from referral_engine.domain.hooks import TargetPolicy
+    from referral_engine.domain.subscriptions import TargetPolicy
     from referral_engine.services.subscriptions import (
-        HookDeliveryService,
+        DeliveryService,
         ReferralAnnouncer,
         SubscriptionService,
     )
 
 
 @cache
-def hook_target_policy() -> TargetPolicy:
+def target_policy() -> TargetPolicy:
     """Loopback targets only when this stack itself is served from loopback (the local stack)."""
     from referral_engine.adapters.http_delivery import resolve
-    from referral_engine.domain.hooks import TargetPolicy, is_loopback_base
+    from referral_engine.domain.subscriptions import TargetPolicy, is_loopback_base
 
     return TargetPolicy(resolve, allow_loopback=is_loopback_base(get_settings().public_base_url))
 
@@ -132,23 +132,23 @@ def subscriptions() -> SubscriptionService:
     from referral_engine.services.subscriptions import SubscriptionService
 
     return SubscriptionService(
-        _campaigns(), _participants(), _referrals(), DynamoSubscriptionStore(table()), hook_target_policy()
+        _campaigns(), _participants(), _referrals(), DynamoSubscriptionStore(table()), target_policy()
     )
 
 
 @cache
-def hook_delivery() -> HookDeliveryService:
+def event_delivery() -> DeliveryService:
     from referral_engine.adapters.dynamodb.subscriptions import DynamoDeliveryLog, DynamoSubscriptionStore
-    from referral_engine.adapters.http_delivery import HttpHookSender
-    from referral_engine.services.subscriptions import HookDeliveryService
+    from referral_engine.adapters.http_delivery import HttpDeliverySender
+    from referral_engine.services.subscriptions import DeliveryService
 
-    return HookDeliveryService(
+    return DeliveryService(
         _referrals(),
         _participants(),
         DynamoSubscriptionStore(table()),
         DynamoDeliveryLog(table()),
-        HttpHookSender(),
-        hook_target_policy(),
+        HttpDeliverySender(),
+        target_policy(),
     )
 
 

@@ -23,7 +23,7 @@ class SignalRef(BaseModel):
 
 
 class ReferralCreated(BaseModel):
-    """A new referral, announced from the table's stream (for REST-hook subscriptions and any consumer)."""
+    """A new referral, announced from the table's stream (for subscriptions and any other consumer)."""
 
     model_config = ConfigDict(frozen=True)
     detail_type: ClassVar[str] = "referral.created"

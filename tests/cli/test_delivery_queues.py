@@ -17,7 +17,7 @@ from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingErro
 import announce_referrals
 import deliver_events
 from referral_engine.adapters.eventbridge import EventBridgePublisher
-from referral_engine.services.subscriptions import HookDeliveryIncomplete
+from referral_engine.services.subscriptions import DeliveryIncomplete
 from referrals_local.cli.parser import DLQ_NAMES
 from support.aws import BUS, DeliveryWiring, reset_caches, wire_event_delivery
 from support.events import LambdaContext, sample
@@ -40,7 +40,7 @@ def receiver() -> Iterator[Receiver]:
 
 # ------------------------------------------------------- announce_referrals and deliver_events, as deployed
 @dataclass
-class Hooks:
+class Deliveries:
     cli: Cli
     wiring: DeliveryWiring
 
@@ -56,12 +56,12 @@ class Hooks:
 
 
 @pytest.fixture
-def hooks(cli: Cli, monkeypatch: pytest.MonkeyPatch) -> Hooks:
+def deliveries(cli: Cli, monkeypatch: pytest.MonkeyPatch) -> Deliveries:
     wiring = wire_event_delivery(cli.stack.template)
     # As on the local stack, whose API is served from loopback: loopback targets are allowed.
     monkeypatch.setenv("PUBLIC_BASE_URL", "http://127.0.0.1:3000")
     reset_caches()
-    return Hooks(cli, wiring)
+    return Deliveries(cli, wiring)
 
 
 def subscribe(target_url: str, event: str) -> None:
@@ -115,19 +115,21 @@ def stream_failure(records: list[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
-def unannounced(hooks: Hooks, monkeypatch: pytest.MonkeyPatch) -> tuple[dict[str, Any], dict[str, Any]]:
+def unannounced(
+    deliveries: Deliveries, monkeypatch: pytest.MonkeyPatch
+) -> tuple[dict[str, Any], dict[str, Any]]:
     """announce_referrals failing every attempt at a batch of new referrals (EventBridge is unreachable): the
     OnFailure record Lambda sends, and the batch."""
 
     def unreachable(self: EventBridgePublisher, event: Any) -> None:
         raise ConnectionError("EventBridge unreachable")
 
-    batch = hooks.stream_batch()
+    batch = deliveries.stream_batch()
     with monkeypatch.context() as patch:
         patch.setattr(EventBridgePublisher, "publish_created", unreachable)
         with pytest.raises(BatchProcessingError):  # every record failed: the whole batch fails
             announce_referrals.handler(batch, LambdaContext("announce_referrals"))
-    assert hooks.bus_events() == []
+    assert deliveries.bus_events() == []
     return stream_failure(batch["Records"]), batch
 
 
@@ -148,7 +150,7 @@ def test_the_cli_knows_every_failure_queue(cli: Cli) -> None:
 
 
 def test_list_describes_rule_dead_letters_and_both_kinds_of_failure_records(
-    cli: Cli, hooks: Hooks, receiver: Receiver, monkeypatch: pytest.MonkeyPatch
+    cli: Cli, deliveries: Deliveries, receiver: Receiver, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     created = sample("deliver_events/referral_created")
     rule_id = cli.send(
@@ -156,12 +158,12 @@ def test_list_describes_rule_dead_letters_and_both_kinds_of_failure_records(
     )
     subscribe(receiver.url(), "referral.created")
     referral = a_referral()
-    pointers, _ = unannounced(hooks, monkeypatch)
+    pointers, _ = unannounced(deliveries, monkeypatch)
     stream_id = cli.send("announce-referrals-failure", pointers)
     event = {**created, "detail": {**created["detail"], "referral_id": referral["id"]}}
     receiver.answers["/zap"] = [503]
-    with pytest.raises(HookDeliveryIncomplete) as failed:
-        hooks.deliver(event)
+    with pytest.raises(DeliveryIncomplete) as failed:
+        deliveries.deliver(event)
     async_id = cli.send("deliver-events-failure", async_failure(event, failed.value))
 
     listed = {m["message_id"]: m for m in messages(cli)}
@@ -180,7 +182,7 @@ def test_list_describes_rule_dead_letters_and_both_kinds_of_failure_records(
     )
     assert listed[stream_id]["payload"] == batch
     assert listed[async_id]["reason"].startswith(
-        "RetriesExhausted after 3 attempts: HookDeliveryIncomplete: delivery failed for 1 subscription(s)"
+        "RetriesExhausted after 3 attempts: DeliveryIncomplete: delivery failed for 1 subscription(s)"
     )
     assert "HTTP 503" in listed[async_id]["reason"]
     assert listed[async_id]["subject"] == f"referral.created for referral {referral['id']}"
@@ -195,18 +197,18 @@ def test_list_describes_rule_dead_letters_and_both_kinds_of_failure_records(
 
 
 # ------------------------------------------------------------------------------------ events
-def test_redrive_of_a_rule_dead_letter_delivers_the_hook_once(
-    cli: Cli, hooks: Hooks, receiver: Receiver
+def test_redrive_of_a_rule_dead_letter_delivers_the_event_once(
+    cli: Cli, deliveries: Deliveries, receiver: Receiver
 ) -> None:
     subscribe(receiver.url(), "referral.created")
     referral = a_referral()
-    announce_referrals.handler(hooks.stream_batch(), LambdaContext("announce_referrals"))
-    [event] = hooks.bus_events()  # ... which the rule could not deliver to deliver_events
+    announce_referrals.handler(deliveries.stream_batch(), LambdaContext("announce_referrals"))
+    [event] = deliveries.bus_events()  # ... which the rule could not deliver to deliver_events
     message_id = cli.send("hook-events", event)
 
     out = cli.ok("dlq", "redrive", "hook-events", message_id)
-    [again] = hooks.bus_events()
-    outcome = hooks.deliver(again)
+    [again] = deliveries.bus_events()
+    outcome = deliveries.deliver(again)
 
     assert out.strip() == f"redriven {message_id}: referral.created put back on the bus {BUS}"
     assert again["detail"] == event["detail"]
@@ -219,30 +221,30 @@ def test_redrive_of_a_rule_dead_letter_delivers_the_hook_once(
     # A second copy redriven is absorbed by the delivery log: the target is not posted to again.
     cli.send("hook-events", event)
     cli.ok("dlq", "redrive", "hook-events", "--all")
-    [twice] = hooks.bus_events()
-    assert (hooks.deliver(twice)["already_delivered"], len(receiver.received)) == (1, 1)
+    [twice] = deliveries.bus_events()
+    assert (deliveries.deliver(twice)["already_delivered"], len(receiver.received)) == (1, 1)
 
 
 def test_redrive_of_an_async_failure_posts_only_to_the_target_that_failed(
-    cli: Cli, hooks: Hooks, receiver: Receiver
+    cli: Cli, deliveries: Deliveries, receiver: Receiver
 ) -> None:
     subscribe(receiver.url("/flaky"), "referral.qualified")
     subscribe(receiver.url("/fine"), "referral.qualified")
     referral = a_referral()
     qualify_via_api(referral["id"], event_id="inv_1", amount="79.00", currency="USD")
     run_qualify(cli.stack)
-    [event] = [e for e in hooks.bus_events() if e["detail-type"] == "referral.qualified"]
+    [event] = [e for e in deliveries.bus_events() if e["detail-type"] == "referral.qualified"]
     cli.stack.captured_events()  # issue_reward's copy: not what this test is about
     receiver.answers["/flaky"] = [500] * 3  # it fails every retry; the other target takes the first
     for _ in range(3):
-        with pytest.raises(HookDeliveryIncomplete) as failed:
-            hooks.deliver(event)
+        with pytest.raises(DeliveryIncomplete) as failed:
+            deliveries.deliver(event)
     message_id = cli.send("deliver-events-failure", async_failure(event, failed.value))
     assert (len(receiver.at("/flaky")), len(receiver.at("/fine"))) == (3, 1)
 
     result = cli.json("dlq", "redrive", "deliver-events-failure", message_id)
-    [again] = hooks.bus_events()
-    outcome = hooks.deliver(again)
+    [again] = deliveries.bus_events()
+    outcome = deliveries.deliver(again)
 
     [redriven] = result["results"]
     assert redriven["ok"] is True
@@ -262,16 +264,16 @@ def test_redrive_of_an_async_failure_posts_only_to_the_target_that_failed(
 
 # ------------------------------------------------------------------------------------ stream pointers
 def test_redrive_of_a_stream_failure_announces_the_new_referral_as_announce_referrals_does(
-    cli: Cli, hooks: Hooks, receiver: Receiver, monkeypatch: pytest.MonkeyPatch
+    cli: Cli, deliveries: Deliveries, receiver: Receiver, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     subscribe(receiver.url(), "referral.created")
     referral = a_referral()
-    pointers, batch = unannounced(hooks, monkeypatch)
+    pointers, batch = unannounced(deliveries, monkeypatch)
     message_id = cli.send("announce-referrals-failure", pointers)
 
     out = cli.ok("dlq", "redrive", "announce-referrals-failure", message_id)
-    [event] = hooks.bus_events()
-    outcome = hooks.deliver(event)
+    [event] = deliveries.bus_events()
+    outcome = deliveries.deliver(event)
 
     assert out.strip() == (
         f"redriven {message_id}: referral.created published again for {referral['id']} on the bus {BUS}"
@@ -297,7 +299,7 @@ def test_redrive_of_a_stream_failure_announces_the_new_referral_as_announce_refe
     )
     # ... the very event announce_referrals publishes for the same records
     assert announce_referrals.handler(batch, LambdaContext("announce_referrals"))["batchItemFailures"] == []
-    [own] = hooks.bus_events()
+    [own] = deliveries.bus_events()
     assert (own["source"], own["detail-type"], own["detail"]) == (
         event["source"],
         event["detail-type"],
@@ -306,16 +308,16 @@ def test_redrive_of_a_stream_failure_announces_the_new_referral_as_announce_refe
 
 
 def test_a_stream_failure_redriven_twice_reaches_the_target_once(
-    cli: Cli, hooks: Hooks, receiver: Receiver, monkeypatch: pytest.MonkeyPatch
+    cli: Cli, deliveries: Deliveries, receiver: Receiver, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     subscribe(receiver.url(), "referral.created")
     a_referral()
-    pointers, _ = unannounced(hooks, monkeypatch)
+    pointers, _ = unannounced(deliveries, monkeypatch)
     cli.send("announce-referrals-failure", pointers)
     cli.send("announce-referrals-failure", pointers)
 
     result = cli.json("dlq", "redrive", "announce-referrals-failure", "--all")
-    outcomes = [hooks.deliver(event) for event in hooks.bus_events()]
+    outcomes = [deliveries.deliver(event) for event in deliveries.bus_events()]
 
     assert [r["ok"] for r in result["results"]] == [True, True]
     assert sorted((o["delivered"], o["already_delivered"]) for o in outcomes) == [(0, 1), (1, 0)]
@@ -323,13 +325,13 @@ def test_a_stream_failure_redriven_twice_reaches_the_target_once(
 
 
 def test_a_stream_failure_without_referral_inserts_is_not_redriven_and_stays(
-    cli: Cli, hooks: Hooks, monkeypatch: pytest.MonkeyPatch
+    cli: Cli, deliveries: Deliveries, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     referral = a_referral()
     qualify_via_api(referral["id"], event_id="inv_1")
     signal_records = [
         r
-        for _, r in hooks.wiring.stream.read()
+        for _, r in deliveries.wiring.stream.read()
         if r["dynamodb"]["NewImage"].get("entity", {}).get("S") == "signal"
     ]
     message_id = cli.send("announce-referrals-failure", stream_failure(signal_records))
@@ -338,7 +340,7 @@ def test_a_stream_failure_without_referral_inserts_is_not_redriven_and_stays(
 
     assert run.code == 1
     assert "hold no referral inserts; discard it" in run.err
-    assert hooks.bus_events() == []
+    assert deliveries.bus_events() == []
     assert cli.visible("announce-referrals-failure") == 1
     assert cli.stack.items_of("admin_action") == []
 
@@ -372,11 +374,11 @@ def test_discard_logs_the_decision_and_removes_only_that_message(cli: Cli, queue
     assert [m["message_id"] for m in messages(cli, queue)] == [keep]
 
 
-def test_an_event_redriven_from_the_sample_reaches_the_bus(cli: Cli, hooks: Hooks) -> None:
+def test_an_event_redriven_from_the_sample_reaches_the_bus(cli: Cli, deliveries: Deliveries) -> None:
     message_id = cli.send("hook-events", sample("deliver_events/referral_qualified"))
 
     cli.ok("dlq", "redrive", "hook-events", message_id)
 
-    [event] = hooks.bus_events()
+    [event] = deliveries.bus_events()
     assert event["detail"] == sample("deliver_events/referral_qualified")["detail"]
     assert event["detail-type"] == "referral.qualified"
