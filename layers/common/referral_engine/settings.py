@@ -25,6 +25,9 @@ class Settings:
     public_base_url: str = ""
     # Where connection secrets live in SSM Parameter Store.
     secrets_prefix: str = "/referral-engine/connections"
+    # Read by Powertools in the other functions; track_click prints its metric line with them.
+    powertools_service_name: str = "referral-engine"
+    powertools_metrics_namespace: str = "ReferralEngine"
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str]) -> Settings:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import cache
 
+from referral_engine import observability
 from referral_engine.adapters import aws
 from referral_engine.adapters.dynamodb.api_keys import DynamoApiKeyStore
 from referral_engine.adapters.dynamodb.campaigns import DynamoCampaignStore
@@ -55,18 +56,22 @@ def campaigns() -> CampaignService:
 
 @cache
 def referrals() -> ReferralService:
-    return ReferralService(_campaigns(), _participants(), _referrals())
+    return ReferralService(_campaigns(), _participants(), _referrals(), observability.correlation_id)
 
 
 @cache
 def signals() -> SignalService:
-    return SignalService(_campaigns(), _referrals(), DynamoSignalInbox(table()))
+    return SignalService(_campaigns(), _referrals(), DynamoSignalInbox(table()), observability.correlation_id)
+
+
+@cache
+def _publisher() -> EventBridgePublisher:
+    return EventBridgePublisher(aws.events(), get_settings().event_bus_name)
 
 
 @cache
 def qualification() -> QualificationService:
-    publisher = EventBridgePublisher(aws.events(), get_settings().event_bus_name)
-    return QualificationService(_campaigns(), _participants(), _referrals(), publisher)
+    return QualificationService(_campaigns(), _participants(), _referrals(), _publisher())
 
 
 @cache
@@ -93,28 +98,30 @@ def connections() -> ConnectionService:
 
 @cache
 def webhooks() -> WebhookService:
-    return WebhookService(DynamoConnectionStore(table()), _secrets(), DynamoSignalInbox(table()))
+    return WebhookService(
+        DynamoConnectionStore(table()), _secrets(), DynamoSignalInbox(table()), observability.correlation_id
+    )
 
 
-# ------------------------------------------------------------------ REST hooks (Zapier instant triggers)
-# Imported inside the factories: only the api and deliver_hooks functions use them.
+# ----------------------------------------------------- subscriptions and deliveries (Zapier instant triggers)
+# Imported inside the factories: only the api, announce_referrals and deliver_events functions use them.
 
 from typing import TYPE_CHECKING  # noqa: E402 - this section is appended as a unit
 
 if TYPE_CHECKING:
-    from referral_engine.domain.hooks import TargetPolicy
+    from referral_engine.domain.subscriptions import TargetPolicy
     from referral_engine.services.subscriptions import (
-        HookDeliveryService,
+        DeliveryService,
         ReferralAnnouncer,
         SubscriptionService,
     )
 
 
 @cache
-def hook_target_policy() -> TargetPolicy:
+def target_policy() -> TargetPolicy:
     """Loopback targets only when this stack itself is served from loopback (the local stack)."""
     from referral_engine.adapters.http_delivery import resolve
-    from referral_engine.domain.hooks import TargetPolicy, is_loopback_base
+    from referral_engine.domain.subscriptions import TargetPolicy, is_loopback_base
 
     return TargetPolicy(resolve, allow_loopback=is_loopback_base(get_settings().public_base_url))
 
@@ -125,32 +132,31 @@ def subscriptions() -> SubscriptionService:
     from referral_engine.services.subscriptions import SubscriptionService
 
     return SubscriptionService(
-        _campaigns(), _participants(), _referrals(), DynamoSubscriptionStore(table()), hook_target_policy()
+        _campaigns(), _participants(), _referrals(), DynamoSubscriptionStore(table()), target_policy()
     )
 
 
 @cache
-def hook_delivery() -> HookDeliveryService:
+def event_delivery() -> DeliveryService:
     from referral_engine.adapters.dynamodb.subscriptions import DynamoDeliveryLog, DynamoSubscriptionStore
-    from referral_engine.adapters.http_delivery import HttpHookSender
-    from referral_engine.services.subscriptions import HookDeliveryService
+    from referral_engine.adapters.http_delivery import HttpDeliverySender
+    from referral_engine.services.subscriptions import DeliveryService
 
-    return HookDeliveryService(
+    return DeliveryService(
         _referrals(),
         _participants(),
         DynamoSubscriptionStore(table()),
         DynamoDeliveryLog(table()),
-        HttpHookSender(),
-        hook_target_policy(),
+        HttpDeliverySender(),
+        target_policy(),
     )
 
 
 @cache
 def referral_announcer() -> ReferralAnnouncer:
-    from referral_engine.adapters.hook_events import EventBridgeCreatedPublisher
     from referral_engine.services.subscriptions import ReferralAnnouncer
 
-    return ReferralAnnouncer(EventBridgeCreatedPublisher(aws.events(), get_settings().event_bus_name))
+    return ReferralAnnouncer(_publisher())
 
 
 # ------------------------------------------------------------------ Idempotency-Key answers (the /v1 POSTs)

@@ -11,13 +11,12 @@ Redrives may safely repeat: exactly-once is guaranteed downstream by the conditi
   event id it would only be a duplicate.
 - `reward-events` and `issue-reward-failure`: the original `referral.qualified` event goes back on
   the bus.
-- `hook-events`, and the asynchronous records of `deliver-hooks-failure`: the original
-  `referral.created`, `.qualified` or `.reversed` event goes back on the bus. Every rule matching it runs
-  again; deliver_hooks' delivery log (7 days) skips the targets that took it already, and issue_reward
-  rewards exactly once.
-- the stream records of `deliver-hooks-failure` (pointers only): the records are read back from the
-  stream (24 hours), and each referral INSERT among them is announced as `referral.created` again by
-  the layer's ReferralAnnouncer, as deliver_hooks' stream path does.
+- `hook-events` and `deliver-events-failure`: the original `referral.created`, `.qualified` or
+  `.reversed` event goes back on the bus. Every rule matching it runs again; deliver_events' delivery
+  log (7 days) skips the targets that took it already, and issue_reward rewards exactly once.
+- `announce-referrals-failure` (stream pointers only): the records are read back from the stream
+  (24 hours), and each referral INSERT among them is announced as `referral.created` again by the
+  layer's ReferralAnnouncer, as announce_referrals does.
 
 A message is deleted only after its action succeeded; every redrive and discard leaves an
 `admin_action` item (who, when, why, the message body), and a referral the signal names gets an
@@ -38,7 +37,6 @@ from referral_engine.adapters.dynamodb import keys
 from referral_engine.adapters.dynamodb.codec import to_item
 from referral_engine.adapters.dynamodb.signals import DynamoSignalInbox
 from referral_engine.adapters.eventbridge import EventBridgePublisher, EventPublishFailed
-from referral_engine.adapters.hook_events import CreatedEventNotPublished, EventBridgeCreatedPublisher
 from referral_engine.domain.errors import DomainError
 from referral_engine.domain.models import AuditEntry, Referral, ReferralStatus, Signal, utcnow
 from referral_engine.services.qualification import Outcome
@@ -50,7 +48,6 @@ from referrals_local.admin.messages import (
     Described,
     QueueName,
     describe,
-    is_stream_pointers,
     original_event,
     queue_url,
 )
@@ -134,7 +131,6 @@ class Admin:
                 ValueError,
                 ClientError,
                 EventPublishFailed,
-                CreatedEventNotPublished,
                 DomainError,
             ) as error:
                 queue.release([message])
@@ -176,9 +172,9 @@ class Admin:
 
     # ------------------------------------------------------------------------------ internals
     def _redrive(self, name: QueueName, message: QueuedMessage, reason: str | None) -> _Redriven:
-        if name == "deliver-hooks-failure" and is_stream_pointers(message.json_body()):
+        if name == "announce-referrals-failure":
             return self._announce_again(message)
-        if name in ("reward-events", "issue-reward-failure", "hook-events", "deliver-hooks-failure"):
+        if name in ("reward-events", "issue-reward-failure", "hook-events", "deliver-events-failure"):
             event = original_event(name, message)
             self._put_event(event)
             return _Redriven(
@@ -215,19 +211,19 @@ class Admin:
         return _Redriven("; ".join(outcomes), signals=stored)
 
     def _announce_again(self, message: QueuedMessage) -> _Redriven:
-        """deliver_hooks' stream path for the referral INSERTs a stream OnFailure record points at."""
+        """announce_referrals' work for the referral INSERTs a stream OnFailure record points at."""
         images = referral_images(self._stream_records(message))
         if not images:
             raise ActionFailed("the stream records of this batch hold no referral inserts; discard it")
         announcer = ReferralAnnouncer(
-            EventBridgeCreatedPublisher(self.target.events, self.target.outputs.event_bus_name)
+            EventBridgePublisher(self.target.events, self.target.outputs.event_bus_name)
         )
         announced: list[str] = []
         invalid: list[str] = []
         for image in images:
             try:
                 referral = Referral.model_validate(image)
-            except ValidationError:  # deliver_hooks skips it too: there is no payload to build from it
+            except ValidationError:  # announce_referrals skips it too: there is no payload to build from it
                 invalid.append(str(image.get("pk") or image.get("id") or "?"))
                 continue
             announcer.announce(referral)

@@ -1,4 +1,4 @@
-"""Re-reading the table stream's records that a stream OnFailure message (qualify's, deliver_hooks')
+"""Re-reading the table stream's records that a stream OnFailure message (qualify's, announce_referrals')
 points at.
 
 The OnFailure record carries only the shard and the sequence range; DynamoDB keeps stream records for
@@ -77,6 +77,6 @@ def signal_images(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def referral_images(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The new images of the referral inserts among the records: what deliver_hooks' stream filter
+    """The new images of the referral inserts among the records: what announce_referrals' stream filter
     passes."""
     return _inserted_images(records, "referral")
