@@ -27,7 +27,7 @@ BASELINE = "boto3 + client"
 # any other function in the template is taken to create one DynamoDB client.
 CLIENTS = {
     "qualify": ("dynamodb", "events"),  # the EventBridge publisher is built with the service
-    "deliver_hooks": ("dynamodb", "events"),  # events to announce, dynamodb to deliver
+    "announce_referrals": ("events",),  # it only publishes referral.created
 }
 DEFAULT_CLIENTS = ("dynamodb",)
 _PROBE = """

@@ -9,13 +9,14 @@ from __future__ import annotations
 import json
 from typing import Annotated, Any
 
-from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
+from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from referral_engine import wiring
+from referral_engine.observability import logger
 from referral_engine.ports import ApiKeyScope
 from referral_engine.services.admin_messages import QueueName
 from referral_engine.web.admin_views import api_key_view, depth_view, message_view, result_view
@@ -25,7 +26,6 @@ from referral_engine.web.idempotency import honour_idempotency_keys
 from referral_engine.web.pages import Page, PageQuery, page_of, page_view
 from referral_engine.web.resolver import json_response, new_resolver, validate_request
 
-logger = Logger()
 app = new_resolver(logger)
 app.use(
     middlewares=[
@@ -218,6 +218,6 @@ def revoke_api_key(key_id: KeyId) -> Response[str]:
     return _json(200, api_key_view(key))
 
 
-@logger.inject_lambda_context(clear_state=True)
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, clear_state=True)
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return app.resolve(event, context)

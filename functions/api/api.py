@@ -6,17 +6,18 @@ import json
 from pathlib import Path as FilePath
 from typing import Annotated, Any, Literal
 
-from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
+from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel, ConfigDict, Field
 
 from referral_engine import wiring
 from referral_engine.domain.errors import NotFound
-from referral_engine.domain.hooks import HOOK_EVENTS, HookEvent, Subscription
 from referral_engine.domain.models import ReferralStatus
+from referral_engine.domain.subscriptions import SUBSCRIPTION_EVENTS, Subscription, SubscriptionEvent
+from referral_engine.observability import Count, count, logger, publish_metrics
 from referral_engine.services.campaigns import NewAdvocate, NewCampaign
 from referral_engine.services.connections import NewConnection, SecretRotation
 from referral_engine.services.referrals import NewSignup
@@ -39,7 +40,6 @@ from referral_engine.web.views import (
 OPENAPI_PATH = "/v1/openapi.json"
 OPENAPI_DOCUMENT = FilePath(__file__).with_name("openapi.json")  # docs/openapi.json, packaged with us
 
-logger = Logger()
 app = new_resolver(logger)
 
 # Every route's errors beyond its own: no key, a refused parameter; with a body, also the body's.
@@ -157,6 +157,7 @@ def list_referrals(campaign_id: CampaignId, query: Annotated[ReferralListQuery, 
 def sign_up(signup: Annotated[NewSignup, Body()]) -> Response[str]:
     referral, created = wiring.referrals().sign_up(signup, actor="api")
     logger.info("referral recorded", extra={"referral_id": referral.id, "new": created})
+    count(Count.SIGNUPS, int(created))
     return _json(201 if created else 200, referral_view(referral, _base()))
 
 
@@ -305,12 +306,12 @@ def unsubscribe_hook(
     },
 )
 def hook_samples(
-    event: Annotated[str, Path(description=f"One of {', '.join(HOOK_EVENTS)}.", max_length=64)],
+    event: Annotated[str, Path(description=f"One of {', '.join(SUBSCRIPTION_EVENTS)}.", max_length=64)],
     query: Annotated[SampleQuery, Query()],
 ) -> Response[str]:
-    if event not in HOOK_EVENTS:
-        raise NotFound(f"no hook event {event!r}: one of {', '.join(HOOK_EVENTS)}")
-    hook_event: HookEvent = event
+    if event not in SUBSCRIPTION_EVENTS:
+        raise NotFound(f"no hook event {event!r}: one of {', '.join(SUBSCRIPTION_EVENTS)}")
+    hook_event: SubscriptionEvent = event
     samples = wiring.subscriptions().samples(
         hook_event, campaign_id=query.campaign_id or None, limit=query.limit, base_url=_base()
     )
@@ -327,6 +328,7 @@ def openapi_document() -> Response[str]:
     return json_response(200, OPENAPI_DOCUMENT.read_text(), headers={"Cache-Control": "public, max-age=300"})
 
 
-@logger.inject_lambda_context(clear_state=True)
+@publish_metrics
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, clear_state=True)
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return app.resolve(event, context)

@@ -10,15 +10,16 @@ import re
 from datetime import UTC, datetime
 from typing import Annotated, Any, get_args
 
-from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
+from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from referral_engine import wiring
 from referral_engine.domain.errors import NotFound
 from referral_engine.domain.models import Source
 from referral_engine.domain.webhooks import InboundRequest
+from referral_engine.observability import Count, count, count_refusals, logger, publish_metrics
 from referral_engine.services.signals import GenericHookRequest
 from referral_engine.settings import get_settings
 from referral_engine.web.contract import answers
@@ -29,9 +30,8 @@ WEBHOOK_MAX_BODY_BYTES = 256 * 1024
 VENDOR_MAX_BODY_BYTES = 1024 * 1024  # Salesforce sends up to 100 records per notification
 _HOOK_ID = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
 
-logger = Logger()
 app = new_resolver(logger, max_body_bytes=WEBHOOK_MAX_BODY_BYTES)
-app.use(middlewares=[validate_request])
+app.use(middlewares=[count_refusals, validate_request])
 
 HookId = Annotated[str, Path(description="The hook's id, the last part of its hook URL.", max_length=64)]
 GENERIC_BODY = {
@@ -94,6 +94,7 @@ def generic(hook_id: HookId, query: Annotated[GenericHookRequest, Query()]) -> R
     request = GenericHookRequest.model_validate(fields)
     signal, accepted = wiring.signals().accept_generic(hook_id, request)
     logger.info("signal stored", extra={"signal_id": signal.key, "duplicate": not accepted})
+    count(Count.SIGNALS_ACCEPTED, int(accepted), source="generic")
     return json_response(
         202, json.dumps({"accepted": True, "duplicate": not accepted, "signal_id": signal.key})
     )
@@ -150,10 +151,12 @@ def vendor(source: VendorSource, hook_id: HookId) -> Response[str]:
             "ignored": len(received.normalised.ignored),
         },
     )
+    count(Count.SIGNALS_ACCEPTED, received.stored, source=source)
     reply = received.reply
     return Response(status_code=reply.status, content_type=reply.content_type, body=reply.body)
 
 
-@logger.inject_lambda_context(clear_state=True)
+@publish_metrics
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, clear_state=True)
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return app.resolve(event, context)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
@@ -17,16 +16,18 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import ValidationError
 
 from referral_engine import wiring
-from referral_engine.adapters.dynamodb.codec import from_item
 from referral_engine.domain.errors import PermanentSignalError
 from referral_engine.domain.models import Signal
+from referral_engine.observability import Count, carry, count, logger, publish_metrics
+from referral_engine.services.qualification import Outcome
 
-logger = Logger()
+COUNTED = {Outcome.QUALIFIED: Count.QUALIFIED, Outcome.REVERSED: Count.REVERSED}
 processor = BatchProcessor(event_type=EventType.DynamoDBStreams)
 
 
 def process_record(record: DynamoDBRecord) -> str:
-    image = from_item(record.raw_event["dynamodb"]["NewImage"])
+    image = record.dynamodb.new_image if record.dynamodb else {}
+    carry(image.get("correlation_id"))
     try:
         signal = Signal.model_validate(image)
         outcome = wiring.qualification().process(signal)
@@ -40,9 +41,12 @@ def process_record(record: DynamoDBRecord) -> str:
         logger.warning("signal set aside", extra={"reason": reason, "signal_pk": image.get("pk")})
         return reason
     logger.info("signal processed", extra={"signal_id": signal.key, "outcome": outcome.value})
+    if outcome in COUNTED:
+        count(COUNTED[outcome])
     return outcome.value
 
 
+@publish_metrics
 @logger.inject_lambda_context(clear_state=True)
 def handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
     return process_partial_response(

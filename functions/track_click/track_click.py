@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+import sys
 from datetime import UTC, datetime
 from typing import Any
 
@@ -15,7 +16,7 @@ from referral_engine.adapters import aws
 from referral_engine.adapters.dynamodb.clicks import count_click
 from referral_engine.domain.identifiers import normalise_code
 from referral_engine.domain.links import landing_with_ref
-from referral_engine.settings import get_settings
+from referral_engine.settings import Settings, get_settings
 
 COOKIE_MAX_AGE_SECONDS = 30 * 24 * 3600
 logger = logging.getLogger(__name__)
@@ -31,15 +32,36 @@ def _not_found(request_id: str) -> dict[str, Any]:
     }
 
 
+def _count_click(settings: Settings, at: datetime) -> None:
+    """One CloudWatch EMF line for the `Clicks` count, shaped as Powertools' Metrics prints it."""
+    line = {
+        "_aws": {
+            "Timestamp": int(at.timestamp() * 1000),
+            "CloudWatchMetrics": [
+                {
+                    "Namespace": settings.powertools_metrics_namespace,
+                    "Dimensions": [["service"]],
+                    "Metrics": [{"Name": "Clicks", "Unit": "Count"}],
+                }
+            ],
+        },
+        "service": settings.powertools_service_name,
+        "Clicks": 1,
+    }
+    sys.stdout.write(json.dumps(line, separators=(",", ":")) + "\n")
+
+
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     # The API's Request-Id convention (referral_engine.web.request_ids), without importing Powertools.
     request_id = str((event.get("requestContext") or {}).get("requestId", ""))
     code = normalise_code((event.get("pathParameters") or {}).get("code", ""))
     if code is None:
         return _not_found(request_id)
-    landing_url = count_click(aws.dynamodb(), get_settings().table_name, code, datetime.now(UTC).isoformat())
+    settings, now = get_settings(), datetime.now(UTC)
+    landing_url = count_click(aws.dynamodb(), settings.table_name, code, now.isoformat())
     if landing_url is None:
         return _not_found(request_id)
+    _count_click(settings, now)
     return {
         "statusCode": 302,
         "headers": {

@@ -101,7 +101,8 @@ class Cli:
             "reward-events": self.outputs.reward_events_dlq_url,
             "issue-reward-failure": self.outputs.issue_reward_failure_queue_url,
             "hook-events": self.outputs.hook_events_dlq_url,
-            "deliver-hooks-failure": self.outputs.deliver_hooks_failure_queue_url,
+            "announce-referrals-failure": self.outputs.announce_referrals_failure_queue_url,
+            "deliver-events-failure": self.outputs.deliver_events_failure_queue_url,
             "exceptions": self.outputs.exceptions_queue_url,
         }[name]
 
@@ -145,7 +146,8 @@ def cli(
             "reward-events",
             "issue-reward-failure",
             "hook-events",
-            "deliver-hooks-failure",
+            "announce-referrals-failure",
+            "deliver-events-failure",
         )
     }
     outputs = StackOutputs(
@@ -157,7 +159,8 @@ def cli(
         reward_events_dlq_url=urls["reward-events"],
         issue_reward_failure_queue_url=urls["issue-reward-failure"],
         hook_events_dlq_url=urls["hook-events"],
-        deliver_hooks_failure_queue_url=urls["deliver-hooks-failure"],
+        announce_referrals_failure_queue_url=urls["announce-referrals-failure"],
+        deliver_events_failure_queue_url=urls["deliver-events-failure"],
         region="us-east-1",
         endpoint_url=None,
         api_key=None,

@@ -78,7 +78,8 @@ def test_a_stopped_local_stack_exits_2_with_the_hint(
         reward_events_dlq_url=f"{endpoint}/123456789012/r",
         issue_reward_failure_queue_url=f"{endpoint}/123456789012/i",
         hook_events_dlq_url=f"{endpoint}/123456789012/h",
-        deliver_hooks_failure_queue_url=f"{endpoint}/123456789012/d",
+        announce_referrals_failure_queue_url=f"{endpoint}/123456789012/a",
+        deliver_events_failure_queue_url=f"{endpoint}/123456789012/d",
         region="us-east-1",
         endpoint_url=endpoint,
     ).write(tmp_path)
@@ -149,7 +150,7 @@ def test_every_queue_output_of_the_template_is_known_and_written_by_the_local_st
     refs = _supervisor_refs()
 
     assert queues <= set(OUTPUT_KEYS)
-    assert {"HookEventsDLQUrl", "DeliverHooksFailureQueueUrl"} <= queues
+    assert {"HookEventsDLQUrl", "AnnounceReferralsFailureQueueUrl", "DeliverEventsFailureQueueUrl"} <= queues
     for key in queues:
         assert refs[OUTPUT_KEYS[key]] == template["Outputs"][key]["Value"]["Ref"], key
 
@@ -167,7 +168,8 @@ def deploy(cli: Cli, name: str = "referral-engine") -> None:
         "RewardEventsDLQUrl": o.reward_events_dlq_url,
         "IssueRewardFailureQueueUrl": o.issue_reward_failure_queue_url,
         "HookEventsDLQUrl": o.hook_events_dlq_url,
-        "DeliverHooksFailureQueueUrl": o.deliver_hooks_failure_queue_url,
+        "AnnounceReferralsFailureQueueUrl": o.announce_referrals_failure_queue_url,
+        "DeliverEventsFailureQueueUrl": o.deliver_events_failure_queue_url,
     }
     template = {
         "Resources": {"Placeholder": {"Type": "AWS::SQS::Queue", "Properties": {"QueueName": f"{name}-x"}}},

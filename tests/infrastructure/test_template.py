@@ -25,7 +25,8 @@ FUNCTIONS = {
     "InboundWebhookFunction": ("functions/inbound_webhook/", "inbound_webhook.handler"),
     "QualifyFunction": ("functions/qualify/", "qualify.handler"),
     "IssueRewardFunction": ("functions/issue_reward/", "issue_reward.handler"),
-    "DeliverHooksFunction": ("functions/deliver_hooks/", "deliver_hooks.handler"),
+    "AnnounceReferralsFunction": ("functions/announce_referrals/", "announce_referrals.handler"),
+    "DeliverEventsFunction": ("functions/deliver_events/", "deliver_events.handler"),
 }
 
 QUEUES = {
@@ -34,7 +35,8 @@ QUEUES = {
     "RewardEventsDLQ",
     "IssueRewardFailureQueue",
     "HookEventsDLQ",
-    "DeliverHooksFailureQueue",
+    "AnnounceReferralsFailureQueue",
+    "DeliverEventsFailureQueue",
 }
 
 TABLE = {"Fn::GetAtt": ["ReferralsTable", "Arn"]}
@@ -96,12 +98,12 @@ EXPECTED_GRANTS: dict[str, set[tuple[str, str]]] = {
         ("dynamodb:PutItem", "table"),
         ("dynamodb:UpdateItem", "table"),
     },
-    "DeliverHooksFunction": {
+    "AnnounceReferralsFunction": {("events:PutEvents", "bus")},  # referral.created
+    "DeliverEventsFunction": {
         ("dynamodb:GetItem", "table"),  # referral, advocate, subscription, delivery log
         ("dynamodb:PutItem", "table"),  # delivery log
         ("dynamodb:DeleteItem", "table"),  # a subscription whose target answered 410
         ("dynamodb:Query", "indexes"),  # the subscriptions matching an event
-        ("events:PutEvents", "bus"),  # referral.created
     },
 }
 
@@ -219,7 +221,8 @@ def test_timeouts(template: Template, functions: dict[str, dict[str, Any]]) -> N
     assert template["Globals"]["Function"]["Timeout"] == 10
     assert functions["QualifyFunction"]["Properties"]["Timeout"] == 60
     assert functions["IssueRewardFunction"]["Properties"]["Timeout"] == 30
-    assert functions["DeliverHooksFunction"]["Properties"]["Timeout"] == 60
+    assert functions["AnnounceReferralsFunction"]["Properties"]["Timeout"] == 30
+    assert functions["DeliverEventsFunction"]["Properties"]["Timeout"] == 60
     assert functions["AdminFunction"]["Properties"]["Timeout"] == 30  # a redrive of a whole queue
 
 
@@ -240,7 +243,8 @@ OWN_ENVIRONMENT = {
         "REWARD_EVENTS_DLQ_URL": {"Ref": "RewardEventsDLQ"},
         "ISSUE_REWARD_FAILURE_QUEUE_URL": {"Ref": "IssueRewardFailureQueue"},
         "HOOK_EVENTS_DLQ_URL": {"Ref": "HookEventsDLQ"},
-        "DELIVER_HOOKS_FAILURE_QUEUE_URL": {"Ref": "DeliverHooksFailureQueue"},
+        "ANNOUNCE_REFERRALS_FAILURE_QUEUE_URL": {"Ref": "AnnounceReferralsFailureQueue"},
+        "DELIVER_EVENTS_FAILURE_QUEUE_URL": {"Ref": "DeliverEventsFailureQueue"},
     },
 }
 
@@ -402,8 +406,8 @@ def test_issue_reward_async_retries_then_goes_to_its_failure_queue(
     }
 
 
-def test_deliver_hooks_announces_new_referrals_from_the_stream(functions: dict[str, dict[str, Any]]) -> None:
-    event = only_event(functions["DeliverHooksFunction"], "DynamoDB")
+def test_announce_referrals_reads_new_referrals_from_the_stream(functions: dict[str, dict[str, Any]]) -> None:
+    event = only_event(functions["AnnounceReferralsFunction"], "DynamoDB")
     assert event["Stream"] == {"Fn::GetAtt": ["ReferralsTable", "StreamArn"]}
     assert event["StartingPosition"] == "TRIM_HORIZON"
     assert event["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
@@ -411,7 +415,7 @@ def test_deliver_hooks_announces_new_referrals_from_the_stream(functions: dict[s
     assert 0 <= event["MaximumRetryAttempts"] <= 10
     assert 0 < event["MaximumRecordAgeInSeconds"] <= 86400
     assert event["DestinationConfig"] == {
-        "OnFailure": {"Type": "SQS", "Destination": {"Fn::GetAtt": ["DeliverHooksFailureQueue", "Arn"]}}
+        "OnFailure": {"Type": "SQS", "Destination": {"Fn::GetAtt": ["AnnounceReferralsFailureQueue", "Arn"]}}
     }
     [stream_filter] = event["FilterCriteria"]["Filters"]
     assert json.loads(stream_filter["Pattern"]) == {
@@ -423,7 +427,7 @@ def test_deliver_hooks_announces_new_referrals_from_the_stream(functions: dict[s
 def test_hook_events_rule_retries_boundedly_then_dead_letters(
     resources: dict[str, dict[str, Any]], functions: dict[str, dict[str, Any]]
 ) -> None:
-    properties = only_event(functions["DeliverHooksFunction"], "EventBridgeRule")
+    properties = only_event(functions["DeliverEventsFunction"], "EventBridgeRule")
     assert properties["EventBusName"] == {"Ref": "EventBus"}
     assert properties["Pattern"] == {
         "source": ["referral-engine"],
@@ -436,20 +440,20 @@ def test_hook_events_rule_retries_boundedly_then_dead_letters(
     assert statement["Action"] == "sqs:SendMessage"
     assert statement["Resource"] == {"Fn::GetAtt": ["HookEventsDLQ", "Arn"]}
     assert statement["Condition"] == {
-        "ArnEquals": {"aws:SourceArn": {"Fn::GetAtt": ["DeliverHooksFunctionHookEvents", "Arn"]}}
+        "ArnEquals": {"aws:SourceArn": {"Fn::GetAtt": ["DeliverEventsFunctionReferralEvents", "Arn"]}}
     }
 
 
-def test_deliver_hooks_async_retries_then_goes_to_its_failure_queue(
+def test_deliver_events_async_retries_then_goes_to_its_failure_queue(
     functions: dict[str, dict[str, Any]],
 ) -> None:
-    properties = functions["DeliverHooksFunction"]["Properties"]
+    properties = functions["DeliverEventsFunction"]["Properties"]
     assert "DeadLetterQueue" not in properties  # the OnFailure destination carries the whole event
     config = properties["EventInvokeConfig"]
     assert config["MaximumRetryAttempts"] == 2
     assert config["MaximumEventAgeInSeconds"] == 3600
     assert config["DestinationConfig"] == {
-        "OnFailure": {"Type": "SQS", "Destination": {"Fn::GetAtt": ["DeliverHooksFailureQueue", "Arn"]}}
+        "OnFailure": {"Type": "SQS", "Destination": {"Fn::GetAtt": ["DeliverEventsFailureQueue", "Arn"]}}
     }
 
 

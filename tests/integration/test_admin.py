@@ -30,7 +30,8 @@ FAILURE_QUEUES = {
     "REWARD_EVENTS_DLQ_URL": "reward-events",
     "ISSUE_REWARD_FAILURE_QUEUE_URL": "issue-reward-failure",
     "HOOK_EVENTS_DLQ_URL": "hook-events",
-    "DELIVER_HOOKS_FAILURE_QUEUE_URL": "deliver-hooks-failure",
+    "ANNOUNCE_REFERRALS_FAILURE_QUEUE_URL": "announce-referrals-failure",
+    "DELIVER_EVENTS_FAILURE_QUEUE_URL": "deliver-events-failure",
 }
 
 

@@ -10,6 +10,7 @@ import pytest
 import api
 import inbound_webhook
 import track_click
+from referral_engine import observability
 from support.aws import AwsStack
 from support.events import LambdaContext, http_event, json_body
 from support.journey import AUTH, CAMPAIGN, create_campaign, enrol
@@ -55,7 +56,7 @@ def test_the_request_id_is_the_log_lines_correlation_id(
     call(api.handler, "api/create_campaign", body=CAMPAIGN, headers=AUTH)
 
     (record,) = [r for r in caplog.records if r.getMessage() == "campaign created"]
-    line = json.loads(api.logger.registered_formatter.format(record))  # as the function prints it
+    line = json.loads(observability.logger.registered_formatter.format(record))  # as the function prints it
     assert line["correlation_id"] == REQUEST_ID
 
 

@@ -6,7 +6,7 @@ import itertools
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from referral_engine.domain.hooks import ReferralCreated
+from referral_engine.domain.events import ReferralCreated
 from referral_engine.ports import (
     AdminAction,
     AdminLogPage,

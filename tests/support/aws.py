@@ -95,41 +95,46 @@ def _stream_event(template: dict[str, Any]) -> dict[str, Any]:
 
 
 @dataclass
-class HookWiring:
-    """deliver_hooks' two triggers as template.yaml wires them: its FilterCriteria over the table's
-    stream, and its bus rule, whose matches land in a capture queue instead of the function."""
+class DeliveryWiring:
+    """The subscription path's two triggers as template.yaml wires them: announce_referrals' FilterCriteria
+    over the table's stream, and deliver_events' bus rule, whose matches land in a capture queue
+    instead of the function."""
 
     stream: StreamReader
     stream_filters: list[dict[str, Any]]
     capture_queue_url: str
 
     def stream_batch(self) -> dict[str, Any]:
-        """The stream records written since the last call that pass deliver_hooks' FilterCriteria."""
+        """The stream records written since the last call that pass announce_referrals' FilterCriteria."""
         return {"Records": [r for _, r in self.stream.read() if passes(self.stream_filters, r)]}
 
     def bus_events(self) -> list[dict[str, Any]]:
-        """The events the bus matched to deliver_hooks' rule since the last call."""
+        """The events the bus matched to deliver_events' rule since the last call."""
         return [json.loads(m["Body"]) for m in receive_all(boto3.client("sqs"), self.capture_queue_url)]
 
 
-def wire_deliver_hooks(template: dict[str, Any]) -> HookWiring:
-    events = template["Resources"]["DeliverHooksFunction"]["Properties"]["Events"]
-    by_type = {event["Type"]: dict(event["Properties"]) for event in events.values()}
+def _only_event(template: dict[str, Any], function: str, kind: str) -> dict[str, Any]:
+    events = template["Resources"][function]["Properties"]["Events"]
+    [event] = [dict(event["Properties"]) for event in events.values() if event["Type"] == kind]
+    return event
+
+
+def wire_event_delivery(template: dict[str, Any]) -> DeliveryWiring:
+    stream_event = _only_event(template, "AnnounceReferralsFunction", "DynamoDB")
+    rule = _only_event(template, "DeliverEventsFunction", "EventBridgeRule")
     sqs = boto3.client("sqs")
-    capture_url = sqs.create_queue(QueueName="hook-events-capture")["QueueUrl"]
+    capture_url = sqs.create_queue(QueueName="referral-events-capture")["QueueUrl"]
     capture_arn = sqs.get_queue_attributes(QueueUrl=capture_url, AttributeNames=["QueueArn"])
     bus = boto3.client("events")
-    bus.put_rule(
-        Name="hooks", EventBusName=BUS, EventPattern=json.dumps(by_type["EventBridgeRule"]["Pattern"])
-    )
+    bus.put_rule(Name="deliveries", EventBusName=BUS, EventPattern=json.dumps(rule["Pattern"]))
     bus.put_targets(
-        Rule="hooks",
+        Rule="deliveries",
         EventBusName=BUS,
         Targets=[{"Id": "capture", "Arn": capture_arn["Attributes"]["QueueArn"]}],
     )
     stream_arn = boto3.client("dynamodb").describe_table(TableName=TABLE)["Table"]["LatestStreamArn"]
     reader = StreamReader(boto3.client("dynamodbstreams"), stream_arn)
-    return HookWiring(reader, filter_patterns(by_type["DynamoDB"]), capture_url)
+    return DeliveryWiring(reader, filter_patterns(stream_event), capture_url)
 
 
 @contextmanager

@@ -195,9 +195,9 @@ def test_new_referrals_deliver_hooks_could_not_announce_are_announced_again(admi
     world = admin.world
     referral = world.a_referral(world.an_advocate(world.a_campaign()))
     admin.stream.items = {3: {**referral.model_dump(mode="json"), "entity": "referral"}}
-    message_id = admin.queues["deliver-hooks-failure"].send(pointers(3, 3))
+    message_id = admin.queues["announce-referrals-failure"].send(pointers(3, 3))
 
-    [result] = admin.service.redrive("deliver-hooks-failure", message_id, operator="ada")
+    [result] = admin.service.redrive("announce-referrals-failure", message_id, operator="ada")
 
     assert result.ok, result.detail
     assert result.referrals == [referral.id]

@@ -6,16 +6,16 @@ from __future__ import annotations
 
 import pytest
 
-from referral_engine.domain.events import ReferralQualified, ReferralReversed
-from referral_engine.domain.hooks import HOOK_EVENT_TIME, HOOK_EVENTS, ReferralCreated
+from referral_engine.domain.events import ReferralCreated, ReferralQualified, ReferralReversed
+from referral_engine.domain.subscriptions import EVENT_TIME, SUBSCRIPTION_EVENTS
 from support.events import sample
 
 Contract = type[ReferralCreated] | type[ReferralQualified] | type[ReferralReversed]
 CONTRACTS: dict[str, Contract] = {
     "issue_reward/referral_qualified": ReferralQualified,
-    "deliver_hooks/referral_created": ReferralCreated,
-    "deliver_hooks/referral_qualified": ReferralQualified,
-    "deliver_hooks/referral_reversed": ReferralReversed,
+    "deliver_events/referral_created": ReferralCreated,
+    "deliver_events/referral_qualified": ReferralQualified,
+    "deliver_events/referral_reversed": ReferralReversed,
 }
 
 
@@ -32,7 +32,7 @@ def test_a_bus_sample_is_the_event_its_contract_describes(name: str) -> None:
 
 
 def test_every_hook_event_has_a_sample_carrying_its_time() -> None:
-    for hook_event in HOOK_EVENTS:
-        name = f"deliver_hooks/{hook_event.replace('.', '_')}"
+    for hook_event in SUBSCRIPTION_EVENTS:
+        name = f"deliver_events/{hook_event.replace('.', '_')}"
         assert name in CONTRACTS
-        assert sample(name)["detail"][HOOK_EVENT_TIME[hook_event]]
+        assert sample(name)["detail"][EVENT_TIME[hook_event]]

@@ -1,4 +1,4 @@
-"""REST hooks: subscribing targets, samples for Zapier's performList, and delivering events to every
+"""REST deliveries: subscribing targets, samples for Zapier's performList, and delivering events to every
 matching target at least once, with a 410 answer unsubscribing the target."""
 
 from __future__ import annotations
@@ -13,21 +13,21 @@ import pytest
 from pydantic import ValidationError
 
 from referral_engine.domain.errors import NotFound
-from referral_engine.domain.hooks import (
+from referral_engine.domain.events import ReferralCreated
+from referral_engine.domain.models import Campaign, Participant, Referral
+from referral_engine.domain.subscriptions import (
     DELIVERY_ID_HEADER,
     EVENT_HEADER,
-    HookEvent,
-    ReferralCreated,
     Subscription,
+    SubscriptionEvent,
     Target,
     TargetPolicy,
     TargetRefused,
 )
-from referral_engine.domain.models import Campaign, Participant, Referral
-from referral_engine.hook_ports import DeliveryFailed
+from referral_engine.ports import DeliveryFailed
 from referral_engine.services.subscriptions import (
-    HookDeliveryIncomplete,
-    HookDeliveryService,
+    DeliveryIncomplete,
+    DeliveryService,
     NewSubscription,
     ReferralAnnouncer,
     SubscriptionService,
@@ -60,7 +60,7 @@ class InMemorySubscriptionStore:
     def remove(self, subscription_id: str) -> bool:
         return self.items.pop(subscription_id, None) is not None
 
-    def matching(self, event: HookEvent, campaign_id: str) -> list[Subscription]:
+    def matching(self, event: SubscriptionEvent, campaign_id: str) -> list[Subscription]:
         return [s for s in self.items.values() if s.event == event and s.campaign_id in (campaign_id, None)]
 
 
@@ -116,15 +116,17 @@ def resolve(host: str, port: int) -> Sequence[str]:
 
 
 @dataclass
-class Hooks:
+class Deliveries:
     world: World
     store: InMemorySubscriptionStore
     log: InMemoryDeliveryLog
     sender: ScriptedSender
     service: SubscriptionService
-    delivery: HookDeliveryService
+    delivery: DeliveryService
 
-    def subscribe(self, target: str, event: HookEvent, campaign_id: str | None = None) -> Subscription:
+    def subscribe(
+        self, target: str, event: SubscriptionEvent, campaign_id: str | None = None
+    ) -> Subscription:
         subscription, _ = self.service.subscribe(
             NewSubscription(target_url=target, event=event, campaign_id=campaign_id), base_url=BASE
         )
@@ -132,17 +134,17 @@ class Hooks:
 
 
 @pytest.fixture
-def hooks(world: World) -> Hooks:
+def deliveries(world: World) -> Deliveries:
     backend = world.backend
     store, log, sender = InMemorySubscriptionStore(), InMemoryDeliveryLog(), ScriptedSender()
     policy = TargetPolicy(resolve)
-    return Hooks(
+    return Deliveries(
         world,
         store,
         log,
         sender,
         SubscriptionService(backend.campaigns, backend.participants, backend.referrals, store, policy),
-        HookDeliveryService(backend.referrals, backend.participants, store, log, sender, policy),
+        DeliveryService(backend.referrals, backend.participants, store, log, sender, policy),
     )
 
 
@@ -159,11 +161,11 @@ def advocate(world: World, campaign: Campaign) -> Participant:
 # ---------------------------------------------------------------------------------- subscribing
 
 
-def test_subscribing_stores_the_target_once(hooks: Hooks, campaign: Campaign) -> None:
+def test_subscribing_stores_the_target_once(deliveries: Deliveries, campaign: Campaign) -> None:
     request = NewSubscription(target_url=ZAP_A, event="referral.qualified", campaign_id=campaign.id)
 
-    first, created = hooks.service.subscribe(request, base_url=BASE)
-    again, created_again = hooks.service.subscribe(request, base_url="https://other.example.com")
+    first, created = deliveries.service.subscribe(request, base_url=BASE)
+    again, created_again = deliveries.service.subscribe(request, base_url="https://other.example.com")
 
     assert (created, created_again) == (True, False)
     assert again == first
@@ -174,16 +176,18 @@ def test_subscribing_stores_the_target_once(hooks: Hooks, campaign: Campaign) ->
         ZAP_A,
         BASE,
     )
-    assert list(hooks.store.items) == [first.id]
+    assert list(deliveries.store.items) == [first.id]
 
 
-def test_each_event_and_campaign_scope_is_its_own_subscription(hooks: Hooks, campaign: Campaign) -> None:
+def test_each_event_and_campaign_scope_is_its_own_subscription(
+    deliveries: Deliveries, campaign: Campaign
+) -> None:
     ids = {
-        hooks.subscribe(ZAP_A, "referral.qualified", campaign.id).id,
-        hooks.subscribe(ZAP_A, "referral.created", campaign.id).id,
-        hooks.subscribe(ZAP_A, "referral.created").id,
+        deliveries.subscribe(ZAP_A, "referral.qualified", campaign.id).id,
+        deliveries.subscribe(ZAP_A, "referral.created", campaign.id).id,
+        deliveries.subscribe(ZAP_A, "referral.created").id,
     }
-    assert len(ids) == len(hooks.store.items) == 3
+    assert len(ids) == len(deliveries.store.items) == 3
 
 
 def test_a_blank_campaign_means_every_campaign() -> None:
@@ -211,48 +215,48 @@ def test_malformed_subscriptions_are_invalid(body: dict[str, Any]) -> None:
 @pytest.mark.parametrize(
     "target", ["http://hooks.zapier.com/x", "https://10.0.0.8/hook", "https://unknown.example.com/x"]
 )
-def test_a_refused_target_writes_nothing(hooks: Hooks, target: str) -> None:
+def test_a_refused_target_writes_nothing(deliveries: Deliveries, target: str) -> None:
     with pytest.raises(TargetRefused):
-        hooks.subscribe(target, "referral.created")
-    assert hooks.store.items == {}
+        deliveries.subscribe(target, "referral.created")
+    assert deliveries.store.items == {}
 
 
-def test_a_subscription_to_an_unknown_campaign_is_not_found(hooks: Hooks) -> None:
+def test_a_subscription_to_an_unknown_campaign_is_not_found(deliveries: Deliveries) -> None:
     with pytest.raises(NotFound):
-        hooks.subscribe(ZAP_A, "referral.created", "cmp_missing")
-    assert hooks.store.items == {}
+        deliveries.subscribe(ZAP_A, "referral.created", "cmp_missing")
+    assert deliveries.store.items == {}
 
 
-def test_unsubscribing_is_idempotent(hooks: Hooks) -> None:
-    subscription = hooks.subscribe(ZAP_A, "referral.created")
+def test_unsubscribing_is_idempotent(deliveries: Deliveries) -> None:
+    subscription = deliveries.subscribe(ZAP_A, "referral.created")
 
-    assert hooks.service.unsubscribe(subscription.id) is True
-    assert hooks.service.unsubscribe(subscription.id) is False
-    assert hooks.service.unsubscribe("x" * 5000) is False
-    assert hooks.store.items == {}
+    assert deliveries.service.unsubscribe(subscription.id) is True
+    assert deliveries.service.unsubscribe(subscription.id) is False
+    assert deliveries.service.unsubscribe("x" * 5000) is False
+    assert deliveries.store.items == {}
 
 
 # -------------------------------------------------------------------------------------- samples
 
 
-def test_without_referrals_the_sample_is_a_fixed_example(hooks: Hooks, campaign: Campaign) -> None:
-    [sample] = hooks.service.samples("referral.created", campaign_id=campaign.id, limit=3, base_url=BASE)
+def test_without_referrals_the_sample_is_a_fixed_example(deliveries: Deliveries, campaign: Campaign) -> None:
+    [sample] = deliveries.service.samples("referral.created", campaign_id=campaign.id, limit=3, base_url=BASE)
     assert (sample.id, sample.event, sample.status) == ("ref_example", "referral.created", "pending")
     assert sample.share_url == f"{BASE}/r/example2code"
-    [qualified] = hooks.service.samples("referral.qualified", campaign_id=None, limit=3, base_url=BASE)
+    [qualified] = deliveries.service.samples("referral.qualified", campaign_id=None, limit=3, base_url=BASE)
     assert (qualified.status, qualified.qualified_at is not None) == ("qualified", True)
-    [reversed_] = hooks.service.samples("referral.reversed", campaign_id=None, limit=3, base_url=BASE)
+    [reversed_] = deliveries.service.samples("referral.reversed", campaign_id=None, limit=3, base_url=BASE)
     assert (reversed_.status, reversed_.event) == ("reversed", "referral.reversed")
     assert reversed_.qualified_at is not None
     assert reversed_.reversed_at is not None
 
 
-def test_samples_are_the_newest_real_referrals_as_the_hook_sends_them(
-    hooks: Hooks, world: World, advocate: Participant
+def test_samples_are_the_newest_real_referrals_as_a_delivery_sends_them(
+    deliveries: Deliveries, world: World, advocate: Participant
 ) -> None:
     referrals = [world.a_referral(advocate, f"friend{n}@example.com") for n in range(4)]
 
-    samples = hooks.service.samples(
+    samples = deliveries.service.samples(
         "referral.created", campaign_id=advocate.campaign_id, limit=3, base_url=BASE
     )
 
@@ -279,7 +283,9 @@ def test_samples_are_the_newest_real_referrals_as_the_hook_sends_them(
     }
 
 
-def test_qualified_samples_are_the_latest_qualified_across_campaigns(hooks: Hooks, world: World) -> None:
+def test_qualified_samples_are_the_latest_qualified_across_campaigns(
+    deliveries: Deliveries, world: World
+) -> None:
     first = world.an_advocate(world.a_campaign(), "ann@example.com")
     second = world.an_advocate(world.a_campaign(), "cy@example.com")
     pending = world.a_referral(first, "p@example.com")
@@ -288,7 +294,7 @@ def test_qualified_samples_are_the_latest_qualified_across_campaigns(hooks: Hook
     world.a_qualified_referral(early)
     world.a_qualified_referral(late)
 
-    samples = hooks.service.samples("referral.qualified", campaign_id=None, limit=10, base_url=BASE)
+    samples = deliveries.service.samples("referral.qualified", campaign_id=None, limit=10, base_url=BASE)
 
     assert [s.id for s in samples] == [late.id, early.id]
     assert pending.id not in {s.id for s in samples}
@@ -296,7 +302,7 @@ def test_qualified_samples_are_the_latest_qualified_across_campaigns(hooks: Hook
 
 
 def test_reversed_samples_are_only_the_reversed_referrals(
-    hooks: Hooks, world: World, advocate: Participant
+    deliveries: Deliveries, world: World, advocate: Participant
 ) -> None:
     qualified = world.a_referral(advocate, "q@example.com")
     refunded = world.a_referral(advocate, "r@example.com")
@@ -304,7 +310,7 @@ def test_reversed_samples_are_only_the_reversed_referrals(
     event = world.a_reversed_referral(refunded)
     world.a_qualified_referral(world.a_referral(advocate, "later@example.com"))  # the newest qualified
 
-    [sample] = hooks.service.samples(
+    [sample] = deliveries.service.samples(
         "referral.reversed", campaign_id=advocate.campaign_id, limit=3, base_url=BASE
     )
 
@@ -312,87 +318,89 @@ def test_reversed_samples_are_only_the_reversed_referrals(
     assert sample.reversed_at == event.reversed_at
 
 
-def test_samples_of_an_unknown_campaign_are_not_found(hooks: Hooks) -> None:
+def test_samples_of_an_unknown_campaign_are_not_found(deliveries: Deliveries) -> None:
     with pytest.raises(NotFound):
-        hooks.service.samples("referral.created", campaign_id="cmp_missing", limit=3, base_url=BASE)
+        deliveries.service.samples("referral.created", campaign_id="cmp_missing", limit=3, base_url=BASE)
 
 
 # ------------------------------------------------------------------------------------- delivery
 
 
-def created(hooks: Hooks, referral: Referral) -> Any:
-    return hooks.delivery.deliver(
+def created(deliveries: Deliveries, referral: Referral) -> Any:
+    return deliveries.delivery.deliver(
         "referral.created", referral.id, referral.joined_at, campaign_id=referral.campaign_id
     )
 
 
 def test_an_event_goes_to_the_campaigns_and_the_every_campaign_subscriptions(
-    hooks: Hooks, world: World, advocate: Participant
+    deliveries: Deliveries, world: World, advocate: Participant
 ) -> None:
     other_campaign = world.a_campaign()
-    mine = hooks.subscribe(ZAP_A, "referral.created", advocate.campaign_id)
-    everywhere = hooks.subscribe(MAKE, "referral.created")
-    hooks.subscribe(ZAP_B, "referral.created", other_campaign.id)  # another campaign
-    hooks.subscribe(ZAP_B, "referral.qualified", advocate.campaign_id)  # another event
+    mine = deliveries.subscribe(ZAP_A, "referral.created", advocate.campaign_id)
+    everywhere = deliveries.subscribe(MAKE, "referral.created")
+    deliveries.subscribe(ZAP_B, "referral.created", other_campaign.id)  # another campaign
+    deliveries.subscribe(ZAP_B, "referral.qualified", advocate.campaign_id)  # another event
     referral = world.a_referral(advocate)
 
-    report = created(hooks, referral)
+    report = created(deliveries, referral)
 
     assert sorted(report.delivered) == sorted([mine.id, everywhere.id])
-    assert sorted(hooks.sender.paths()) == ["/ccc", "/hooks/standard/1/aaa/"]
-    posted = hooks.sender.posted[0]
+    assert sorted(deliveries.sender.paths()) == ["/ccc", "/hooks/standard/1/aaa/"]
+    posted = deliveries.sender.posted[0]
     assert posted.payload["id"] == referral.id
     assert posted.payload["event"] == "referral.created"
     assert posted.payload["advocate"]["email"] == "ann@example.com"
     assert posted.headers["Content-Type"] == "application/json"
     assert posted.headers[EVENT_HEADER] == "referral.created"
-    delivery_ids = {p.headers[DELIVERY_ID_HEADER] for p in hooks.sender.posted}
+    delivery_ids = {p.headers[DELIVERY_ID_HEADER] for p in deliveries.sender.posted}
     assert len(delivery_ids) == 2  # one per subscription
-    assert set(hooks.log.records) == delivery_ids
+    assert set(deliveries.log.records) == delivery_ids
 
 
-def test_the_same_event_again_is_not_posted_again(hooks: Hooks, world: World, advocate: Participant) -> None:
-    hooks.subscribe(ZAP_A, "referral.created")
+def test_the_same_event_again_is_not_posted_again(
+    deliveries: Deliveries, world: World, advocate: Participant
+) -> None:
+    deliveries.subscribe(ZAP_A, "referral.created")
     referral = world.a_referral(advocate)
-    created(hooks, referral)
+    created(deliveries, referral)
 
-    report = created(hooks, referral)
+    report = created(deliveries, referral)
 
-    assert len(hooks.sender.posted) == 1
+    assert len(deliveries.sender.posted) == 1
     assert (report.delivered, len(report.already)) == ([], 1)
 
 
 def test_a_qualified_referral_is_delivered_with_its_qualification(
-    hooks: Hooks, world: World, advocate: Participant
+    deliveries: Deliveries, world: World, advocate: Participant
 ) -> None:
-    hooks.subscribe(ZAP_A, "referral.qualified", advocate.campaign_id)
+    deliveries.subscribe(ZAP_A, "referral.qualified", advocate.campaign_id)
     event = world.a_qualified_referral(world.a_referral(advocate))
 
-    hooks.delivery.deliver(
+    deliveries.delivery.deliver(
         "referral.qualified", event.referral_id, event.qualified_at, campaign_id=event.campaign_id
     )
 
-    [posted] = hooks.sender.posted
+    [posted] = deliveries.sender.posted
     assert posted.payload["status"] == "qualified"
     assert posted.payload["qualified_at"] == event.qualified_at.isoformat().replace("+00:00", "Z")
 
 
 def test_a_reversed_referral_is_delivered_once_with_its_reversal(
-    hooks: Hooks, world: World, advocate: Participant
+    deliveries: Deliveries, world: World, advocate: Participant
 ) -> None:
-    hooks.subscribe(ZAP_A, "referral.reversed", advocate.campaign_id)
-    hooks.subscribe(ZAP_B, "referral.qualified", advocate.campaign_id)
+    deliveries.subscribe(ZAP_A, "referral.reversed", advocate.campaign_id)
+    deliveries.subscribe(ZAP_B, "referral.qualified", advocate.campaign_id)
     referral = world.a_referral(advocate)
     event = world.a_reversed_referral(referral)
 
-    hooks.delivery.deliver(
+    deliveries.delivery.deliver(
         "referral.reversed", event.referral_id, event.reversed_at, campaign_id=event.campaign_id
     )
-    again = hooks.delivery.deliver(
+    again = deliveries.delivery.deliver(
         "referral.reversed", event.referral_id, event.reversed_at, campaign_id=event.campaign_id
     )
 
-    [posted] = hooks.sender.posted
+    [posted] = deliveries.sender.posted
     assert posted.target.path == "/hooks/standard/1/aaa/"
     assert posted.headers[EVENT_HEADER] == "referral.reversed"
     assert (posted.payload["id"], posted.payload["status"]) == (referral.id, "reversed")
@@ -401,72 +409,74 @@ def test_a_reversed_referral_is_delivered_once_with_its_reversal(
     assert len(again.already) == 1
 
 
-def test_a_target_answering_410_is_unsubscribed(hooks: Hooks, world: World, advocate: Participant) -> None:
-    gone = hooks.subscribe(ZAP_A, "referral.created")
-    kept = hooks.subscribe(ZAP_B, "referral.created")
-    hooks.sender.answers["/hooks/standard/1/aaa/"] = [410]
+def test_a_target_answering_410_is_unsubscribed(
+    deliveries: Deliveries, world: World, advocate: Participant
+) -> None:
+    gone = deliveries.subscribe(ZAP_A, "referral.created")
+    kept = deliveries.subscribe(ZAP_B, "referral.created")
+    deliveries.sender.answers["/hooks/standard/1/aaa/"] = [410]
 
-    report = created(hooks, world.a_referral(advocate))
-    created(hooks, world.a_referral(advocate, "second@example.com"))
+    report = created(deliveries, world.a_referral(advocate))
+    created(deliveries, world.a_referral(advocate, "second@example.com"))
 
     assert (report.removed, report.delivered) == ([gone.id], [kept.id])
-    assert list(hooks.store.items) == [kept.id]
-    assert hooks.sender.paths().count("/hooks/standard/1/aaa/") == 1
+    assert list(deliveries.store.items) == [kept.id]
+    assert deliveries.sender.paths().count("/hooks/standard/1/aaa/") == 1
 
 
 @pytest.mark.parametrize("answer", [500, 503, 429, 404, 301, None])
 def test_a_failing_target_fails_the_event_after_every_target_was_tried(
-    hooks: Hooks, world: World, advocate: Participant, answer: int | None
+    deliveries: Deliveries, world: World, advocate: Participant, answer: int | None
 ) -> None:
-    failing = hooks.subscribe(ZAP_A, "referral.created")
-    fine = hooks.subscribe(ZAP_B, "referral.created")
-    hooks.sender.answers["/hooks/standard/1/aaa/"] = [answer]
+    failing = deliveries.subscribe(ZAP_A, "referral.created")
+    fine = deliveries.subscribe(ZAP_B, "referral.created")
+    deliveries.sender.answers["/hooks/standard/1/aaa/"] = [answer]
     referral = world.a_referral(advocate)
 
-    with pytest.raises(HookDeliveryIncomplete) as incomplete:
-        created(hooks, referral)
+    with pytest.raises(DeliveryIncomplete) as incomplete:
+        created(deliveries, referral)
     assert list(incomplete.value.failures) == [failing.id]
     assert ZAP_A not in str(incomplete.value)  # target URLs are secrets: never in errors or logs
-    assert sorted(hooks.sender.paths()) == ["/hooks/standard/1/aaa/", "/hooks/standard/1/bbb/"]
+    assert sorted(deliveries.sender.paths()) == ["/hooks/standard/1/aaa/", "/hooks/standard/1/bbb/"]
 
     # The retry posts only to the target that did not take it, with the same delivery id.
-    report = created(hooks, referral)
+    report = created(deliveries, referral)
     assert (report.delivered, report.already) == ([failing.id], [fine.id])
-    first, _, retried = hooks.sender.posted
+    first, _, retried = deliveries.sender.posted
     assert retried.target.path == first.target.path == "/hooks/standard/1/aaa/"
     assert retried.headers[DELIVERY_ID_HEADER] == first.headers[DELIVERY_ID_HEADER]
-    assert set(hooks.store.items) == {failing.id, fine.id}  # only 410 unsubscribes
+    assert set(deliveries.store.items) == {failing.id, fine.id}  # only 410 unsubscribes
 
 
 def test_a_target_that_now_resolves_to_a_private_address_is_not_called(
-    hooks: Hooks, world: World, advocate: Participant, monkeypatch: pytest.MonkeyPatch
+    deliveries: Deliveries, world: World, advocate: Participant, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    subscription = hooks.subscribe(ZAP_A, "referral.created")
+    subscription = deliveries.subscribe(ZAP_A, "referral.created")
     monkeypatch.setitem(DNS, "hooks.zapier.com", ["10.0.0.7"])
 
-    with pytest.raises(HookDeliveryIncomplete) as incomplete:
-        created(hooks, world.a_referral(advocate))
+    with pytest.raises(DeliveryIncomplete) as incomplete:
+        created(deliveries, world.a_referral(advocate))
 
-    assert hooks.sender.posted == []
+    assert deliveries.sender.posted == []
     assert incomplete.value.failures[subscription.id].startswith("refused")
 
 
 def test_without_a_subscription_the_referral_is_not_even_read(
-    hooks: Hooks, world: World, advocate: Participant
+    deliveries: Deliveries, world: World, advocate: Participant
 ) -> None:
-    hooks.subscribe(ZAP_A, "referral.created", world.a_campaign().id)  # another campaign's
+    deliveries.subscribe(ZAP_A, "referral.created", world.a_campaign().id)  # another campaign's
     referral = world.a_referral(advocate)
 
     class Unread:
         def get(self, referral_id: str) -> None:
             raise AssertionError(f"{referral_id} was read")
 
-    delivery = HookDeliveryService(
+    delivery = DeliveryService(
         Unread(),  # type: ignore[arg-type]
         world.backend.participants,
-        hooks.store,
-        hooks.log,
-        hooks.sender,
+        deliveries.store,
+        deliveries.log,
+        deliveries.sender,
         TargetPolicy(resolve),
     )
 
@@ -475,36 +485,38 @@ def test_without_a_subscription_the_referral_is_not_even_read(
     )
 
     assert report.summary() == {"delivered": 0, "already_delivered": 0, "removed": 0, "failed": 0}
-    assert hooks.sender.posted == []
+    assert deliveries.sender.posted == []
 
 
-def test_an_event_about_an_unknown_referral_delivers_nothing(hooks: Hooks) -> None:
-    hooks.subscribe(ZAP_A, "referral.created")
-    report = hooks.delivery.deliver("referral.created", "ref_missing", datetime.now(UTC), campaign_id="cmp_1")
+def test_an_event_about_an_unknown_referral_delivers_nothing(deliveries: Deliveries) -> None:
+    deliveries.subscribe(ZAP_A, "referral.created")
+    report = deliveries.delivery.deliver(
+        "referral.created", "ref_missing", datetime.now(UTC), campaign_id="cmp_1"
+    )
     assert report.summary() == {"delivered": 0, "already_delivered": 0, "removed": 0, "failed": 0}
-    assert hooks.sender.posted == []
+    assert deliveries.sender.posted == []
 
 
 def test_a_later_qualification_of_the_same_referral_is_a_new_delivery(
-    hooks: Hooks, world: World, advocate: Participant
+    deliveries: Deliveries, world: World, advocate: Participant
 ) -> None:
-    hooks.subscribe(ZAP_A, "referral.qualified")
+    deliveries.subscribe(ZAP_A, "referral.qualified")
     event = world.a_qualified_referral(world.a_referral(advocate))
 
-    hooks.delivery.deliver(
+    deliveries.delivery.deliver(
         "referral.qualified", event.referral_id, event.qualified_at, campaign_id=event.campaign_id
     )
-    hooks.delivery.deliver(
+    deliveries.delivery.deliver(
         "referral.qualified", event.referral_id, event.qualified_at, campaign_id=event.campaign_id
     )  # republished
-    hooks.delivery.deliver(
+    deliveries.delivery.deliver(
         "referral.qualified",
         event.referral_id,
         event.qualified_at + timedelta(days=1),
         campaign_id=event.campaign_id,
     )
 
-    ids = [p.headers[DELIVERY_ID_HEADER] for p in hooks.sender.posted]
+    ids = [p.headers[DELIVERY_ID_HEADER] for p in deliveries.sender.posted]
     assert len(ids) == 2
     assert ids[0] != ids[1]
 
@@ -514,7 +526,7 @@ def test_a_later_qualification_of_the_same_referral_is_a_new_delivery(
 
 def test_a_new_referral_is_announced_as_referral_created(world: World, advocate: Participant) -> None:
     publisher = RecordingPublisher()
-    referral = world.a_referral(advocate)
+    referral = world.a_referral(advocate).model_copy(update={"correlation_id": "Zk3fGhJ2IAMEbQw="})
 
     event = ReferralAnnouncer(publisher).announce(referral)
 
@@ -525,5 +537,6 @@ def test_a_new_referral_is_announced_as_referral_created(world: World, advocate:
         "advocate_code": advocate.code,
         "referred_code": referral.referred_code,
         "joined_at": referral.joined_at,
+        "correlation_id": "Zk3fGhJ2IAMEbQw=",
     }
     assert ReferralCreated.detail_type == "referral.created"

@@ -1,4 +1,4 @@
-"""Which target URLs a hook may be subscribed to and delivered to: https to public addresses only, so
+"""Which target URLs a subscription may name and delivered to: https to public addresses only, so
 that an API key cannot make our functions call into a private network or the Lambda sandbox (SSRF)."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from referral_engine.domain.hooks import Target, TargetPolicy, TargetRefused, is_loopback_base
+from referral_engine.domain.subscriptions import Target, TargetPolicy, TargetRefused, is_loopback_base
 
 DNS = {
     "hooks.zapier.com": ["54.86.9.50", "2600:1f18:4a3:6900::1"],

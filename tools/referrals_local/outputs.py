@@ -26,7 +26,8 @@ OUTPUT_KEYS = {
     "RewardEventsDLQUrl": "reward_events_dlq_url",
     "IssueRewardFailureQueueUrl": "issue_reward_failure_queue_url",
     "HookEventsDLQUrl": "hook_events_dlq_url",
-    "DeliverHooksFailureQueueUrl": "deliver_hooks_failure_queue_url",
+    "AnnounceReferralsFailureQueueUrl": "announce_referrals_failure_queue_url",
+    "DeliverEventsFailureQueueUrl": "deliver_events_failure_queue_url",
 }
 
 
@@ -44,7 +45,8 @@ class StackOutputs:
     reward_events_dlq_url: str
     issue_reward_failure_queue_url: str
     hook_events_dlq_url: str
-    deliver_hooks_failure_queue_url: str
+    announce_referrals_failure_queue_url: str
+    deliver_events_failure_queue_url: str
     region: str
     # Only for the local stack: the moto endpoint, and the server and admin API keys it was started with.
     endpoint_url: str | None = None

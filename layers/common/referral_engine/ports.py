@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from referral_engine.domain.errors import NotFound
-from referral_engine.domain.events import ReferralQualified, ReferralReversed
+from referral_engine.domain.events import ReferralCreated, ReferralQualified, ReferralReversed
 from referral_engine.domain.models import (
     AuditEntry,
     Campaign,
@@ -22,7 +23,18 @@ from referral_engine.domain.models import (
 )
 from referral_engine.domain.reversals import HeldReversal, Reversal
 
+if TYPE_CHECKING:  # the subscription types: only the functions that deliver load domain/subscriptions.py
+    from referral_engine.domain.subscriptions import Subscription, SubscriptionEvent, Target
+
 ReferralSort = Literal["joined_at", "qualified_at"]
+
+# The id of the request being served, for the items it writes to carry to the stream's consumers
+# (observability.correlation_id on Lambda); None outside a request.
+CorrelationSource = Callable[[], str | None]
+
+
+def no_correlation() -> str | None:
+    return None
 
 
 class CodeTaken(Exception):
@@ -155,8 +167,16 @@ class SignalInbox(Protocol):
 
 
 class EventPublisher(Protocol):
+    """Puts the event on the bus; raises when it was not accepted, so that the caller is retried."""
+
     def publish_qualified(self, event: ReferralQualified) -> None: ...
     def publish_reversed(self, event: ReferralReversed) -> None: ...
+
+
+class CreatedEventPublisher(Protocol):
+    """As EventPublisher, for the `referral.created` announcement (one adapter implements both)."""
+
+    def publish_created(self, event: ReferralCreated) -> None: ...
 
 
 class ExceptionSink(Protocol):
@@ -220,6 +240,42 @@ class ApiKeyStore(Protocol):
 
     def page(self, *, limit: int, cursor: str | None) -> ApiKeyPage:
         """Keys, newest first. Raises ValueError for a cursor it did not issue."""
+
+
+# ----------------------------------------------------- subscriptions and deliveries (Zapier instant triggers)
+
+
+class SubscriptionStore(Protocol):
+    def add(self, subscription: Subscription) -> bool:
+        """Stores it; False (and nothing written) when a subscription with its id already exists."""
+
+    def get(self, subscription_id: str) -> Subscription | None: ...
+
+    def remove(self, subscription_id: str) -> bool:
+        """Deletes it; False when there was none."""
+
+    def matching(self, event: SubscriptionEvent, campaign_id: str) -> list[Subscription]:
+        """The subscriptions to `event` for this campaign and those for every campaign."""
+
+
+class DeliveryLog(Protocol):
+    """Which (subscription, event) deliveries a target has already acknowledged, so that a retry of the
+    event does not post again to the targets that took it the first time."""
+
+    def delivered(self, delivery_id: str) -> bool: ...
+    def record(self, delivery_id: str, subscription_id: str, status: int) -> None: ...
+
+
+class DeliveryFailed(Exception):
+    """The request did not get an HTTP answer (connection refused, timeout, TLS error)."""
+
+
+class DeliverySender(Protocol):
+    def post(self, target: Target, body: bytes, headers: Mapping[str, str]) -> int:
+        """POSTs to the vetted target and returns the HTTP status; never follows redirects.
+
+        Raises DeliveryFailed when there is no answer.
+        """
 
 
 # ------------------------------------------------------------------ admin: queues, stream, admin log, keys

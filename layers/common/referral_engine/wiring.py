@@ -13,6 +13,7 @@ from collections.abc import Callable
 from functools import cache, cached_property
 from typing import TYPE_CHECKING, Any
 
+from referral_engine import observability
 from referral_engine.adapters import aws
 from referral_engine.adapters.dynamodb.api_keys import DynamoApiKeyStore
 from referral_engine.adapters.dynamodb.campaigns import DynamoCampaignStore
@@ -103,11 +104,18 @@ class Services:
 
     @cached_property
     def referrals(self) -> ReferralService:
-        return ReferralService(self.campaign_store, self.participant_store, self.referral_store)
+        return ReferralService(
+            self.campaign_store, self.participant_store, self.referral_store, observability.correlation_id
+        )
 
     @cached_property
     def signals(self) -> SignalService:
-        return SignalService(self.campaign_store, self.referral_store, DynamoSignalInbox(self.table))
+        return SignalService(
+            self.campaign_store,
+            self.referral_store,
+            DynamoSignalInbox(self.table),
+            observability.correlation_id,
+        )
 
     @cached_property
     def qualification(self) -> QualificationService:
@@ -131,7 +139,12 @@ class Services:
 
     @cached_property
     def webhooks(self) -> WebhookService:
-        return WebhookService(DynamoConnectionStore(self.table), self.secrets, DynamoSignalInbox(self.table))
+        return WebhookService(
+            DynamoConnectionStore(self.table),
+            self.secrets,
+            DynamoSignalInbox(self.table),
+            observability.correlation_id,
+        )
 
     def exception_sink(self, function: str) -> SqsExceptionSink:
         return SqsExceptionSink(self.sqs, self.settings.exceptions_queue_url, function=function)
@@ -142,7 +155,6 @@ class Services:
         from referral_engine.adapters.bus_republisher import EventBridgeRepublisher
         from referral_engine.adapters.dynamodb.admin_log import DynamoAdminLog
         from referral_engine.adapters.dynamodb_streams import DynamoStreamRecords
-        from referral_engine.adapters.hook_events import EventBridgeCreatedPublisher
         from referral_engine.adapters.sqs import SqsQueue
         from referral_engine.services.admin_queues import AdminQueueService
         from referral_engine.services.admin_redrive import Redriver
@@ -154,7 +166,8 @@ class Services:
             "reward-events": settings.reward_events_dlq_url,
             "issue-reward-failure": settings.issue_reward_failure_queue_url,
             "hook-events": settings.hook_events_dlq_url,
-            "deliver-hooks-failure": settings.deliver_hooks_failure_queue_url,
+            "announce-referrals-failure": settings.announce_referrals_failure_queue_url,
+            "deliver-events-failure": settings.deliver_events_failure_queue_url,
             "exceptions": settings.exceptions_queue_url,
         }
         queues = {
@@ -168,7 +181,7 @@ class Services:
             stream=DynamoStreamRecords(self._client("dynamodbstreams")),
             republisher=EventBridgeRepublisher(self.events, settings.event_bus_name),
             qualification=self.qualification,
-            announcer=ReferralAnnouncer(EventBridgeCreatedPublisher(self.events, settings.event_bus_name)),
+            announcer=ReferralAnnouncer(self.publisher),
             bus_name=settings.event_bus_name,
         )
         return AdminQueueService(queues, redriver, DynamoAdminLog(self.table))  # type: ignore[arg-type]
@@ -214,6 +227,10 @@ def signals() -> SignalService:
     return services().signals
 
 
+def _publisher() -> EventBridgePublisher:
+    return services().publisher
+
+
 def qualification() -> QualificationService:
     return services().qualification
 
@@ -243,23 +260,23 @@ def admin_queues() -> AdminQueueService:
     return services().admin_queues
 
 
-# ------------------------------------------------------------------ REST hooks (Zapier instant triggers)
-# Imported inside the factories: only the api and deliver_hooks functions use them.
+# ----------------------------------------------------- subscriptions and deliveries (Zapier instant triggers)
+# Imported inside the factories: only the api, announce_referrals and deliver_events functions use them.
 
 if TYPE_CHECKING:
-    from referral_engine.domain.hooks import TargetPolicy
+    from referral_engine.domain.subscriptions import TargetPolicy
     from referral_engine.services.subscriptions import (
-        HookDeliveryService,
+        DeliveryService,
         ReferralAnnouncer,
         SubscriptionService,
     )
 
 
 @cache
-def hook_target_policy() -> TargetPolicy:
+def target_policy() -> TargetPolicy:
     """Loopback targets only when this stack itself is served from loopback (the local stack)."""
     from referral_engine.adapters.http_delivery import resolve
-    from referral_engine.domain.hooks import TargetPolicy, is_loopback_base
+    from referral_engine.domain.subscriptions import TargetPolicy, is_loopback_base
 
     return TargetPolicy(resolve, allow_loopback=is_loopback_base(get_settings().public_base_url))
 
@@ -270,32 +287,31 @@ def subscriptions() -> SubscriptionService:
     from referral_engine.services.subscriptions import SubscriptionService
 
     return SubscriptionService(
-        _campaigns(), _participants(), _referrals(), DynamoSubscriptionStore(table()), hook_target_policy()
+        _campaigns(), _participants(), _referrals(), DynamoSubscriptionStore(table()), target_policy()
     )
 
 
 @cache
-def hook_delivery() -> HookDeliveryService:
+def event_delivery() -> DeliveryService:
     from referral_engine.adapters.dynamodb.subscriptions import DynamoDeliveryLog, DynamoSubscriptionStore
-    from referral_engine.adapters.http_delivery import HttpHookSender
-    from referral_engine.services.subscriptions import HookDeliveryService
+    from referral_engine.adapters.http_delivery import HttpDeliverySender
+    from referral_engine.services.subscriptions import DeliveryService
 
-    return HookDeliveryService(
+    return DeliveryService(
         _referrals(),
         _participants(),
         DynamoSubscriptionStore(table()),
         DynamoDeliveryLog(table()),
-        HttpHookSender(),
-        hook_target_policy(),
+        HttpDeliverySender(),
+        target_policy(),
     )
 
 
 @cache
 def referral_announcer() -> ReferralAnnouncer:
-    from referral_engine.adapters.hook_events import EventBridgeCreatedPublisher
     from referral_engine.services.subscriptions import ReferralAnnouncer
 
-    return ReferralAnnouncer(EventBridgeCreatedPublisher(aws.events(), get_settings().event_bus_name))
+    return ReferralAnnouncer(_publisher())
 
 
 # ------------------------------------------------------------------ Idempotency-Key answers (the /v1 POSTs)

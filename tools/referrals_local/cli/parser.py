@@ -13,7 +13,8 @@ DLQ_NAMES = (
     "reward-events",
     "issue-reward-failure",
     "hook-events",
-    "deliver-hooks-failure",
+    "announce-referrals-failure",
+    "deliver-events-failure",
 )
 
 DESCRIPTION = """\

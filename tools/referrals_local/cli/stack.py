@@ -47,7 +47,8 @@ def settings_of(outputs: StackOutputs) -> Settings:
         reward_events_dlq_url=outputs.reward_events_dlq_url,
         issue_reward_failure_queue_url=outputs.issue_reward_failure_queue_url,
         hook_events_dlq_url=outputs.hook_events_dlq_url,
-        deliver_hooks_failure_queue_url=outputs.deliver_hooks_failure_queue_url,
+        announce_referrals_failure_queue_url=outputs.announce_referrals_failure_queue_url,
+        deliver_events_failure_queue_url=outputs.deliver_events_failure_queue_url,
     )
 
 

@@ -1,5 +1,5 @@
 """DynamoDB Streams: re-reading the table stream's records that a stream OnFailure message (qualify's,
-deliver_hooks') points at.
+announce_referrals') points at.
 
 The OnFailure record carries only the shard and the sequence range; DynamoDB keeps stream records for
 24 hours, after which the batch can no longer be read and must be handled by hand.

@@ -1,10 +1,15 @@
-"""Publishing domain events on the custom EventBridge bus."""
+"""Publishing domain events (`referral.created`, `.qualified`, `.reversed`) on the custom EventBridge bus."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from referral_engine.domain.events import EVENT_SOURCE, ReferralQualified, ReferralReversed
+from referral_engine.domain.events import (
+    EVENT_SOURCE,
+    ReferralCreated,
+    ReferralQualified,
+    ReferralReversed,
+)
 
 if TYPE_CHECKING:
     from mypy_boto3_events import EventBridgeClient
@@ -18,6 +23,9 @@ class EventBridgePublisher:
     def __init__(self, client: EventBridgeClient, bus_name: str) -> None:
         self._client = client
         self._bus_name = bus_name
+
+    def publish_created(self, event: ReferralCreated) -> None:
+        self._put(event.detail_type, event.model_dump_json())
 
     def publish_qualified(self, event: ReferralQualified) -> None:
         self._put(event.detail_type, event.model_dump_json())
@@ -36,7 +44,7 @@ class EventBridgePublisher:
                 }
             ]
         )
-        # PutEvents reports per-entry failures in a 200 response; treat them as errors so they are retried.
+        # PutEvents reports per-entry failures in a 200 response: raise, so that the caller is retried.
         if response.get("FailedEntryCount", 0):
             codes = [entry.get("ErrorCode") for entry in response["Entries"] if entry.get("ErrorCode")]
-            raise EventPublishFailed(f"EventBridge refused the event: {codes}")
+            raise EventPublishFailed(f"EventBridge refused {detail_type}: {codes}")

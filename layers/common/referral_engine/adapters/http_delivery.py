@@ -1,4 +1,4 @@
-"""POSTing hook payloads with the standard library (no `requests` in the layer).
+"""POSTing delivery payloads with the standard library (no `requests` in the layer).
 
 The connection goes to the address the target was vetted with (`Target.address`), not to a second
 DNS answer, so a host cannot pass the check with a public address and then be reached on a private
@@ -13,8 +13,8 @@ import socket
 import ssl
 from collections.abc import Mapping, Sequence
 
-from referral_engine.domain.hooks import Target
-from referral_engine.hook_ports import DeliveryFailed
+from referral_engine.domain.subscriptions import Target
+from referral_engine.ports import DeliveryFailed
 
 TIMEOUT_SECONDS = 5.0
 _DRAIN_BYTES = 64 * 1024
@@ -50,7 +50,7 @@ class _PinnedHTTPSConnection(http.client.HTTPSConnection):
             raise
 
 
-class HttpHookSender:
+class HttpDeliverySender:
     def __init__(self, timeout: float = TIMEOUT_SECONDS, context: ssl.SSLContext | None = None) -> None:
         self._timeout = timeout
         self._context = context or ssl.create_default_context()

@@ -22,6 +22,20 @@ class SignalRef(BaseModel):
     currency: str | None = None
 
 
+class ReferralCreated(BaseModel):
+    """A new referral, announced from the table's stream (for subscriptions and any other consumer)."""
+
+    model_config = ConfigDict(frozen=True)
+    detail_type: ClassVar[str] = "referral.created"
+
+    referral_id: str
+    campaign_id: str
+    advocate_code: str
+    referred_code: str
+    joined_at: datetime
+    correlation_id: str | None = None  # of the request this started from (observability.py)
+
+
 class ReferralQualified(BaseModel):
     model_config = ConfigDict(frozen=True)
     detail_type: ClassVar[str] = "referral.qualified"
@@ -32,6 +46,7 @@ class ReferralQualified(BaseModel):
     referred_code: str
     qualified_at: datetime
     signal: SignalRef
+    correlation_id: str | None = None  # of the request this started from (observability.py)
 
 
 class ReferralReversed(BaseModel):
@@ -56,3 +71,4 @@ class ReferralReversed(BaseModel):
     reason: str
     rewards_issued: bool
     signal: SignalRef
+    correlation_id: str | None = None  # of the request this started from (observability.py)

@@ -117,6 +117,7 @@ class Referral(Entity):
     qualified_by: str | None = None  # the signal key that qualified it
     reversed_at: datetime | None = None
     reversed_by: str | None = None  # the signal key of the refund or chargeback
+    correlation_id: str | None = None  # the signup request's id (observability.py); None on older items
 
 
 class RewardStatus(StrEnum):
@@ -202,6 +203,7 @@ class Signal(Entity):
     occurred_at: AwareDatetime | None = None
     received_at: AwareDatetime
     redrive_of: str | None = None  # the event id of the signal an admin redrove as this one
+    correlation_id: str | None = None  # the id of the request that delivered it (observability.py)
 
     @property
     def key(self) -> str:

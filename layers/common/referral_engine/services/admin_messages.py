@@ -7,11 +7,12 @@
 - `reward-events`: the EventBridge rule's dead-letter queue; the body is the original event, the
   reason is in the message attributes (`ERROR_CODE`, `ERROR_MESSAGE`) when EventBridge gave one.
 - `issue-reward-failure`: issue_reward's asynchronous OnFailure record, the event in `requestPayload`.
-- `hook-events`: the dead-letter queue of deliver_hooks' EventBridge rule (`referral.created`,
+- `hook-events`: the dead-letter queue of deliver_events' EventBridge rule (`referral.created`,
   `.qualified`, `.reversed`); like `reward-events`, the body is the original event.
-- `deliver-hooks-failure`: deliver_hooks' two OnFailure destinations in one queue: its asynchronous
-  record (a hook event some target did not take, in `requestPayload`), and its stream record (only the
-  shard and sequence pointers of referral INSERTs it could not announce as `referral.created`).
+- `announce-referrals-failure`: announce_referrals' stream OnFailure record (only the shard and
+  sequence pointers of referral INSERTs it could not announce as `referral.created`).
+- `deliver-events-failure`: deliver_events' asynchronous OnFailure record (an event some target did
+  not take, in `requestPayload`).
 """
 
 from __future__ import annotations
@@ -26,7 +27,8 @@ QueueName = Literal[
     "reward-events",
     "issue-reward-failure",
     "hook-events",
-    "deliver-hooks-failure",
+    "announce-referrals-failure",
+    "deliver-events-failure",
     "exceptions",
 ]
 DLQS: tuple[QueueName, ...] = (
@@ -34,7 +36,8 @@ DLQS: tuple[QueueName, ...] = (
     "reward-events",
     "issue-reward-failure",
     "hook-events",
-    "deliver-hooks-failure",
+    "announce-referrals-failure",
+    "deliver-events-failure",
 )
 EXCEPTIONS: QueueName = "exceptions"
 RULE_DLQS: tuple[QueueName, ...] = ("reward-events", "hook-events")  # body: the original event
@@ -90,14 +93,14 @@ def describe(queue: QueueName, message: QueuedMessage) -> Described:
         if body.get("message"):
             reason += f": {body['message']}"
         return Described(reason, signal_subject(signal) if signal else "no signal", signal or body)
-    if queue == "qualify-failure" or (queue == "deliver-hooks-failure" and is_stream_pointers(body)):
+    if queue in ("qualify-failure", "announce-referrals-failure"):
         batch = _dict(body.get(STREAM_POINTERS))
         count = batch.get("batchSize", "?")
         subject = (
             f"{count} stream record(s) {batch.get('startSequenceNumber')}..{batch.get('endSequenceNumber')}"
             f" on {batch.get('shardId')}"
         )
-        if queue == "deliver-hooks-failure":
+        if queue == "announce-referrals-failure":
             subject += " (new referrals not announced)"
         return Described(_lambda_reason(body), subject, batch)
     if queue in RULE_DLQS:
@@ -106,11 +109,6 @@ def describe(queue: QueueName, message: QueuedMessage) -> Described:
         return Described(reason, _event_subject(body), body.get("detail", body))
     event = _dict(body.get("requestPayload"))
     return Described(_lambda_reason(body), _event_subject(event), event.get("detail", event))
-
-
-def is_stream_pointers(body: Any) -> bool:
-    """A stream OnFailure record (shard and sequence pointers), not an asynchronous one."""
-    return isinstance(body, dict) and STREAM_POINTERS in body and "requestPayload" not in body
 
 
 def original_event(queue: QueueName, message: QueuedMessage) -> dict[str, Any]:

@@ -10,13 +10,12 @@ downstream by the conditional transitions.
   event id it would only be a duplicate.
 - `reward-events` and `issue-reward-failure`: the original `referral.qualified` event goes back on
   the bus.
-- `hook-events`, and the asynchronous records of `deliver-hooks-failure`: the original
-  `referral.created`, `.qualified` or `.reversed` event goes back on the bus. Every rule matching it runs
-  again; deliver_hooks' delivery log (7 days) skips the targets that took it already, and issue_reward
-  rewards exactly once.
-- the stream records of `deliver-hooks-failure` (pointers only): the records are read back from the
-  stream (24 hours), and each referral INSERT among them is announced as `referral.created` again by
-  the ReferralAnnouncer, as deliver_hooks' stream path does.
+- `hook-events` and `deliver-events-failure`: the original `referral.created`, `.qualified` or
+  `.reversed` event goes back on the bus. Every rule matching it runs again; deliver_events' delivery
+  log (7 days) skips the targets that took it already, and issue_reward rewards exactly once.
+- `announce-referrals-failure` (stream pointers only): the records are read back from the stream
+  (24 hours), and each referral INSERT among them is announced as `referral.created` again by the
+  ReferralAnnouncer, as announce_referrals does.
 """
 
 from __future__ import annotations
@@ -40,7 +39,6 @@ from referral_engine.services.admin_messages import (
     EXCEPTIONS,
     STREAM_POINTERS,
     QueueName,
-    is_stream_pointers,
     original_event,
 )
 from referral_engine.services.matching import ReferralMatcher
@@ -49,7 +47,12 @@ from referral_engine.services.subscriptions import ReferralAnnouncer
 
 REDRIVE_MARK = "~redrive-"
 MAX_EVENT_ID = 200  # Signal.event_id's limit
-EVENT_QUEUES: tuple[QueueName, ...] = ("reward-events", "issue-reward-failure", "hook-events")
+EVENT_QUEUES: tuple[QueueName, ...] = (
+    "reward-events",
+    "issue-reward-failure",
+    "hook-events",
+    "deliver-events-failure",
+)
 
 
 class ActionFailed(RuntimeError):
@@ -109,9 +112,9 @@ class Redriver:
     def redrive(
         self, name: QueueName, message: QueuedMessage, *, operator: str, reason: str | None
     ) -> Redriven:
-        if name == "deliver-hooks-failure" and is_stream_pointers(message.json_body()):
+        if name == "announce-referrals-failure":
             return self._announce_again(message)
-        if name in EVENT_QUEUES or name == "deliver-hooks-failure":
+        if name in EVENT_QUEUES:
             event = original_event(name, message)
             self._republisher.republish(event)
             return Redriven(f"{event['detail-type']} put back on the bus {self._bus_name}")
@@ -173,7 +176,7 @@ class Redriver:
         return Redriven("; ".join(outcomes), signals=stored)
 
     def _announce_again(self, message: QueuedMessage) -> Redriven:
-        """deliver_hooks' stream path for the referral INSERTs a stream OnFailure record points at."""
+        """announce_referrals' work for the referral INSERTs a stream OnFailure record points at."""
         images = self._stream.inserted(self._pointers(message), "referral")
         if not images:
             raise ActionFailed("the stream records of this batch hold no referral inserts; discard it")
@@ -182,7 +185,7 @@ class Redriver:
         for image in images:
             try:
                 referral = Referral.model_validate(image)
-            except ValidationError:  # deliver_hooks skips it too: there is no payload to build from it
+            except ValidationError:  # announce_referrals skips it too: there is no payload to build from it
                 invalid.append(str(image.get("pk") or image.get("id") or "?"))
                 continue
             self._announcer.announce(referral)

@@ -145,7 +145,7 @@ class QualificationService:
         result = self._referrals.qualify_into_reversal(referral, signal.key, qualified, reversed_, reversal)
         if not result.applied:
             return self._already_moved(result.current, signal)
-        self._publisher.publish_reversed(_reversed_event(result.current, reversal))
+        self._publisher.publish_reversed(_reversed_event(result.current, reversal, signal.correlation_id))
         return Outcome.REVERSED
 
     def _already_moved(self, referral: Referral, signal: Signal) -> Outcome:
@@ -170,6 +170,7 @@ class QualificationService:
                 referred_code=referral.referred_code,
                 qualified_at=referral.qualified_at,
                 signal=_ref(signal),
+                correlation_id=signal.correlation_id,
             )
         )
 
@@ -222,7 +223,7 @@ class QualificationService:
         result = self._referrals.mark_reversed(referral, reversal, audit)
         if not result.applied:
             return result.current
-        self._publisher.publish_reversed(_reversed_event(result.current, reversal))
+        self._publisher.publish_reversed(_reversed_event(result.current, reversal, signal.correlation_id))
         return Outcome.REVERSED
 
     def _reversal_ignored(self, referral: Referral, signal: Signal) -> Outcome:
@@ -247,7 +248,7 @@ class QualificationService:
         reversal = self._referrals.reversal_of(referral.id)
         if reversal is None or reversal.applied_by not in _keys(signal):
             return None
-        self._publisher.publish_reversed(_reversed_event(referral, reversal))
+        self._publisher.publish_reversed(_reversed_event(referral, reversal, signal.correlation_id))
         return Outcome.REPUBLISHED
 
 
@@ -282,7 +283,7 @@ def _reversed_audit(referral: Referral, reversal: Reversal, from_status: Referra
     )
 
 
-def _reversed_event(referral: Referral, reversal: Reversal) -> ReferralReversed:
+def _reversed_event(referral: Referral, reversal: Reversal, correlation_id: str | None) -> ReferralReversed:
     return ReferralReversed(
         referral_id=referral.id,
         campaign_id=referral.campaign_id,
@@ -293,4 +294,5 @@ def _reversed_event(referral: Referral, reversal: Reversal) -> ReferralReversed:
         reason=reversal.reason,
         rewards_issued=reversal.rewards_issued,
         signal=reversal.signal,
+        correlation_id=correlation_id,
     )

@@ -26,6 +26,7 @@ from referral_engine.domain.states import REFERRALS
 from referral_engine.ports import (
     CampaignStore,
     CodeTaken,
+    CorrelationSource,
     EmailTaken,
     ExternalIdClaimed,
     ParticipantStore,
@@ -33,6 +34,7 @@ from referral_engine.ports import (
     ReferralPage,
     ReferralSort,
     ReferralStore,
+    no_correlation,
 )
 from referral_engine.services.campaigns import CODE_ATTEMPTS, Name
 
@@ -48,11 +50,16 @@ class NewSignup(BaseModel):
 
 class ReferralService:
     def __init__(
-        self, campaigns: CampaignStore, participants: ParticipantStore, referrals: ReferralStore
+        self,
+        campaigns: CampaignStore,
+        participants: ParticipantStore,
+        referrals: ReferralStore,
+        correlation: CorrelationSource = no_correlation,
     ) -> None:
         self._campaigns = campaigns
         self._participants = participants
         self._referrals = referrals
+        self._correlation = correlation
 
     def sign_up(self, request: NewSignup, *, actor: str) -> tuple[Referral, bool]:
         """Attributes a referred person's signup to the advocate whose code they used.
@@ -83,6 +90,7 @@ class ReferralService:
                 referred_name=request.name,
                 external_ids=request.external_ids,
                 joined_at=now,
+                correlation_id=self._correlation(),
             )
             REFERRALS.require_entry(referral.status)
             referred = Participant(

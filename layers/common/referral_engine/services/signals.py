@@ -10,7 +10,13 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, StringConstraints
 from referral_engine.domain.errors import InvalidRequest, NotFound
 from referral_engine.domain.identifiers import normalise_code, sha256_hex
 from referral_engine.domain.models import Currency, Email, Money, Signal, SignalMatch, utcnow
-from referral_engine.ports import CampaignStore, ReferralStore, SignalInbox
+from referral_engine.ports import (
+    CampaignStore,
+    CorrelationSource,
+    ReferralStore,
+    SignalInbox,
+    no_correlation,
+)
 
 EventId = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 
@@ -40,10 +46,17 @@ def _derived_event_id(*parts: object) -> str:
 
 
 class SignalService:
-    def __init__(self, campaigns: CampaignStore, referrals: ReferralStore, inbox: SignalInbox) -> None:
+    def __init__(
+        self,
+        campaigns: CampaignStore,
+        referrals: ReferralStore,
+        inbox: SignalInbox,
+        correlation: CorrelationSource = no_correlation,
+    ) -> None:
         self._campaigns = campaigns
         self._referrals = referrals
         self._inbox = inbox
+        self._correlation = correlation
 
     def qualify_referral(self, referral_id: str, request: QualifyRequest) -> tuple[Signal, bool]:
         """Returns the stored signal and False when it is a duplicate of one already stored."""
@@ -60,6 +73,7 @@ class SignalService:
             currency=request.currency,
             occurred_at=request.occurred_at,
             received_at=utcnow(),
+            correlation_id=self._correlation(),
         )
         return signal, self._inbox.accept(signal)
 
@@ -86,5 +100,6 @@ class SignalService:
             currency=request.currency,
             occurred_at=request.occurred_at,
             received_at=utcnow(),
+            correlation_id=self._correlation(),
         )
         return signal, self._inbox.accept(signal)

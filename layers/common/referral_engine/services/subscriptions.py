@@ -1,4 +1,4 @@
-"""Outbound REST hooks: subscribe and unsubscribe targets (Zapier's "instant" triggers), list samples for
+"""Subscriptions: subscribe and unsubscribe targets (Zapier's "instant" triggers), list samples for
 `performList`, announce new referrals, and deliver events to every matching target.
 
 Delivery is at least once: an event is retried (by Lambda) until every target has answered 2xx or 410,
@@ -17,14 +17,15 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, StringConstraints, field_validator
 
 from referral_engine.domain.errors import NotFound
-from referral_engine.domain.hooks import (
+from referral_engine.domain.events import ReferralCreated
+from referral_engine.domain.models import Referral, ReferralStatus, utcnow
+from referral_engine.domain.subscriptions import (
     DELIVERY_ID_HEADER,
     EVENT_HEADER,
     MAX_TARGET_URL_LENGTH,
-    HookEvent,
-    HookPayload,
-    ReferralCreated,
+    DeliveryPayload,
     Subscription,
+    SubscriptionEvent,
     TargetPolicy,
     TargetRefused,
     delivery_id,
@@ -32,17 +33,19 @@ from referral_engine.domain.hooks import (
     occurred_at,
     subscription_id,
 )
-from referral_engine.domain.models import Referral, ReferralStatus, utcnow
-from referral_engine.hook_ports import (
+from referral_engine.ports import (
+    CampaignStore,
     CreatedEventPublisher,
     DeliveryFailed,
     DeliveryLog,
-    HookSender,
+    DeliverySender,
+    ParticipantStore,
+    ReferralSort,
+    ReferralStore,
     SubscriptionStore,
 )
-from referral_engine.ports import CampaignStore, ParticipantStore, ReferralSort, ReferralStore
 
-USER_AGENT = "referral-engine-hooks/1"
+USER_AGENT = "referral-engine-hooks/1"  # on the wire since the first release: receivers may filter on it
 MAX_SAMPLES = 10
 SUBSCRIPTION_ID = re.compile(r"^hks_[0-9a-f]{32}$")
 SAMPLE_CAMPAIGNS = 10  # without a campaign, samples come from the most recent campaigns
@@ -53,7 +56,7 @@ class NewSubscription(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     target_url: Annotated[str, StringConstraints(strip_whitespace=True, max_length=MAX_TARGET_URL_LENGTH)]
-    event: HookEvent
+    event: SubscriptionEvent
     campaign_id: Annotated[str, StringConstraints(strip_whitespace=True, max_length=64)] | None = None
 
     @field_validator("campaign_id")
@@ -100,7 +103,7 @@ class SubscriptionService:
         raise RuntimeError(f"subscription {subscription.id} keeps appearing and disappearing")
 
     def unsubscribe(self, subscription_id: str) -> bool:
-        """Idempotent: unsubscribing a hook that is already gone (say, after its target answered 410)
+        """Idempotent: unsubscribing a subscription that is already gone (say, after its target answered 410)
         is not an error, or Zapier would report a failure when a Zap is switched off. Returns whether
         there was one."""
         if not SUBSCRIPTION_ID.fullmatch(subscription_id):
@@ -108,9 +111,9 @@ class SubscriptionService:
         return self._subscriptions.remove(subscription_id)
 
     def samples(
-        self, event: HookEvent, *, campaign_id: str | None, limit: int, base_url: str
-    ) -> list[HookPayload]:
-        """The most recent real items of this kind (as the hook would deliver them now), newest first;
+        self, event: SubscriptionEvent, *, campaign_id: str | None, limit: int, base_url: str
+    ) -> list[DeliveryPayload]:
+        """The most recent real items of this kind (as a delivery would carry them now), newest first;
         one fixed example when there are none yet."""
         limit = max(1, min(limit, MAX_SAMPLES))
         if campaign_id is not None:
@@ -136,7 +139,7 @@ class SubscriptionService:
 
         found.sort(key=newest, reverse=True)
         payloads = [
-            HookPayload.of(event, referral, self._participants.get(referral.advocate_code), base_url)
+            DeliveryPayload.of(event, referral, self._participants.get(referral.advocate_code), base_url)
             for referral in found[:limit]
         ]
         return payloads or [example_payload(event, base_url)]
@@ -145,7 +148,7 @@ class SubscriptionService:
 # ------------------------------------------------------------------------------------ delivery
 
 
-class HookDeliveryIncomplete(RuntimeError):
+class DeliveryIncomplete(RuntimeError):
     """Some targets neither took the event nor said they are gone: raised so that the event is retried
     (and, after the retries, kept in the failure queue). Names subscriptions, never target URLs."""
 
@@ -170,14 +173,14 @@ class DeliveryReport:
         }
 
 
-class HookDeliveryService:
+class DeliveryService:
     def __init__(
         self,
         referrals: ReferralStore,
         participants: ParticipantStore,
         subscriptions: SubscriptionStore,
         log: DeliveryLog,
-        sender: HookSender,
+        sender: DeliverySender,
         policy: TargetPolicy,
     ) -> None:
         self._referrals = referrals
@@ -188,10 +191,10 @@ class HookDeliveryService:
         self._policy = policy
 
     def deliver(
-        self, event: HookEvent, referral_id: str, occurred_at: datetime, *, campaign_id: str
+        self, event: SubscriptionEvent, referral_id: str, occurred_at: datetime, *, campaign_id: str
     ) -> DeliveryReport:
         """POSTs the referral's payload to every subscription matching the event; a 410 removes that
-        subscription. Raises HookDeliveryIncomplete, after trying every target, if any failed.
+        subscription. Raises DeliveryIncomplete, after trying every target, if any failed.
         Without a subscription (the usual case) the referral is not even read."""
         report = DeliveryReport()
         subscriptions = self._subscriptions.matching(event, campaign_id)
@@ -203,18 +206,18 @@ class HookDeliveryService:
         event_key = f"{event}:{referral.id}:{occurred_at.isoformat()}"
         advocate = self._participants.get(referral.advocate_code)
         for subscription in subscriptions:
-            payload = HookPayload.of(event, referral, advocate, subscription.base_url)
+            payload = DeliveryPayload.of(event, referral, advocate, subscription.base_url)
             self._deliver_one(subscription, event, event_key, payload, report)
         if report.failed:
-            raise HookDeliveryIncomplete(report.failed)
+            raise DeliveryIncomplete(report.failed)
         return report
 
     def _deliver_one(
         self,
         subscription: Subscription,
-        event: HookEvent,
+        event: SubscriptionEvent,
         event_key: str,
-        payload: HookPayload,
+        payload: DeliveryPayload,
         report: DeliveryReport,
     ) -> None:
         delivery = delivery_id(subscription, event_key)
@@ -262,6 +265,7 @@ class ReferralAnnouncer:
             advocate_code=referral.advocate_code,
             referred_code=referral.referred_code,
             joined_at=referral.joined_at,
+            correlation_id=referral.correlation_id,
         )
         self._publisher.publish_created(event)
         return event

@@ -6,7 +6,13 @@ from dataclasses import dataclass
 
 from referral_engine.domain.errors import NotFound
 from referral_engine.domain.webhooks import InboundRequest, Normalised, VendorReply
-from referral_engine.ports import ConnectionStore, SecretStore, SignalInbox
+from referral_engine.ports import (
+    ConnectionStore,
+    CorrelationSource,
+    SecretStore,
+    SignalInbox,
+    no_correlation,
+)
 from referral_engine.vendors import UnknownSource, adapter_for
 
 
@@ -22,10 +28,17 @@ class Received:
 
 
 class WebhookService:
-    def __init__(self, connections: ConnectionStore, secrets: SecretStore, inbox: SignalInbox) -> None:
+    def __init__(
+        self,
+        connections: ConnectionStore,
+        secrets: SecretStore,
+        inbox: SignalInbox,
+        correlation: CorrelationSource = no_correlation,
+    ) -> None:
         self._connections = connections
         self._secrets = secrets
         self._inbox = inbox
+        self._correlation = correlation
 
     def receive(self, source: str, hook_id: str, request: InboundRequest) -> Received:
         connection = self._connections.by_hook(hook_id)
@@ -40,5 +53,9 @@ class WebhookService:
             raise SecretMissing(f"connection {connection.id} has no secret")
         adapter.verify(request, secret, connection)
         normalised = adapter.normalise(request, connection)
-        stored = sum(self._inbox.accept(signal) for signal in normalised.signals)
+        correlation_id = self._correlation()
+        stored = sum(
+            self._inbox.accept(signal.model_copy(update={"correlation_id": correlation_id}))
+            for signal in normalised.signals
+        )
         return Received(adapter.reply(normalised), normalised, stored)

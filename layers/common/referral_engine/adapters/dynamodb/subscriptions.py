@@ -1,4 +1,5 @@
-"""REST-hook subscriptions and the delivery log, in the one table.
+"""Subscriptions and the delivery log, in the one table. The stored names keep their first spelling
+(`hook_subscription`, `HOOKSUB#`, ...): renaming them would orphan the items already stored.
 
 - hook_subscription: pk `HOOKSUB#{id}`, sk `HOOKSUB`; gsi1pk `HOOKSUBS#{event}#{campaign id or *}`,
   gsi1sk `{created_at}#{id}`; the target URL and the API's base URL.
@@ -17,8 +18,8 @@ from typing import Any
 from referral_engine.adapters.dynamodb.codec import model_item, to_item, value
 from referral_engine.adapters.dynamodb.keys import Key, iso
 from referral_engine.adapters.dynamodb.table import Table
-from referral_engine.domain.hooks import HookEvent, Subscription
 from referral_engine.domain.models import utcnow
+from referral_engine.domain.subscriptions import Subscription, SubscriptionEvent
 
 EVERY_CAMPAIGN = "*"
 # Longer than an event can be retried (the rule's and Lambda's maximum event age, an admin's redrive).
@@ -29,7 +30,7 @@ def subscription_key(subscription_id: str) -> Key:
     return {"pk": f"HOOKSUB#{subscription_id}", "sk": "HOOKSUB"}
 
 
-def subscriptions_to(event: HookEvent, campaign_id: str | None) -> str:
+def subscriptions_to(event: SubscriptionEvent, campaign_id: str | None) -> str:
     return f"HOOKSUBS#{event}#{campaign_id or EVERY_CAMPAIGN}"
 
 
@@ -61,7 +62,7 @@ class DynamoSubscriptionStore:
         )
         return bool(response.get("Attributes"))
 
-    def matching(self, event: HookEvent, campaign_id: str) -> list[Subscription]:
+    def matching(self, event: SubscriptionEvent, campaign_id: str) -> list[Subscription]:
         found: list[Subscription] = []
         for partition in (subscriptions_to(event, campaign_id), subscriptions_to(event, None)):
             query: dict[str, Any] = {

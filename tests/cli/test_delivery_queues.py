@@ -1,6 +1,7 @@
-"""`referrals dlq list | redrive | discard` over hook-events and deliver-hooks-failure: the dead letters of
-deliver_hooks' bus rule, and its async and stream OnFailure records, produced by running deliver_hooks
-in process against a real HTTP receiver on 127.0.0.1."""
+"""`referrals dlq list | redrive | discard` over hook-events, announce-referrals-failure and
+deliver-events-failure: the dead letters of deliver_events' bus rule, its async OnFailure records and
+announce_referrals' stream OnFailure records, produced by running both functions in process against a
+real HTTP receiver on 127.0.0.1."""
 
 from __future__ import annotations
 
@@ -13,11 +14,12 @@ import boto3
 import pytest
 from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
 
-import deliver_hooks
-from referral_engine.adapters.hook_events import EventBridgeCreatedPublisher
-from referral_engine.services.subscriptions import HookDeliveryIncomplete
+import announce_referrals
+import deliver_events
+from referral_engine.adapters.eventbridge import EventBridgePublisher
+from referral_engine.services.subscriptions import DeliveryIncomplete
 from referrals_local.cli.parser import DLQ_NAMES
-from support.aws import BUS, HookWiring, reset_caches, wire_deliver_hooks
+from support.aws import BUS, DeliveryWiring, reset_caches, wire_event_delivery
 from support.events import LambdaContext, sample
 from support.journey import call_api, create_campaign, enrol, qualify_via_api, run_qualify, sign_up
 from support.receiver import Receiver, receiving
@@ -25,7 +27,8 @@ from support.receiver import Receiver, receiving
 if TYPE_CHECKING:
     from cli.conftest import Cli
 
-FUNCTION_ARN = "arn:aws:lambda:us-east-1:123456789012:function:referral-engine-DeliverHooksFunction-Hk1"
+ANNOUNCE_ARN = "arn:aws:lambda:us-east-1:123456789012:function:referral-engine-AnnounceReferralsFunction-Ar1"
+DELIVER_ARN = "arn:aws:lambda:us-east-1:123456789012:function:referral-engine-DeliverEventsFunction-De1"
 
 
 # ------------------------------------------------------------------------------ a real receiver
@@ -35,11 +38,11 @@ def receiver() -> Iterator[Receiver]:
         yield receiver
 
 
-# ------------------------------------------------------------------- deliver_hooks, wired as deployed
+# ------------------------------------------------------- announce_referrals and deliver_events, as deployed
 @dataclass
-class Hooks:
+class Deliveries:
     cli: Cli
-    wiring: HookWiring
+    wiring: DeliveryWiring
 
     def stream_batch(self) -> dict[str, Any]:
         return self.wiring.stream_batch()
@@ -48,17 +51,17 @@ class Hooks:
         return self.wiring.bus_events()
 
     def deliver(self, event: dict[str, Any]) -> dict[str, Any]:
-        result: dict[str, Any] = deliver_hooks.handler(event, LambdaContext("deliver_hooks"))
+        result: dict[str, Any] = deliver_events.handler(event, LambdaContext("deliver_events"))
         return result
 
 
 @pytest.fixture
-def hooks(cli: Cli, monkeypatch: pytest.MonkeyPatch) -> Hooks:
-    wiring = wire_deliver_hooks(cli.stack.template)
+def deliveries(cli: Cli, monkeypatch: pytest.MonkeyPatch) -> Deliveries:
+    wiring = wire_event_delivery(cli.stack.template)
     # As on the local stack, whose API is served from loopback: loopback targets are allowed.
     monkeypatch.setenv("PUBLIC_BASE_URL", "http://127.0.0.1:3000")
     reset_caches()
-    return Hooks(cli, wiring)
+    return Deliveries(cli, wiring)
 
 
 def subscribe(target_url: str, event: str) -> None:
@@ -76,7 +79,7 @@ def async_failure(event: dict[str, Any], error: Exception) -> dict[str, Any]:
         "timestamp": "2026-11-23T20:18:09.342Z",
         "requestContext": {
             "requestId": "e4b46cbf-b738-xmpl-8880-a18cdf61200e",
-            "functionArn": f"{FUNCTION_ARN}:$LATEST",
+            "functionArn": f"{DELIVER_ARN}:$LATEST",
             "condition": "RetriesExhausted",
             "approximateInvokeCount": 3,
         },
@@ -93,7 +96,7 @@ def stream_failure(records: list[dict[str, Any]]) -> dict[str, Any]:
     return {
         "requestContext": {
             "requestId": "316aa6d0-8154-xmpl-9af7-85d5f4a6bc81",
-            "functionArn": FUNCTION_ARN,
+            "functionArn": ANNOUNCE_ARN,
             "condition": "RetryAttemptsExhausted",
             "approximateInvokeCount": 6,
         },
@@ -112,19 +115,21 @@ def stream_failure(records: list[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
-def unannounced(hooks: Hooks, monkeypatch: pytest.MonkeyPatch) -> tuple[dict[str, Any], dict[str, Any]]:
-    """deliver_hooks failing every attempt at a batch of new referrals (EventBridge is unreachable): the
+def unannounced(
+    deliveries: Deliveries, monkeypatch: pytest.MonkeyPatch
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """announce_referrals failing every attempt at a batch of new referrals (EventBridge is unreachable): the
     OnFailure record Lambda sends, and the batch."""
 
-    def unreachable(self: EventBridgeCreatedPublisher, event: Any) -> None:
+    def unreachable(self: EventBridgePublisher, event: Any) -> None:
         raise ConnectionError("EventBridge unreachable")
 
-    batch = hooks.stream_batch()
+    batch = deliveries.stream_batch()
     with monkeypatch.context() as patch:
-        patch.setattr(EventBridgeCreatedPublisher, "publish_created", unreachable)
+        patch.setattr(EventBridgePublisher, "publish_created", unreachable)
         with pytest.raises(BatchProcessingError):  # every record failed: the whole batch fails
-            deliver_hooks.handler(batch, LambdaContext("deliver_hooks"))
-    assert hooks.bus_events() == []
+            announce_referrals.handler(batch, LambdaContext("announce_referrals"))
+    assert deliveries.bus_events() == []
     return stream_failure(batch["Records"]), batch
 
 
@@ -145,31 +150,31 @@ def test_the_cli_knows_every_failure_queue(cli: Cli) -> None:
 
 
 def test_list_describes_rule_dead_letters_and_both_kinds_of_failure_records(
-    cli: Cli, hooks: Hooks, receiver: Receiver, monkeypatch: pytest.MonkeyPatch
+    cli: Cli, deliveries: Deliveries, receiver: Receiver, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    created = sample("deliver_hooks/referral_created")
+    created = sample("deliver_events/referral_created")
     rule_id = cli.send(
         "hook-events", created, ERROR_CODE="SDK_CLIENT_ERROR", ERROR_MESSAGE="Lambda throttled"
     )
     subscribe(receiver.url(), "referral.created")
     referral = a_referral()
-    pointers, _ = unannounced(hooks, monkeypatch)
-    stream_id = cli.send("deliver-hooks-failure", pointers)
+    pointers, _ = unannounced(deliveries, monkeypatch)
+    stream_id = cli.send("announce-referrals-failure", pointers)
     event = {**created, "detail": {**created["detail"], "referral_id": referral["id"]}}
     receiver.answers["/zap"] = [503]
-    with pytest.raises(HookDeliveryIncomplete) as failed:
-        hooks.deliver(event)
-    async_id = cli.send("deliver-hooks-failure", async_failure(event, failed.value))
+    with pytest.raises(DeliveryIncomplete) as failed:
+        deliveries.deliver(event)
+    async_id = cli.send("deliver-events-failure", async_failure(event, failed.value))
 
     listed = {m["message_id"]: m for m in messages(cli)}
-    text = cli.ok("dlq", "list", "deliver-hooks-failure")
+    text = cli.ok("dlq", "list", "announce-referrals-failure")
 
     assert listed[rule_id]["queue"] == "hook-events"
     assert listed[rule_id]["reason"] == "SDK_CLIENT_ERROR: Lambda throttled"
     assert listed[rule_id]["subject"] == "referral.created for referral ref_01jd3k9z8y7x6w5v4t3s2r1q0p"
     assert listed[rule_id]["payload"] == created["detail"]
     batch = pointers["DDBStreamBatchInfo"]
-    assert listed[stream_id]["queue"] == "deliver-hooks-failure"
+    assert listed[stream_id]["queue"] == "announce-referrals-failure"
     assert listed[stream_id]["reason"] == "RetryAttemptsExhausted after 6 attempts (Unhandled error)"
     assert listed[stream_id]["subject"] == (
         f"1 stream record(s) {batch['startSequenceNumber']}..{batch['endSequenceNumber']}"
@@ -177,29 +182,33 @@ def test_list_describes_rule_dead_letters_and_both_kinds_of_failure_records(
     )
     assert listed[stream_id]["payload"] == batch
     assert listed[async_id]["reason"].startswith(
-        "RetriesExhausted after 3 attempts: HookDeliveryIncomplete: delivery failed for 1 subscription(s)"
+        "RetriesExhausted after 3 attempts: DeliveryIncomplete: delivery failed for 1 subscription(s)"
     )
     assert "HTTP 503" in listed[async_id]["reason"]
     assert listed[async_id]["subject"] == f"referral.created for referral {referral['id']}"
+    assert listed[async_id]["queue"] == "deliver-events-failure"
     assert listed[async_id]["payload"] == event["detail"]
-    assert (cli.visible("hook-events"), cli.visible("deliver-hooks-failure")) == (1, 2)
-    assert text.startswith("deliver-hooks-failure: 2 messages")
+    visible = [
+        cli.visible(q) for q in ("hook-events", "announce-referrals-failure", "deliver-events-failure")
+    ]
+    assert visible == [1, 1, 1]
+    assert text.startswith("announce-referrals-failure: 1 message\n")
     assert "(new referrals not announced)" in text
 
 
 # ------------------------------------------------------------------------------------ events
-def test_redrive_of_a_rule_dead_letter_delivers_the_hook_once(
-    cli: Cli, hooks: Hooks, receiver: Receiver
+def test_redrive_of_a_rule_dead_letter_delivers_the_event_once(
+    cli: Cli, deliveries: Deliveries, receiver: Receiver
 ) -> None:
     subscribe(receiver.url(), "referral.created")
     referral = a_referral()
-    deliver_hooks.handler(hooks.stream_batch(), LambdaContext("deliver_hooks"))
-    [event] = hooks.bus_events()  # ... which the rule could not deliver to deliver_hooks
+    announce_referrals.handler(deliveries.stream_batch(), LambdaContext("announce_referrals"))
+    [event] = deliveries.bus_events()  # ... which the rule could not deliver to deliver_events
     message_id = cli.send("hook-events", event)
 
     out = cli.ok("dlq", "redrive", "hook-events", message_id)
-    [again] = hooks.bus_events()
-    outcome = hooks.deliver(again)
+    [again] = deliveries.bus_events()
+    outcome = deliveries.deliver(again)
 
     assert out.strip() == f"redriven {message_id}: referral.created put back on the bus {BUS}"
     assert again["detail"] == event["detail"]
@@ -212,30 +221,30 @@ def test_redrive_of_a_rule_dead_letter_delivers_the_hook_once(
     # A second copy redriven is absorbed by the delivery log: the target is not posted to again.
     cli.send("hook-events", event)
     cli.ok("dlq", "redrive", "hook-events", "--all")
-    [twice] = hooks.bus_events()
-    assert (hooks.deliver(twice)["already_delivered"], len(receiver.received)) == (1, 1)
+    [twice] = deliveries.bus_events()
+    assert (deliveries.deliver(twice)["already_delivered"], len(receiver.received)) == (1, 1)
 
 
 def test_redrive_of_an_async_failure_posts_only_to_the_target_that_failed(
-    cli: Cli, hooks: Hooks, receiver: Receiver
+    cli: Cli, deliveries: Deliveries, receiver: Receiver
 ) -> None:
     subscribe(receiver.url("/flaky"), "referral.qualified")
     subscribe(receiver.url("/fine"), "referral.qualified")
     referral = a_referral()
     qualify_via_api(referral["id"], event_id="inv_1", amount="79.00", currency="USD")
     run_qualify(cli.stack)
-    [event] = [e for e in hooks.bus_events() if e["detail-type"] == "referral.qualified"]
+    [event] = [e for e in deliveries.bus_events() if e["detail-type"] == "referral.qualified"]
     cli.stack.captured_events()  # issue_reward's copy: not what this test is about
     receiver.answers["/flaky"] = [500] * 3  # it fails every retry; the other target takes the first
     for _ in range(3):
-        with pytest.raises(HookDeliveryIncomplete) as failed:
-            hooks.deliver(event)
-    message_id = cli.send("deliver-hooks-failure", async_failure(event, failed.value))
+        with pytest.raises(DeliveryIncomplete) as failed:
+            deliveries.deliver(event)
+    message_id = cli.send("deliver-events-failure", async_failure(event, failed.value))
     assert (len(receiver.at("/flaky")), len(receiver.at("/fine"))) == (3, 1)
 
-    result = cli.json("dlq", "redrive", "deliver-hooks-failure", message_id)
-    [again] = hooks.bus_events()
-    outcome = hooks.deliver(again)
+    result = cli.json("dlq", "redrive", "deliver-events-failure", message_id)
+    [again] = deliveries.bus_events()
+    outcome = deliveries.deliver(again)
 
     [redriven] = result["results"]
     assert redriven["ok"] is True
@@ -250,21 +259,21 @@ def test_redrive_of_an_async_failure_posts_only_to_the_target_that_failed(
     # issue_reward hears the event again too; it rewards exactly once
     [reward_event] = cli.stack.captured_events()
     assert reward_event["detail"] == event["detail"]
-    assert cli.depth("deliver-hooks-failure") == 0
+    assert cli.depth("deliver-events-failure") == 0
 
 
 # ------------------------------------------------------------------------------------ stream pointers
-def test_redrive_of_a_stream_failure_announces_the_new_referral_as_deliver_hooks_does(
-    cli: Cli, hooks: Hooks, receiver: Receiver, monkeypatch: pytest.MonkeyPatch
+def test_redrive_of_a_stream_failure_announces_the_new_referral_as_announce_referrals_does(
+    cli: Cli, deliveries: Deliveries, receiver: Receiver, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     subscribe(receiver.url(), "referral.created")
     referral = a_referral()
-    pointers, batch = unannounced(hooks, monkeypatch)
-    message_id = cli.send("deliver-hooks-failure", pointers)
+    pointers, batch = unannounced(deliveries, monkeypatch)
+    message_id = cli.send("announce-referrals-failure", pointers)
 
-    out = cli.ok("dlq", "redrive", "deliver-hooks-failure", message_id)
-    [event] = hooks.bus_events()
-    outcome = hooks.deliver(event)
+    out = cli.ok("dlq", "redrive", "announce-referrals-failure", message_id)
+    [event] = deliveries.bus_events()
+    outcome = deliveries.deliver(event)
 
     assert out.strip() == (
         f"redriven {message_id}: referral.created published again for {referral['id']} on the bus {BUS}"
@@ -281,16 +290,16 @@ def test_redrive_of_a_stream_failure_announces_the_new_referral_as_deliver_hooks
         "referral.created",
         "pending",
     )
-    assert cli.depth("deliver-hooks-failure") == 0
+    assert cli.depth("announce-referrals-failure") == 0
     [log] = cli.stack.items_of("admin_action")
     assert (log["queue"], log["referrals"], log.get("signals")) == (
-        "deliver-hooks-failure",
+        "announce-referrals-failure",
         [referral["id"]],
         None,
     )
-    # ... the very event deliver_hooks' own stream path publishes for the same records
-    assert deliver_hooks.handler(batch, LambdaContext("deliver_hooks"))["batchItemFailures"] == []
-    [own] = hooks.bus_events()
+    # ... the very event announce_referrals publishes for the same records
+    assert announce_referrals.handler(batch, LambdaContext("announce_referrals"))["batchItemFailures"] == []
+    [own] = deliveries.bus_events()
     assert (own["source"], own["detail-type"], own["detail"]) == (
         event["source"],
         event["detail-type"],
@@ -299,16 +308,16 @@ def test_redrive_of_a_stream_failure_announces_the_new_referral_as_deliver_hooks
 
 
 def test_a_stream_failure_redriven_twice_reaches_the_target_once(
-    cli: Cli, hooks: Hooks, receiver: Receiver, monkeypatch: pytest.MonkeyPatch
+    cli: Cli, deliveries: Deliveries, receiver: Receiver, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     subscribe(receiver.url(), "referral.created")
     a_referral()
-    pointers, _ = unannounced(hooks, monkeypatch)
-    cli.send("deliver-hooks-failure", pointers)
-    cli.send("deliver-hooks-failure", pointers)
+    pointers, _ = unannounced(deliveries, monkeypatch)
+    cli.send("announce-referrals-failure", pointers)
+    cli.send("announce-referrals-failure", pointers)
 
-    result = cli.json("dlq", "redrive", "deliver-hooks-failure", "--all")
-    outcomes = [hooks.deliver(event) for event in hooks.bus_events()]
+    result = cli.json("dlq", "redrive", "announce-referrals-failure", "--all")
+    outcomes = [deliveries.deliver(event) for event in deliveries.bus_events()]
 
     assert [r["ok"] for r in result["results"]] == [True, True]
     assert sorted((o["delivered"], o["already_delivered"]) for o in outcomes) == [(0, 1), (1, 0)]
@@ -316,42 +325,42 @@ def test_a_stream_failure_redriven_twice_reaches_the_target_once(
 
 
 def test_a_stream_failure_without_referral_inserts_is_not_redriven_and_stays(
-    cli: Cli, hooks: Hooks, monkeypatch: pytest.MonkeyPatch
+    cli: Cli, deliveries: Deliveries, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     referral = a_referral()
     qualify_via_api(referral["id"], event_id="inv_1")
     signal_records = [
         r
-        for _, r in hooks.wiring.stream.read()
+        for _, r in deliveries.wiring.stream.read()
         if r["dynamodb"]["NewImage"].get("entity", {}).get("S") == "signal"
     ]
-    message_id = cli.send("deliver-hooks-failure", stream_failure(signal_records))
+    message_id = cli.send("announce-referrals-failure", stream_failure(signal_records))
 
-    run = cli("dlq", "redrive", "deliver-hooks-failure", message_id)
+    run = cli("dlq", "redrive", "announce-referrals-failure", message_id)
 
     assert run.code == 1
     assert "hold no referral inserts; discard it" in run.err
-    assert hooks.bus_events() == []
-    assert cli.visible("deliver-hooks-failure") == 1
+    assert deliveries.bus_events() == []
+    assert cli.visible("announce-referrals-failure") == 1
     assert cli.stack.items_of("admin_action") == []
 
 
 def test_a_stream_failure_whose_records_are_gone_fails_clearly_and_stays(cli: Cli) -> None:
     body = json.loads(sample("dlq/qualify_stream_on_failure")["Records"][0]["body"])
-    body["requestContext"]["functionArn"] = FUNCTION_ARN
-    message_id = cli.send("deliver-hooks-failure", body)
+    body["requestContext"]["functionArn"] = ANNOUNCE_ARN
+    message_id = cli.send("announce-referrals-failure", body)
 
-    run = cli("dlq", "redrive", "deliver-hooks-failure", message_id)
+    run = cli("dlq", "redrive", "announce-referrals-failure", message_id)
 
     assert run.code == 1
     assert "can no longer be read" in run.err
-    assert cli.visible("deliver-hooks-failure") == 1
+    assert cli.visible("announce-referrals-failure") == 1
 
 
 # ------------------------------------------------------------------------------------ discard
-@pytest.mark.parametrize("queue", ["hook-events", "deliver-hooks-failure"])
+@pytest.mark.parametrize("queue", ["hook-events", "deliver-events-failure"])
 def test_discard_logs_the_decision_and_removes_only_that_message(cli: Cli, queue: str) -> None:
-    event = sample("deliver_hooks/referral_qualified")
+    event = sample("deliver_events/referral_qualified")
     body = event if queue == "hook-events" else async_failure(event, RuntimeError("boom"))
     message_id = cli.send(queue, body)
     keep = cli.send(queue, body)
@@ -365,11 +374,11 @@ def test_discard_logs_the_decision_and_removes_only_that_message(cli: Cli, queue
     assert [m["message_id"] for m in messages(cli, queue)] == [keep]
 
 
-def test_an_event_redriven_from_the_sample_reaches_the_bus(cli: Cli, hooks: Hooks) -> None:
-    message_id = cli.send("hook-events", sample("deliver_hooks/referral_qualified"))
+def test_an_event_redriven_from_the_sample_reaches_the_bus(cli: Cli, deliveries: Deliveries) -> None:
+    message_id = cli.send("hook-events", sample("deliver_events/referral_qualified"))
 
     cli.ok("dlq", "redrive", "hook-events", message_id)
 
-    [event] = hooks.bus_events()
-    assert event["detail"] == sample("deliver_hooks/referral_qualified")["detail"]
+    [event] = deliveries.bus_events()
+    assert event["detail"] == sample("deliver_events/referral_qualified")["detail"]
     assert event["detail-type"] == "referral.qualified"

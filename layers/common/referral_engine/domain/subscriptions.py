@@ -1,6 +1,6 @@
-"""Outbound REST hooks (Zapier's "instant" triggers): subscriptions, the payload we deliver, and the
-rules a target URL must follow so that a subscription cannot turn our functions into a proxy into
-private networks (SSRF).
+"""Subscriptions to the engine's events (Zapier's "instant" triggers, its REST Hooks): the
+subscriptions, the payload we deliver, and the rules a target URL must follow so that a subscription
+cannot turn our functions into a proxy into private networks (SSRF).
 
 No I/O here: resolving a host name is the caller's, passed in as a function.
 """
@@ -12,7 +12,7 @@ import ipaddress
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, ClassVar, Literal, get_args
+from typing import Any, Literal, get_args
 from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict
@@ -20,10 +20,10 @@ from pydantic import BaseModel, ConfigDict
 from referral_engine.domain.errors import InvalidRequest
 from referral_engine.domain.models import Entity, Participant, Referral, ReferralStatus
 
-HookEvent = Literal["referral.created", "referral.qualified", "referral.reversed"]
-HOOK_EVENTS: tuple[HookEvent, ...] = get_args(HookEvent)
+SubscriptionEvent = Literal["referral.created", "referral.qualified", "referral.reversed"]
+SUBSCRIPTION_EVENTS: tuple[SubscriptionEvent, ...] = get_args(SubscriptionEvent)
 # The field that says when the referral did what the event announces: on the referral and in the event.
-HOOK_EVENT_TIME: dict[HookEvent, str] = {
+EVENT_TIME: dict[SubscriptionEvent, str] = {
     "referral.created": "joined_at",
     "referral.qualified": "qualified_at",
     "referral.reversed": "reversed_at",
@@ -43,36 +43,20 @@ class TargetRefused(InvalidRequest):
     code = "target_url_refused"
 
 
-class ReferralCreated(BaseModel):
-    """`detail` of the `referral.created` event deliver_hooks announces from the table's stream.
-
-    Lives here until domain/events.py takes it in (its contract is the same kind as ReferralQualified).
-    """
-
-    model_config = ConfigDict(frozen=True)
-    detail_type: ClassVar[str] = "referral.created"
-
-    referral_id: str
-    campaign_id: str
-    advocate_code: str
-    referred_code: str
-    joined_at: datetime
-
-
 class Subscription(Entity):
-    """A REST hook: POST every `event` (of one campaign, or of all when `campaign_id` is None) to
+    """A subscription: POST every `event` (of one campaign, or of all when `campaign_id` is None) to
     `target_url`. `base_url` is the API's public URL when it was subscribed, for share links."""
 
     id: str
-    event: HookEvent
+    event: SubscriptionEvent
     campaign_id: str | None = None
     target_url: str
     base_url: str
     created_at: datetime
 
 
-def subscription_id(event: HookEvent, campaign_id: str | None, target_url: str) -> str:
-    """Deterministic, so that subscribing the same target twice (a retried subscribe) is one hook."""
+def subscription_id(event: SubscriptionEvent, campaign_id: str | None, target_url: str) -> str:
+    """Deterministic, so that subscribing the same target twice (a retried subscribe) is one subscription."""
     digest = hashlib.sha256(f"{event}|{campaign_id or '*'}|{target_url}".encode()).hexdigest()
     return f"hks_{digest[:32]}"
 
@@ -85,7 +69,7 @@ def delivery_id(subscription: Subscription, event_key: str) -> str:
 # ---------------------------------------------------------------------------------- the payload
 
 
-class HookPerson(BaseModel):
+class PayloadPerson(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     code: str | None = None
@@ -94,8 +78,8 @@ class HookPerson(BaseModel):
     external_ids: dict[str, str] = {}
 
 
-class HookPayload(BaseModel):
-    """What a hook POSTs, and what `performList` lists: one referral, as of the moment it is sent.
+class DeliveryPayload(BaseModel):
+    """What a delivery POSTs, and what `performList` lists: one referral, as of the moment it is sent.
 
     `id` is the referral's id: Zapier requires an `id` on every item.
     """
@@ -103,13 +87,13 @@ class HookPayload(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     id: str
-    event: HookEvent
+    event: SubscriptionEvent
     campaign_id: str
     status: ReferralStatus
     referral_code: str
     share_url: str | None
-    referred: HookPerson
-    advocate: HookPerson
+    referred: PayloadPerson
+    advocate: PayloadPerson
     joined_at: datetime
     qualified_at: datetime | None = None
     rewarded_at: datetime | None = None
@@ -117,8 +101,8 @@ class HookPayload(BaseModel):
 
     @classmethod
     def of(
-        cls, event: HookEvent, referral: Referral, advocate: Participant | None, base_url: str
-    ) -> HookPayload:
+        cls, event: SubscriptionEvent, referral: Referral, advocate: Participant | None, base_url: str
+    ) -> DeliveryPayload:
         return cls(
             id=referral.id,
             event=event,
@@ -126,13 +110,13 @@ class HookPayload(BaseModel):
             status=referral.status,
             referral_code=referral.referred_code,
             share_url=f"{base_url.rstrip('/')}/r/{referral.referred_code}" if base_url else None,
-            referred=HookPerson(
+            referred=PayloadPerson(
                 code=referral.referred_code,
                 email=referral.referred_email,
                 name=referral.referred_name,
                 external_ids=referral.external_ids,
             ),
-            advocate=HookPerson(
+            advocate=PayloadPerson(
                 code=referral.advocate_code,
                 email=advocate.email if advocate else None,
                 name=advocate.name if advocate else None,
@@ -150,7 +134,7 @@ class HookPayload(BaseModel):
 _EXAMPLE_AT = datetime(2026, 1, 15, 9, 30, tzinfo=UTC)
 
 
-def example_payload(event: HookEvent, base_url: str) -> HookPayload:
+def example_payload(event: SubscriptionEvent, base_url: str) -> DeliveryPayload:
     """A fixed example for `performList` when there is nothing real to show yet."""
     qualified = event != "referral.created"
     reversed_ = event == "referral.reversed"
@@ -159,24 +143,24 @@ def example_payload(event: HookEvent, base_url: str) -> HookPayload:
         "referral.qualified": ReferralStatus.QUALIFIED,
         "referral.reversed": ReferralStatus.REVERSED,
     }[event]
-    return HookPayload(
+    return DeliveryPayload(
         id="ref_example",
         event=event,
         campaign_id="cmp_example",
         status=status,
         referral_code="example2code",
         share_url=f"{base_url.rstrip('/')}/r/example2code" if base_url else None,
-        referred=HookPerson(code="example2code", email="friend@example.com", name="Grace Example"),
-        advocate=HookPerson(code="advocate2code", email="advocate@example.com", name="Ada Example"),
+        referred=PayloadPerson(code="example2code", email="friend@example.com", name="Grace Example"),
+        advocate=PayloadPerson(code="advocate2code", email="advocate@example.com", name="Ada Example"),
         joined_at=_EXAMPLE_AT,
         qualified_at=_EXAMPLE_AT.replace(day=20) if qualified else None,
         reversed_at=_EXAMPLE_AT.replace(day=27) if reversed_ else None,
     )
 
 
-def occurred_at(event: HookEvent, about: object) -> datetime | None:
+def occurred_at(event: SubscriptionEvent, about: object) -> datetime | None:
     """When the referral did what `event` announces: read from the referral, or from the event's detail."""
-    at: datetime | None = getattr(about, HOOK_EVENT_TIME[event])
+    at: datetime | None = getattr(about, EVENT_TIME[event])
     return at
 
 

@@ -1,6 +1,7 @@
-"""Zapier REST hooks end to end, in process: subscribe through the API, let the table's stream and the bus
-produce their events (filtered and matched by the template's own FilterCriteria and rule pattern), run
-deliver_hooks on them, and watch what a real HTTP server on 127.0.0.1 receives."""
+"""Zapier subscriptions (its REST Hooks) end to end, in process: subscribe through the API, let the
+table's stream and the bus produce their events (filtered and matched by the template's own
+FilterCriteria and rule pattern), run announce_referrals and deliver_events on them, and watch what a
+real HTTP server on 127.0.0.1 receives."""
 
 from __future__ import annotations
 
@@ -12,11 +13,12 @@ from typing import Any
 
 import pytest
 
+import announce_referrals
 import api
-import deliver_hooks
-from referral_engine.domain.hooks import DELIVERY_ID_HEADER, EVENT_HEADER
-from referral_engine.services.subscriptions import HookDeliveryIncomplete
-from support.aws import AwsStack, HookWiring, reset_caches, wire_deliver_hooks
+import deliver_events
+from referral_engine.domain.subscriptions import DELIVERY_ID_HEADER, EVENT_HEADER
+from referral_engine.services.subscriptions import DeliveryIncomplete
+from support.aws import AwsStack, DeliveryWiring, reset_caches, wire_event_delivery
 from support.events import LambdaContext, http_event, json_body
 from support.journey import (
     AUTH,
@@ -42,26 +44,26 @@ def receiver() -> Iterator[Receiver]:
 
 
 @dataclass
-class HookPipeline:
+class DeliveryPipeline:
     stack: AwsStack
-    wiring: HookWiring
+    wiring: DeliveryWiring
 
     def announce(self) -> dict[str, Any]:
-        """deliver_hooks on the stream records written so far that pass its FilterCriteria."""
+        """announce_referrals on the stream records written so far that pass its FilterCriteria."""
         batch = self.wiring.stream_batch()
-        result: dict[str, Any] = deliver_hooks.handler(batch, LambdaContext("deliver_hooks"))
+        result = announce_referrals.handler(batch, LambdaContext("announce_referrals"))
         return {"records": batch["Records"], **result}
 
     def bus_events(self) -> list[dict[str, Any]]:
         return self.wiring.bus_events()
 
     def deliver(self, events: list[dict[str, Any]]) -> list[dict[str, Any] | Exception]:
-        """deliver_hooks on each event, as its asynchronous invocations; an error is what Lambda retries."""
+        """deliver_events on each event, as its asynchronous invocations; an error is what Lambda retries."""
         outcomes: list[dict[str, Any] | Exception] = []
         for event in events:
             try:
-                outcomes.append(deliver_hooks.handler(event, LambdaContext("deliver_hooks")))
-            except HookDeliveryIncomplete as error:
+                outcomes.append(deliver_events.handler(event, LambdaContext("deliver_events")))
+            except DeliveryIncomplete as error:
                 outcomes.append(error)
         return outcomes
 
@@ -72,12 +74,12 @@ class HookPipeline:
 
 
 @pytest.fixture
-def pipeline(stack: AwsStack) -> HookPipeline:
-    return HookPipeline(stack, wire_deliver_hooks(stack.template))
+def pipeline(stack: AwsStack) -> DeliveryPipeline:
+    return DeliveryPipeline(stack, wire_event_delivery(stack.template))
 
 
 @pytest.fixture
-def local(pipeline: HookPipeline, monkeypatch: pytest.MonkeyPatch) -> HookPipeline:
+def local(pipeline: DeliveryPipeline, monkeypatch: pytest.MonkeyPatch) -> DeliveryPipeline:
     """As on the local stack, whose API is served from loopback: loopback targets are allowed."""
     monkeypatch.setenv("PUBLIC_BASE_URL", LOCAL_BASE)
     reset_caches()
@@ -123,18 +125,18 @@ def a_referral(email: str = "grace@example.org") -> dict[str, Any]:
 
 
 def test_a_zap_hears_of_a_new_referral_and_of_its_qualification_once(
-    local: HookPipeline, receiver: Receiver
+    local: DeliveryPipeline, receiver: Receiver
 ) -> None:
     campaign = create_campaign()
-    created_hook = subscribe(receiver.url("/zap/new"), "referral.created", campaign["id"])
-    qualified_hook = subscribe(receiver.url("/zap/qualified"), "referral.qualified", campaign["id"])
-    assert (created_hook["statusCode"], qualified_hook["statusCode"]) == (201, 201)
-    subscription = json_body(created_hook)
+    created_subscription = subscribe(receiver.url("/zap/new"), "referral.created", campaign["id"])
+    qualified_subscription = subscribe(receiver.url("/zap/qualified"), "referral.qualified", campaign["id"])
+    assert (created_subscription["statusCode"], qualified_subscription["statusCode"]) == (201, 201)
+    subscription = json_body(created_subscription)
     assert set(subscription) == {"id", "event", "campaign_id", "target_url", "created_at"}
     assert subscription["target_url"] == receiver.url("/zap/new")
     advocate = enrol(campaign["id"])
 
-    # Given a new referral, when its INSERT reaches deliver_hooks through the stream...
+    # Given a new referral, when its INSERT reaches announce_referrals through the stream...
     referral = sign_up(advocate["code"], "grace@example.org", name="Grace")
     announced = local.announce()
     assert len(announced["records"]) == 1  # the filter passes the referral INSERT alone
@@ -144,7 +146,7 @@ def test_a_zap_hears_of_a_new_referral_and_of_its_qualification_once(
     # ...and the referral.created event it announced comes back through the bus rule:
     [outcome] = local.deliver(events)
 
-    # Then the zap received it once, as the hook's JSON.
+    # Then the zap received it once, as the delivery's JSON.
     [new] = receiver.at("/zap/new")
     assert outcome == {
         "event": "referral.created",
@@ -193,7 +195,7 @@ def test_a_zap_hears_of_a_new_referral_and_of_its_qualification_once(
     assert len(local.stack.items_of("hook_delivery")) == 2
 
 
-def test_subscribing_twice_is_one_hook(local: HookPipeline, receiver: Receiver) -> None:
+def test_subscribing_twice_is_one_subscription(local: DeliveryPipeline, receiver: Receiver) -> None:
     first = subscribe(receiver.url("/zap"), "referral.created")
     second = subscribe(receiver.url("/zap"), "referral.created")
 
@@ -203,7 +205,7 @@ def test_subscribing_twice_is_one_hook(local: HookPipeline, receiver: Receiver) 
     assert len(local.stack.items_of("hook_subscription")) == 1
 
 
-def test_a_hook_for_every_campaign_hears_of_each(local: HookPipeline, receiver: Receiver) -> None:
+def test_a_subscription_to_every_campaign_hears_of_each(local: DeliveryPipeline, receiver: Receiver) -> None:
     subscribe(receiver.url("/all"), "referral.created")
 
     one = a_referral("one@example.org")
@@ -215,7 +217,7 @@ def test_a_hook_for_every_campaign_hears_of_each(local: HookPipeline, receiver: 
     )
 
 
-def test_a_target_answering_410_is_dropped(local: HookPipeline, receiver: Receiver) -> None:
+def test_a_target_answering_410_is_dropped(local: DeliveryPipeline, receiver: Receiver) -> None:
     gone = json_body(subscribe(receiver.url("/gone"), "referral.created"))
     subscribe(receiver.url("/kept"), "referral.created")
     receiver.answers["/gone"] = [410]
@@ -232,7 +234,7 @@ def test_a_target_answering_410_is_dropped(local: HookPipeline, receiver: Receiv
     assert gone["id"] not in {item["id"] for item in local.stack.items_of("hook_subscription")}
 
 
-def test_unsubscribing_stops_deliveries(local: HookPipeline, receiver: Receiver) -> None:
+def test_unsubscribing_stops_deliveries(local: DeliveryPipeline, receiver: Receiver) -> None:
     subscription = json_body(subscribe(receiver.url("/zap"), "referral.created"))
     a_referral("one@example.org")
     local.flow()
@@ -247,7 +249,7 @@ def test_unsubscribing_stops_deliveries(local: HookPipeline, receiver: Receiver)
 
 
 def test_a_failing_target_fails_the_invocation_and_its_retry_posts_only_there(
-    local: HookPipeline, receiver: Receiver
+    local: DeliveryPipeline, receiver: Receiver
 ) -> None:
     failing = json_body(subscribe(receiver.url("/flaky"), "referral.created"))
     subscribe(receiver.url("/fine"), "referral.created")
@@ -259,7 +261,7 @@ def test_a_failing_target_fails_the_invocation_and_its_retry_posts_only_there(
     [error] = local.deliver(events)  # Lambda retries the event...
     [retried] = local.deliver(events)  # ...and this time the flaky target takes it
 
-    assert isinstance(error, HookDeliveryIncomplete)
+    assert isinstance(error, DeliveryIncomplete)
     assert list(error.failures) == [failing["id"]]
     assert receiver.url("/flaky") not in str(error)
     assert isinstance(retried, dict)
@@ -269,7 +271,9 @@ def test_a_failing_target_fails_the_invocation_and_its_retry_posts_only_there(
     assert first.headers[DELIVERY_ID_HEADER.lower()] == second.headers[DELIVERY_ID_HEADER.lower()]
 
 
-def test_a_target_that_stops_listening_fails_the_invocation(local: HookPipeline, receiver: Receiver) -> None:
+def test_a_target_that_stops_listening_fails_the_invocation(
+    local: DeliveryPipeline, receiver: Receiver
+) -> None:
     with socket.socket() as probe:  # a port nobody listens on
         probe.bind(("127.0.0.1", 0))
         closed = probe.getsockname()[1]
@@ -278,7 +282,7 @@ def test_a_target_that_stops_listening_fails_the_invocation(local: HookPipeline,
 
     [error] = local.flow()
 
-    assert isinstance(error, HookDeliveryIncomplete)
+    assert isinstance(error, DeliveryIncomplete)
     assert "no answer" in next(iter(error.failures.values()))
 
 
@@ -331,14 +335,14 @@ def test_invalid_subscriptions_are_refused_and_nothing_is_written(
     assert stack.items() == before
 
 
-def test_the_hook_routes_need_the_api_key(stack: AwsStack) -> None:
+def test_the_subscription_routes_need_the_api_key(stack: AwsStack) -> None:
     response = subscribe("https://93.184.215.14/h", "referral.created", authorization="Bearer rk_wrong")
     assert response["statusCode"] == 401
     assert stack.items_of("hook_subscription") == []
 
 
-def test_perform_list_shows_the_latest_referrals_as_the_hook_delivers_them(
-    local: HookPipeline, receiver: Receiver
+def test_perform_list_shows_the_latest_referrals_as_a_delivery_carries_them(
+    local: DeliveryPipeline, receiver: Receiver
 ) -> None:
     given = a_referral()
     campaign_id = given["campaign"]["id"]
