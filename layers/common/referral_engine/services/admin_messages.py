@@ -18,7 +18,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from referral_engine.ports import QueuedMessage
 
@@ -31,15 +31,8 @@ QueueName = Literal[
     "deliver-events-failure",
     "exceptions",
 ]
-DLQS: tuple[QueueName, ...] = (
-    "qualify-failure",
-    "reward-events",
-    "issue-reward-failure",
-    "hook-events",
-    "announce-referrals-failure",
-    "deliver-events-failure",
-)
 EXCEPTIONS: QueueName = "exceptions"
+DLQS: tuple[QueueName, ...] = tuple(name for name in get_args(QueueName) if name != EXCEPTIONS)
 RULE_DLQS: tuple[QueueName, ...] = ("reward-events", "hook-events")  # body: the original event
 STREAM_POINTERS = "DDBStreamBatchInfo"  # a stream OnFailure record's pointers
 
