@@ -280,7 +280,7 @@ class DeliverySender(Protocol):
 
 # ------------------------------------------------------------------ admin: queues, stream, admin log, keys
 # What services/admin*.py and services/api_keys.py need; adapters in adapters/sqs.py,
-# adapters/dynamodb_streams.py, adapters/bus_republisher.py and adapters/dynamodb/.
+# adapters/dynamodb_streams.py, adapters/eventbridge.py and adapters/dynamodb/.
 
 
 class MessageNotFound(NotFound):

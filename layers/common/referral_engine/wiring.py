@@ -152,7 +152,6 @@ class Services:
     @cached_property
     def admin_queues(self) -> AdminQueueService:
         """Imported here: only the admin function and the CLI use it."""
-        from referral_engine.adapters.bus_republisher import EventBridgeRepublisher
         from referral_engine.adapters.dynamodb.admin_log import DynamoAdminLog
         from referral_engine.adapters.dynamodb_streams import DynamoStreamRecords
         from referral_engine.adapters.sqs import SqsQueue
@@ -179,7 +178,7 @@ class Services:
             referrals=self.referral_store,
             inbox=DynamoSignalInbox(self.table),
             stream=DynamoStreamRecords(self._client("dynamodbstreams")),
-            republisher=EventBridgeRepublisher(self.events, settings.event_bus_name),
+            republisher=self.publisher,
             qualification=self.qualification,
             announcer=ReferralAnnouncer(self.publisher),
             bus_name=settings.event_bus_name,
