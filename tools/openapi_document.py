@@ -25,6 +25,7 @@ TITLE = "referral-engine"
 VERSION = "1"
 DESCRIPTION = (
     "The HTTP API of a self-hosted referral engine: the server API under /v1 (API-key authenticated), "
+    "the admin API under /v1/admin (IAM SigV4 on AWS, an admin-scoped API key otherwise), "
     "referral links (/r/{code}) and inbound webhooks (/hooks/...). Every 4xx answer is an `Error`."
 )
 

@@ -24,8 +24,8 @@ from referral_engine.services.referrals import NewSignup
 from referral_engine.services.signals import QualifyRequest
 from referral_engine.services.subscriptions import MAX_SAMPLES, NewSubscription
 from referral_engine.settings import get_settings
+from referral_engine.web.auth import requires
 from referral_engine.web.contract import API_KEY, answers
-from referral_engine.web.errors import Unauthorized
 from referral_engine.web.idempotency import honour_idempotency_keys
 from referral_engine.web.pages import Page, PageQuery, page_of, page_view
 from referral_engine.web.resolver import base_url, except_on, json_response, new_resolver, validate_request
@@ -65,9 +65,7 @@ class SampleQuery(BaseModel):
 
 
 def authenticate(resolver: APIGatewayHttpResolver, next_middleware: NextMiddleware) -> Response[Any]:
-    if not wiring.api_keys().authenticate(resolver.current_event.headers.get("authorization")):
-        raise Unauthorized("a valid API key is required: `Authorization: Bearer <key>`")
-    return next_middleware(resolver)
+    return requires("server", wiring.api_keys)(resolver, next_middleware)
 
 
 app.use(

@@ -140,7 +140,7 @@ def messages(cli: Cli, *queue: str) -> list[dict[str, Any]]:
 
 # ------------------------------------------------------------------------------------ list
 def test_the_cli_knows_every_failure_queue(cli: Cli) -> None:
-    from referrals_local.admin.messages import DLQS
+    from referral_engine.services.admin_messages import DLQS
 
     assert DLQ_NAMES == DLQS
     text = cli.ok("dlq", "list")

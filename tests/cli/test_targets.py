@@ -4,22 +4,31 @@ from __future__ import annotations
 
 import ast
 import json
+import re
 import socket
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
 
 import boto3
 import pytest
+import responses
+from requests import PreparedRequest
 
+import admin
 from referral_engine.domain.models import ReferralStatus
 from referrals_local import stack as local_stack
 from referrals_local.cli import main
 from referrals_local.cli.parser import STATUSES
 from referrals_local.outputs import OUTPUT_KEYS, StackOutputs
+from referrals_local.stack.gateway import build_event, routes
+from referrals_local.stack.model import functions
 from referrals_local.template import load_template
-from support.events import sample
+from support.aws import reset_caches
+from support.events import LambdaContext, sample
 
 if TYPE_CHECKING:
     from cli.conftest import Cli
@@ -180,16 +189,98 @@ def test_with_a_region_it_finds_the_stack_by_its_cloudformation_outputs(cli: Cli
     assert [c["name"] for c in cli.stack.items_of("campaign")] == ["On AWS"]
 
 
-def test_on_aws_the_admin_log_names_the_callers_iam_identity(cli: Cli) -> None:
+class IamGateway:
+    """API Gateway in front of the admin function with the AWS_IAM authorizer: it admits a request only
+    with a SigV4 signature for execute-api and hands the function the caller's ARN."""
+
+    def __init__(self, caller_arn: str) -> None:
+        self.caller_arn = caller_arn
+        self.signed: list[str] = []
+        self.allowed = True  # False: the caller's IAM policy does not allow execute-api:Invoke
+        self.table = routes(functions(load_template(), "referral-engine"))
+
+    def __call__(self, request: PreparedRequest) -> tuple[int, dict[str, str], str]:
+        authorization = str(request.headers.get("Authorization", ""))
+        if not self.allowed or not re.match(
+            r"AWS4-HMAC-SHA256 Credential=\S+/us-east-1/execute-api/aws4_request", authorization
+        ):
+            return 403, {}, json.dumps({"message": "Forbidden"})
+        self.signed.append(f"{request.method} {urlsplit(request.url or '').path}")
+        path = urlsplit(request.url or "").path
+        route, match = next(
+            (r, m) for r in self.table if (m := r.pattern.match(path)) and r.method == request.method
+        )
+        body = request.body or b""
+        event = build_event(
+            route,
+            str(request.method),
+            path + (f"?{urlsplit(request.url or '').query}" if urlsplit(request.url or "").query else ""),
+            dict(request.headers),
+            body.encode() if isinstance(body, str) else body,
+            "203.0.113.7",
+            match.groupdict(),
+        )
+        event["requestContext"]["authorizer"] = {"iam": {"userArn": self.caller_arn}}
+        answer = admin.handler(event, LambdaContext("admin"))
+        return answer["statusCode"], answer.get("headers") or {}, answer["body"]
+
+
+@pytest.fixture
+def gateway(cli: Cli, monkeypatch: pytest.MonkeyPatch) -> Iterator[IamGateway]:
+    """A deployed stack whose /v1/admin routes reach the admin function through an IAM gateway."""
     deploy(cli)
+    for field, url in vars(cli.outputs).items():
+        if field.endswith(("_queue_url", "_dlq_url")):
+            monkeypatch.setenv(field.upper(), str(url))
+    reset_caches()
+    iam = IamGateway(boto3.client("sts").get_caller_identity()["Arn"])
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
+        for method in ("GET", "POST", "DELETE"):
+            mock.add_callback(
+                method, re.compile(r"https://abc123\.execute-api\.us-east-1\.amazonaws\.com/.*"), iam
+            )
+        yield iam
+
+
+def test_on_aws_the_admin_commands_call_the_admin_routes_signed_with_sigv4(
+    cli: Cli, gateway: IamGateway
+) -> None:
     message_id = cli.send("issue-reward-failure", sample("dlq/issue_reward_on_failure")["Records"][0]["body"])
 
+    listed = cli.json("--region", "us-east-1", "dlq", "list", "issue-reward-failure")
     cli.ok("--region", "us-east-1", "dlq", "discard", "issue-reward-failure", message_id, "--reason", "test")
 
+    assert [m["message_id"] for m in listed["messages"]] == [message_id]
     [log] = cli.stack.items_of("admin_action")
-    identity = boto3.client("sts").get_caller_identity()["Arn"]
-    assert log["operator"] == identity
+    assert log["operator"] == gateway.caller_arn
     assert log["operator"].startswith("arn:aws:")
+    assert gateway.signed == [
+        "GET /v1/admin/queues/issue-reward-failure/messages",
+        f"POST /v1/admin/queues/issue-reward-failure/messages/{message_id}/discard",
+    ]
+
+
+def test_on_aws_api_keys_are_managed_through_the_admin_routes(cli: Cli, gateway: IamGateway) -> None:
+    created = cli.json(
+        "--region", "us-east-1", "api-keys", "create", "--name", "billing", "--scope", "server"
+    )
+    revoked = cli.json("--region", "us-east-1", "api-keys", "revoke", created["id"])
+    listed = cli.json("--region", "us-east-1", "api-keys", "list")
+
+    assert created["api_key"].startswith("rk_")
+    assert revoked["revoked_at"] is not None
+    assert [
+        (k["name"], k["revoked_at"] is not None) for k in listed["items"] if k["id"] == created["id"]
+    ] == [("billing", True)]
+    assert all("api_key" not in k for k in listed["items"])
+    assert {call.split(" ")[0] for call in gateway.signed} == {"GET", "POST", "DELETE"}
+
+
+def test_on_aws_an_unknown_message_fails_as_it_does_locally(cli: Cli, gateway: IamGateway) -> None:
+    run_ = cli("--region", "us-east-1", "dlq", "redrive", "reward-events", "nope")
+
+    assert run_.code == 1
+    assert run_.err == "referrals: error: not found: no message nope in the reward-events queue\n"
 
 
 def test_an_unknown_aws_stack_exits_2(cli: Cli) -> None:
@@ -265,3 +356,12 @@ def test_run_hands_its_arguments_to_the_local_stack(
     assert main(["run", "--api-port", "3999", "--help"]) == 7
     assert main(["--json", "run"]) == 7
     assert received == [["--api-port", "3999", "--help"], []]
+
+
+def test_on_aws_a_caller_iam_does_not_allow_is_refused_clearly(cli: Cli, gateway: IamGateway) -> None:
+    gateway.allowed = False
+
+    run_ = cli("--region", "us-east-1", "exceptions", "list")
+
+    assert run_.code == 1
+    assert run_.err == "referrals: error: refused: Forbidden (HTTP 403)\n"

@@ -89,3 +89,43 @@ def test_an_unmatched_signal_is_redriven_from_the_exceptions_queue(local_stack: 
 
 def referral_status_is_pending(stack: RunningStack, referral_id: str) -> bool:
     return status(stack, referral_id) == "pending"
+
+
+def admin_get(stack: RunningStack, path: str, key: str | None) -> requests.Response:
+    headers = {"Authorization": f"Bearer {key}"} if key else {}
+    return requests.get(f"{stack.api}/v1/admin{path}", headers=headers, timeout=10)
+
+
+def test_the_admin_routes_need_an_admin_key_locally(local_stack: RunningStack) -> None:
+    stack = local_stack
+    signed = {
+        "Authorization": "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20261123/us-east-1/execute-api/aws4_request"
+    }
+
+    without = admin_get(stack, "/queues", None)
+    with_server_key = admin_get(stack, "/queues", stack.outputs.api_key)
+    with_admin_key = admin_get(stack, "/queues", stack.outputs.admin_api_key)
+    sigv4_only = requests.get(f"{stack.api}/v1/admin/queues", headers=signed, timeout=10)
+
+    assert (without.status_code, without.json()["error"]["code"]) == (401, "unauthorized")
+    assert (with_server_key.status_code, with_server_key.json()["error"]["code"]) == (403, "forbidden")
+    assert with_admin_key.status_code == 200
+    assert {queue["name"] for queue in with_admin_key.json()["items"]} >= {"exceptions", "qualify-failure"}
+    assert sigv4_only.status_code == 401  # the local gateway verifies no signature, so it vouches for no one
+
+
+def test_a_key_the_cli_revokes_is_refused_within_seconds(local_stack: RunningStack) -> None:
+    stack = local_stack
+    created = cli_json(stack, "api-keys", "create", "--name", "console", "--scope", "admin")
+    assert admin_get(stack, "/api-keys", created["api_key"]).status_code == 200
+    listed = cli_json(stack, "api-keys", "list")["items"]
+    assert {"console", "local", "local admin"} <= {key["name"] for key in listed}
+
+    revoked = cli_json(stack, "api-keys", "revoke", created["id"])
+
+    assert revoked["revoked_at"] is not None
+    stack.wait_for(
+        lambda: admin_get(stack, "/api-keys", created["api_key"]).status_code == 401,
+        timeout=10,
+        what="the revoked key to be refused",
+    )

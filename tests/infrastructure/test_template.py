@@ -21,6 +21,7 @@ FUNCTIONS = {
     # logical id: (CodeUri, Handler)
     "TrackClickFunction": ("functions/track_click/", "track_click.handler"),
     "ApiFunction": ("functions/api/", "api.handler"),
+    "AdminFunction": ("functions/admin/", "admin.handler"),
     "InboundWebhookFunction": ("functions/inbound_webhook/", "inbound_webhook.handler"),
     "QualifyFunction": ("functions/qualify/", "qualify.handler"),
     "IssueRewardFunction": ("functions/issue_reward/", "issue_reward.handler"),
@@ -41,10 +42,35 @@ QUEUES = {
 TABLE = {"Fn::GetAtt": ["ReferralsTable", "Arn"]}
 TABLE_INDEXES = {"Fn::Sub": "${ReferralsTable.Arn}/index/*"}
 
+ADMIN_QUEUE_ACTIONS = (
+    "sqs:ReceiveMessage",
+    "sqs:ChangeMessageVisibility",
+    "sqs:DeleteMessage",
+    "sqs:GetQueueAttributes",
+)
+
 # Every action each function may take, and on what. SAM adds the trigger-side grants itself (stream
 # read for QualifyFunction, sqs:SendMessage to the OnFailure destinations), which is not listed here.
 EXPECTED_GRANTS: dict[str, set[tuple[str, str]]] = {
     "TrackClickFunction": {("dynamodb:UpdateItem", "table")},
+    # looks into and acts on the failure queues; re-reads the stream; re-stores signals; republishes
+    # events; writes the admin log and API keys; keeps Idempotency-Key answers
+    "AdminFunction": {
+        ("dynamodb:GetItem", "table"),
+        ("dynamodb:PutItem", "table"),
+        ("dynamodb:UpdateItem", "table"),
+        ("dynamodb:DeleteItem", "table"),
+        ("dynamodb:Query", "indexes"),
+        ("dynamodb:GetShardIterator", "stream"),
+        ("dynamodb:GetRecords", "stream"),
+        ("events:PutEvents", "bus"),
+        *((action, "exceptions-queue") for action in ADMIN_QUEUE_ACTIONS),
+        *(
+            (action, f"queue:{queue}")
+            for action in ADMIN_QUEUE_ACTIONS
+            for queue in QUEUES - {"ExceptionsQueue"}
+        ),
+    },
     "ApiFunction": {
         ("dynamodb:GetItem", "table"),
         ("dynamodb:PutItem", "table"),
@@ -86,6 +112,12 @@ RESOURCE_NAMES = {
     json.dumps(TABLE_INDEXES, sort_keys=True): "indexes",
     json.dumps({"Fn::GetAtt": ["EventBus", "Arn"]}, sort_keys=True): "bus",
     json.dumps({"Fn::GetAtt": ["ExceptionsQueue", "Arn"]}, sort_keys=True): "exceptions-queue",
+    json.dumps({"Fn::GetAtt": ["ReferralsTable", "StreamArn"]}, sort_keys=True): "stream",
+    **{
+        json.dumps({"Fn::GetAtt": [queue, "Arn"]}, sort_keys=True): f"queue:{queue}"
+        for queue in QUEUES
+        if queue != "ExceptionsQueue"
+    },
     json.dumps(
         {
             "Fn::Sub": "arn:${AWS::Partition}:ssm:${AWS::Region}:${AWS::AccountId}:parameter"
@@ -117,6 +149,16 @@ ROUTES = {
     ("DELETE", "/v1/hooks/subscriptions/{subscription_id}", "ApiFunction"),
     ("GET", "/v1/hooks/samples/{event}", "ApiFunction"),
     ("GET", "/v1/openapi.json", "ApiFunction"),
+    ("GET", "/v1/admin/queues", "AdminFunction"),
+    ("GET", "/v1/admin/queues/{queue}/messages", "AdminFunction"),
+    ("GET", "/v1/admin/queues/{queue}/messages/{message_id}", "AdminFunction"),
+    ("POST", "/v1/admin/queues/{queue}/messages/{message_id}/redrive", "AdminFunction"),
+    ("POST", "/v1/admin/queues/{queue}/redrive", "AdminFunction"),
+    ("POST", "/v1/admin/queues/{queue}/messages/{message_id}/discard", "AdminFunction"),
+    ("GET", "/v1/admin/log", "AdminFunction"),
+    ("POST", "/v1/admin/api-keys", "AdminFunction"),
+    ("GET", "/v1/admin/api-keys", "AdminFunction"),
+    ("DELETE", "/v1/admin/api-keys/{key_id}", "AdminFunction"),
 }
 
 
@@ -181,6 +223,7 @@ def test_timeouts(template: Template, functions: dict[str, dict[str, Any]]) -> N
     assert functions["IssueRewardFunction"]["Properties"]["Timeout"] == 30
     assert functions["AnnounceReferralsFunction"]["Properties"]["Timeout"] == 30
     assert functions["DeliverEventsFunction"]["Properties"]["Timeout"] == 60
+    assert functions["AdminFunction"]["Properties"]["Timeout"] == 30  # a redrive of a whole queue
 
 
 def test_common_layer_is_built_for_python313_arm64(resources: dict[str, dict[str, Any]]) -> None:
@@ -190,6 +233,20 @@ def test_common_layer_is_built_for_python313_arm64(resources: dict[str, dict[str
     assert layer["Properties"]["CompatibleRuntimes"] == ["python3.13"]
     assert layer["Properties"]["CompatibleArchitectures"] == ["arm64"]
     assert layer["Metadata"] == {"BuildMethod": "python3.13", "BuildArchitecture": "arm64"}
+
+
+OWN_ENVIRONMENT = {
+    "QualifyFunction": {"EXCEPTIONS_QUEUE_URL": {"Ref": "ExceptionsQueue"}},
+    "AdminFunction": {
+        "EXCEPTIONS_QUEUE_URL": {"Ref": "ExceptionsQueue"},
+        "QUALIFY_FAILURE_QUEUE_URL": {"Ref": "QualifyFailureQueue"},
+        "REWARD_EVENTS_DLQ_URL": {"Ref": "RewardEventsDLQ"},
+        "ISSUE_REWARD_FAILURE_QUEUE_URL": {"Ref": "IssueRewardFailureQueue"},
+        "HOOK_EVENTS_DLQ_URL": {"Ref": "HookEventsDLQ"},
+        "ANNOUNCE_REFERRALS_FAILURE_QUEUE_URL": {"Ref": "AnnounceReferralsFailureQueue"},
+        "DELIVER_EVENTS_FAILURE_QUEUE_URL": {"Ref": "DeliverEventsFailureQueue"},
+    },
+}
 
 
 def test_environment_is_shared_through_globals(
@@ -207,9 +264,7 @@ def test_environment_is_shared_through_globals(
     }
     for logical_id, function in functions.items():
         own = function["Properties"].get("Environment", {}).get("Variables", {})
-        expected = (
-            {"EXCEPTIONS_QUEUE_URL": {"Ref": "ExceptionsQueue"}} if logical_id == "QualifyFunction" else {}
-        )
+        expected = OWN_ENVIRONMENT.get(logical_id, {})
         assert own == expected, logical_id
 
 
@@ -412,6 +467,18 @@ def test_http_routes(functions: dict[str, dict[str, Any]]) -> None:
             assert properties["ApiId"] == {"Ref": "HttpApi"}, logical_id
             routes.add((properties["Method"], properties["Path"], logical_id))
     assert routes == ROUTES
+
+
+def test_every_admin_route_and_only_they_need_iam(functions: dict[str, dict[str, Any]]) -> None:
+    for logical_id, function in functions.items():
+        for event in function["Properties"].get("Events", {}).values():
+            if event["Type"] != "HttpApi":
+                continue
+            properties = event["Properties"]
+            admin = properties["Path"].startswith("/v1/admin/")
+            assert admin == (logical_id == "AdminFunction"), properties["Path"]
+            expected = {"Authorizer": "AWS_IAM"} if admin else None
+            assert properties.get("Auth") == expected, properties["Path"]
 
 
 # -------------------------------------------------------------------------- queues, alarms

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import itertools
 import threading
+from dataclasses import replace
 from datetime import datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
@@ -34,6 +35,8 @@ from referral_engine.domain.models import (
 from referral_engine.domain.reversals import HeldReversal, Reversal
 from referral_engine.domain.states import REFERRALS
 from referral_engine.ports import (
+    ApiKey,
+    ApiKeyPage,
     CampaignPage,
     CodeTaken,
     EmailTaken,
@@ -450,23 +453,32 @@ class InMemoryExceptionSink:
 class InMemoryApiKeyStore:
     def __init__(self) -> None:
         self.lock = threading.Lock()
-        self.keys: dict[str, str] = {}  # key hash → name
-        self.revoked: set[str] = set()
-        self.is_valid_calls = 0
+        self.keys: dict[str, ApiKey] = {}  # key hash → key
+        self.lookups = 0
 
-    def is_valid(self, key_hash: str) -> bool:
+    def add(self, key_hash: str, key: ApiKey) -> None:
         with self.lock:
-            self.is_valid_calls += 1
-            return key_hash in self.keys and key_hash not in self.revoked
+            self.keys[key_hash] = key
 
-    def add(self, key_hash: str, name: str) -> None:
+    def by_hash(self, key_hash: str) -> ApiKey | None:
         with self.lock:
-            self.keys[key_hash] = name
+            self.lookups += 1
+            return self.keys.get(key_hash)
 
-    # Test helper, not part of the port.
-    def revoke(self, key_hash: str) -> None:
+    def revoke(self, key_id: str, at: datetime) -> ApiKey | None:
         with self.lock:
-            self.revoked.add(key_hash)
+            for digest, key in self.keys.items():
+                if key.id == key_id:
+                    self.keys[digest] = replace(key, revoked_at=key.revoked_at or at)
+                    return self.keys[digest]
+            return None
+
+    def page(self, *, limit: int, cursor: str | None) -> ApiKeyPage:
+        with self.lock:
+            ordered = sorted(self.keys.values(), key=lambda key: (key.created_at, key.id), reverse=True)
+        start = int(cursor) if cursor else 0
+        following = start + limit
+        return ApiKeyPage(ordered[start:following], str(following) if following < len(ordered) else None)
 
 
 def hold_first_reads(store: InMemoryReferralStore, parties: int) -> None:

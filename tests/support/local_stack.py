@@ -152,7 +152,11 @@ def start_stack(tmp_path: Path, *extra: str) -> RunningStack:
         stdout=log,
         stderr=subprocess.STDOUT,
         text=True,
-        env={**os.environ, "REFERRALS_API_KEY": "rk_e2e_key_0123456789"},
+        env={
+            **os.environ,
+            "REFERRALS_API_KEY": "rk_e2e_key_0123456789",
+            "REFERRALS_ADMIN_KEY": "rk_e2e_admin_0123456789",
+        },
     )
     try:
         settled(

@@ -48,16 +48,17 @@ class StackOutputs:
     announce_referrals_failure_queue_url: str
     deliver_events_failure_queue_url: str
     region: str
-    # Only for the local stack: the moto endpoint, and the API key it was started with.
+    # Only for the local stack: the moto endpoint, and the server and admin API keys it was started with.
     endpoint_url: str | None = None
     api_key: str | None = None
+    admin_api_key: str | None = None
 
     def write(self, state_dir: Path = STATE_DIR) -> Path:
         state_dir.mkdir(parents=True, exist_ok=True)
         path = state_dir / OUTPUTS_FILE
         partial = path.with_suffix(".partial")
         partial.write_text(json.dumps(asdict(self), indent=2) + "\n")
-        partial.chmod(0o600)  # it holds the local API key
+        partial.chmod(0o600)  # it holds the local API keys
         partial.replace(path)  # readers never see a half-written file
         return path
 

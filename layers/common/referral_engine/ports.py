@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
+from referral_engine.domain.errors import NotFound
 from referral_engine.domain.events import ReferralCreated, ReferralQualified, ReferralReversed
 from referral_engine.domain.models import (
     AuditEntry,
@@ -16,6 +19,7 @@ from referral_engine.domain.models import (
     ReferralStatus,
     Reward,
     Signal,
+    utcnow,
 )
 from referral_engine.domain.reversals import HeldReversal, Reversal
 
@@ -205,9 +209,37 @@ class SecretStore(Protocol):
     def delete(self, connection_id: str) -> None: ...
 
 
+ApiKeyScope = Literal["server", "admin", "publishable"]
+
+
+@dataclass(frozen=True)
+class ApiKey:
+    """What is kept about a key besides its hash; the key itself is shown once and never stored."""
+
+    id: str
+    name: str
+    scope: ApiKeyScope
+    created_at: datetime
+    revoked_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class ApiKeyPage:
+    items: list[ApiKey]
+    next_cursor: str | None
+
+
 class ApiKeyStore(Protocol):
-    def is_valid(self, key_hash: str) -> bool: ...
-    def add(self, key_hash: str, name: str) -> None: ...
+    def add(self, key_hash: str, key: ApiKey) -> None: ...
+
+    def by_hash(self, key_hash: str) -> ApiKey | None:
+        """The key stored under this hash, revoked or not; None for an unknown hash."""
+
+    def revoke(self, key_id: str, at: datetime) -> ApiKey | None:
+        """Marks the key revoked (a revoked key keeps its first `revoked_at`); None for an unknown id."""
+
+    def page(self, *, limit: int, cursor: str | None) -> ApiKeyPage:
+        """Keys, newest first. Raises ValueError for a cursor it did not issue."""
 
 
 # ----------------------------------------------------- subscriptions and deliveries (Zapier instant triggers)
@@ -244,3 +276,108 @@ class DeliverySender(Protocol):
 
         Raises DeliveryFailed when there is no answer.
         """
+
+
+# ------------------------------------------------------------------ admin: queues, stream, admin log, keys
+# What services/admin*.py and services/api_keys.py need; adapters in adapters/sqs.py,
+# adapters/dynamodb_streams.py, adapters/eventbridge.py and adapters/dynamodb/.
+
+
+class MessageNotFound(NotFound):
+    """No message with this id is (visible) in the queue."""
+
+
+class StreamRecordsGone(RuntimeError):
+    """The stream records a failure record points at can no longer be read (DynamoDB keeps 24 hours)."""
+
+
+@dataclass(frozen=True)
+class QueuedMessage:
+    queue: str
+    message_id: str
+    body: str
+    receipt_handle: str = field(repr=False)
+    sent_at: datetime | None = None
+    receive_count: int = 0
+    attributes: dict[str, str] = field(default_factory=dict)  # the message attributes (string values)
+
+    def json_body(self) -> Any:
+        """The body parsed as JSON, or the raw text when it is not JSON."""
+        try:
+            return json.loads(self.body)
+        except ValueError:
+            return self.body
+
+    def age_seconds(self, now: datetime | None = None) -> float | None:
+        if self.sent_at is None:
+            return None
+        return max(0.0, ((now or utcnow()) - self.sent_at).total_seconds())
+
+
+@dataclass(frozen=True)
+class QueueDepth:
+    visible: int
+    in_flight: int
+
+
+class MessageQueue(Protocol):
+    """One SQS queue an admin looks into. Nothing is consumed by looking; a taken message stays hidden
+    until it is deleted or released."""
+
+    def depth(self) -> QueueDepth: ...
+
+    def peek(self) -> list[QueuedMessage]:
+        """Every message in the queue, oldest first; all of them stay in the queue, visible."""
+
+    def take(self, message_id: str) -> QueuedMessage:
+        """The message with this id, hidden while the caller acts on it. Raises MessageNotFound."""
+
+    def take_all(self) -> list[QueuedMessage]:
+        """Every visible message, each hidden while the caller acts on it."""
+
+    def release(self, messages: list[QueuedMessage]) -> None:
+        """Makes taken messages visible again at once."""
+
+    def delete(self, message: QueuedMessage) -> None: ...
+
+
+class StreamRecords(Protocol):
+    def inserted(self, pointers: dict[str, Any], entity: str) -> list[dict[str, Any]]:
+        """The new images (plain values) of the `entity` items inserted by the table stream's records a
+        stream OnFailure record's `DDBStreamBatchInfo` points at. Raises StreamRecordsGone once the
+        records expired, and ValueError for pointers that are not usable."""
+
+
+class EventRepublisher(Protocol):
+    def republish(self, event: dict[str, Any]) -> None:
+        """Puts an EventBridge event (`source`, `detail-type`, `detail`) back on the bus as it was.
+        Raises RuntimeError when the bus refuses it."""
+
+
+@dataclass(frozen=True)
+class AdminAction:
+    """An admin's decision, kept in the admin log: on a queued message (`queue`, `message_id`, `body`),
+    or on an API key (`message_id` is the key's id)."""
+
+    action: Literal["redrive", "discard", "api_key.create", "api_key.revoke"]
+    queue: str | None
+    message_id: str
+    body: str
+    operator: str
+    at: datetime
+    reason: str | None = None
+    detail: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class AdminLogPage:
+    items: list[dict[str, Any]]
+    next_cursor: str | None
+
+
+class AdminLog(Protocol):
+    def record(self, action: AdminAction) -> dict[str, str]:
+        """Stores the action; returns its key (`pk`, `sk`)."""
+
+    def page(self, *, limit: int, cursor: str | None) -> AdminLogPage:
+        """Recorded actions, newest first. Raises ValueError for a cursor it did not issue."""

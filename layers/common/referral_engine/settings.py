@@ -28,6 +28,13 @@ class Settings:
     # Read by Powertools in the other functions; track_click prints its metric line with them.
     powertools_service_name: str = "referral-engine"
     powertools_metrics_namespace: str = "ReferralEngine"
+    # The failure queues an admin inspects (the admin function and the CLI; see services/admin_queues.py).
+    qualify_failure_queue_url: str = ""
+    reward_events_dlq_url: str = ""
+    issue_reward_failure_queue_url: str = ""
+    hook_events_dlq_url: str = ""
+    announce_referrals_failure_queue_url: str = ""
+    deliver_events_failure_queue_url: str = ""
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str]) -> Settings:

@@ -1,8 +1,17 @@
-"""Composition root: the services wired to their AWS adapters, built once per warm container."""
+"""Composition root: every service wired to its AWS adapters, for the Lambda functions and the CLI alike.
+
+`Services(settings, client)` builds them for one stack: the functions use `services()`, built once per
+warm container from their environment; the `referrals` CLI builds its own from the located stack's
+outputs and a client factory for its endpoint and credentials. The module-level factories below are
+the functions' shorthands for `services().<name>`.
+"""
 
 from __future__ import annotations
 
-from functools import cache
+import os
+from collections.abc import Callable
+from functools import cache, cached_property
+from typing import TYPE_CHECKING, Any
 
 from referral_engine import observability
 from referral_engine.adapters import aws
@@ -24,89 +33,234 @@ from referral_engine.services.referrals import ReferralService
 from referral_engine.services.rewards import RewardService
 from referral_engine.services.signals import SignalService
 from referral_engine.services.webhooks import WebhookService
-from referral_engine.settings import get_settings
+from referral_engine.settings import Settings, get_settings
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_events import EventBridgeClient
+    from mypy_boto3_sqs import SQSClient
+
+    from referral_engine.services.admin_queues import AdminQueueService
+
+ClientFactory = Callable[[str], Any]  # service name → boto3 client
+
+
+class Services:
+    """The services of one stack, each built on first use."""
+
+    def __init__(
+        self, settings: Settings, client: ClientFactory = aws.client, *, queue_wait_seconds: int = 1
+    ) -> None:
+        self.settings = settings
+        self._client = client
+        self._queue_wait_seconds = queue_wait_seconds  # > 0 long-polls: on AWS every server is asked
+
+    # ---------------------------------------------------------------- clients and stores
+    @cached_property
+    def dynamodb(self) -> DynamoDBClient:
+        made: DynamoDBClient = self._client("dynamodb")
+        return made
+
+    @cached_property
+    def events(self) -> EventBridgeClient:
+        made: EventBridgeClient = self._client("events")
+        return made
+
+    @cached_property
+    def sqs(self) -> SQSClient:
+        made: SQSClient = self._client("sqs")
+        return made
+
+    @cached_property
+    def table(self) -> Table:
+        return Table(self.dynamodb, self.settings.table_name)
+
+    @cached_property
+    def campaign_store(self) -> DynamoCampaignStore:
+        return DynamoCampaignStore(self.table)
+
+    @cached_property
+    def participant_store(self) -> DynamoParticipantStore:
+        return DynamoParticipantStore(self.table)
+
+    @cached_property
+    def referral_store(self) -> DynamoReferralStore:
+        return DynamoReferralStore(self.table)
+
+    @cached_property
+    def publisher(self) -> EventBridgePublisher:
+        return EventBridgePublisher(self.events, self.settings.event_bus_name)
+
+    # ---------------------------------------------------------------- services
+    @cached_property
+    def api_keys(self) -> ApiKeyService:
+        from referral_engine.adapters.dynamodb.admin_log import DynamoAdminLog
+
+        return ApiKeyService(DynamoApiKeyStore(self.table), DynamoAdminLog(self.table))
+
+    @cached_property
+    def campaigns(self) -> CampaignService:
+        return CampaignService(self.campaign_store, self.participant_store)
+
+    @cached_property
+    def referrals(self) -> ReferralService:
+        return ReferralService(
+            self.campaign_store, self.participant_store, self.referral_store, observability.correlation_id
+        )
+
+    @cached_property
+    def signals(self) -> SignalService:
+        return SignalService(
+            self.campaign_store,
+            self.referral_store,
+            DynamoSignalInbox(self.table),
+            observability.correlation_id,
+        )
+
+    @cached_property
+    def qualification(self) -> QualificationService:
+        return QualificationService(
+            self.campaign_store, self.participant_store, self.referral_store, self.publisher
+        )
+
+    @cached_property
+    def rewards(self) -> RewardService:
+        return RewardService(self.campaign_store, self.referral_store)
+
+    @cached_property
+    def secrets(self) -> SecretStore:
+        from referral_engine.adapters.ssm import SsmSecretStore  # only the functions that handle connections
+
+        return SsmSecretStore(self._client("ssm"), self.settings.secrets_prefix)
+
+    @cached_property
+    def connections(self) -> ConnectionService:
+        return ConnectionService(self.campaign_store, DynamoConnectionStore(self.table), self.secrets)
+
+    @cached_property
+    def webhooks(self) -> WebhookService:
+        return WebhookService(
+            DynamoConnectionStore(self.table),
+            self.secrets,
+            DynamoSignalInbox(self.table),
+            observability.correlation_id,
+        )
+
+    def exception_sink(self, function: str) -> SqsExceptionSink:
+        return SqsExceptionSink(self.sqs, self.settings.exceptions_queue_url, function=function)
+
+    @cached_property
+    def admin_queues(self) -> AdminQueueService:
+        """Imported here: only the admin function and the CLI use it."""
+        from referral_engine.adapters.dynamodb.admin_log import DynamoAdminLog
+        from referral_engine.adapters.dynamodb_streams import DynamoStreamRecords
+        from referral_engine.adapters.sqs import SqsQueue
+        from referral_engine.services.admin_queues import AdminQueueService
+        from referral_engine.services.admin_redrive import Redriver
+        from referral_engine.services.subscriptions import ReferralAnnouncer
+
+        settings = self.settings
+        urls = {
+            "qualify-failure": settings.qualify_failure_queue_url,
+            "reward-events": settings.reward_events_dlq_url,
+            "issue-reward-failure": settings.issue_reward_failure_queue_url,
+            "hook-events": settings.hook_events_dlq_url,
+            "announce-referrals-failure": settings.announce_referrals_failure_queue_url,
+            "deliver-events-failure": settings.deliver_events_failure_queue_url,
+            "exceptions": settings.exceptions_queue_url,
+        }
+        queues = {
+            name: SqsQueue(self.sqs, name, url, wait_seconds=self._queue_wait_seconds)
+            for name, url in urls.items()
+        }
+        redriver = Redriver(
+            participants=self.participant_store,
+            referrals=self.referral_store,
+            inbox=DynamoSignalInbox(self.table),
+            stream=DynamoStreamRecords(self._client("dynamodbstreams")),
+            republisher=self.publisher,
+            qualification=self.qualification,
+            announcer=ReferralAnnouncer(self.publisher),
+            bus_name=settings.event_bus_name,
+        )
+        return AdminQueueService(queues, redriver, DynamoAdminLog(self.table))  # type: ignore[arg-type]
 
 
 @cache
+def services() -> Services:
+    """The functions' services, from their environment (once per warm container)."""
+    # The local stack points the functions at moto, whose empty receives need no long poll.
+    wait = 0 if os.environ.get("AWS_ENDPOINT_URL") else 1
+    return Services(get_settings(), aws.client, queue_wait_seconds=wait)
+
+
 def table() -> Table:
-    return Table(aws.dynamodb(), get_settings().table_name)
+    return services().table
 
 
 def _campaigns() -> DynamoCampaignStore:
-    return DynamoCampaignStore(table())
+    return services().campaign_store
 
 
 def _participants() -> DynamoParticipantStore:
-    return DynamoParticipantStore(table())
+    return services().participant_store
 
 
 def _referrals() -> DynamoReferralStore:
-    return DynamoReferralStore(table())
+    return services().referral_store
 
 
-@cache
 def api_keys() -> ApiKeyService:
-    return ApiKeyService(DynamoApiKeyStore(table()))
+    return services().api_keys
 
 
-@cache
 def campaigns() -> CampaignService:
-    return CampaignService(_campaigns(), _participants())
+    return services().campaigns
 
 
-@cache
 def referrals() -> ReferralService:
-    return ReferralService(_campaigns(), _participants(), _referrals(), observability.correlation_id)
+    return services().referrals
 
 
-@cache
 def signals() -> SignalService:
-    return SignalService(_campaigns(), _referrals(), DynamoSignalInbox(table()), observability.correlation_id)
+    return services().signals
 
 
-@cache
 def _publisher() -> EventBridgePublisher:
-    return EventBridgePublisher(aws.events(), get_settings().event_bus_name)
+    return services().publisher
 
 
-@cache
 def qualification() -> QualificationService:
-    return QualificationService(_campaigns(), _participants(), _referrals(), _publisher())
+    return services().qualification
 
 
-@cache
 def rewards() -> RewardService:
-    return RewardService(_campaigns(), _referrals())
+    return services().rewards
 
 
 @cache
 def exception_sink(function: str) -> SqsExceptionSink:
-    return SqsExceptionSink(aws.sqs(), get_settings().exceptions_queue_url, function=function)
+    return services().exception_sink(function)
 
 
-@cache
 def _secrets() -> SecretStore:
-    from referral_engine.adapters.ssm import SsmSecretStore  # only the functions that handle connections
-
-    return SsmSecretStore(aws.ssm(), get_settings().secrets_prefix)
+    return services().secrets
 
 
-@cache
 def connections() -> ConnectionService:
-    return ConnectionService(_campaigns(), DynamoConnectionStore(table()), _secrets())
+    return services().connections
 
 
-@cache
 def webhooks() -> WebhookService:
-    return WebhookService(
-        DynamoConnectionStore(table()), _secrets(), DynamoSignalInbox(table()), observability.correlation_id
-    )
+    return services().webhooks
+
+
+def admin_queues() -> AdminQueueService:
+    return services().admin_queues
 
 
 # ----------------------------------------------------- subscriptions and deliveries (Zapier instant triggers)
 # Imported inside the factories: only the api, announce_referrals and deliver_events functions use them.
-
-from typing import TYPE_CHECKING  # noqa: E402 - this section is appended as a unit
 
 if TYPE_CHECKING:
     from referral_engine.domain.subscriptions import TargetPolicy

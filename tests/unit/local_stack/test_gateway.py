@@ -109,3 +109,20 @@ def test_a_simple_response_is_json_200_and_errors_are_500_or_504() -> None:
         to_http(InvokeResult(False, b'{"errorMessage": "x"}', 1.0, False, "Runtime.Unhandled")).status == 500
     )
     assert to_http(InvokeResult(False, b"{}", 1.0, False, "Sandbox.Timedout")).status == 504
+
+
+def test_an_iam_route_gets_no_authorizer_context_whatever_the_request_claims() -> None:
+    """The local gateway verifies no SigV4 signature, so it must never vouch for an IAM caller: the admin
+    function then requires an admin key."""
+    [route] = routes([spec("admin", ("GET", "/v1/admin/queues"))])
+    signed = {
+        "Authorization": "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20261123/us-east-1/execute-api/aws4_request"
+        ", SignedHeaders=host;x-amz-date, Signature=0123",
+        "X-Amz-Date": "20261123T201504Z",
+        "X-Amz-Security-Token": "token",
+    }
+
+    event = build_event(route, "GET", "/v1/admin/queues", signed, b"", "127.0.0.1", {})
+
+    assert "authorizer" not in event["requestContext"]
+    assert event["headers"]["authorization"].startswith("AWS4-HMAC-SHA256")

@@ -16,15 +16,14 @@ from pydantic import ValidationError
 
 from referral_engine.domain.errors import DomainError, NotFound
 from referral_engine.domain.models import AuditEntry, Campaign, ReferralStatus
+from referral_engine.ports import StreamRecordsGone
+from referral_engine.services.admin_messages import DLQS, EXCEPTIONS, QueueName
 from referral_engine.services.campaigns import NewAdvocate, NewCampaign
 from referral_engine.web.views import campaign_view, history_view, participant_view, referral_view, share_url
-from referrals_local.admin.actions import ActionFailed, ActionResult, Admin
-from referrals_local.admin.engine import Engine
-from referrals_local.admin.messages import DLQS, EXCEPTIONS, QueueName
-from referrals_local.admin.queues import MessageNotFound
-from referrals_local.admin.stream import StreamRecordsGone
-from referrals_local.admin.target import Target, aws_target, local_target
+from referral_engine.wiring import Services
+from referrals_local.cli.admin_client import AdminClient, HttpAdmin, LocalAdmin
 from referrals_local.cli.output import Printer, age, to_json, when
+from referrals_local.cli.stack import LOCAL_OPERATOR, Target, aws_target, local_target
 from referrals_local.outputs import STATE_DIR, StackNotFound, StackOutputs
 
 Handler = Callable[["Context", argparse.Namespace], int]
@@ -70,12 +69,20 @@ class Context:
         return self.target.outputs if self.on_aws else StackOutputs.read_local(self.state_dir)
 
     @cached_property
-    def engine(self) -> Engine:
-        return Engine(self.target.table)
+    def engine(self) -> Services:
+        """The product's services over the stack (its composition root)."""
+        return self.target.services
 
     @cached_property
-    def admin(self) -> Admin:
-        return Admin(self.target, self.engine)
+    def admin(self) -> AdminClient:
+        """In-process on the local stack; `/v1/admin` signed with the operator's credentials on AWS."""
+        target = self.target
+        if target.local:
+            return LocalAdmin(target.services, LOCAL_OPERATOR)
+        credentials = target.session.get_credentials()
+        if credentials is None:
+            raise StackNotFound("no AWS credentials: pass --profile (or configure the default ones)")
+        return HttpAdmin(target.outputs.api_url, credentials.get_frozen_credentials(), target.outputs.region)
 
     @property
     def base(self) -> str:
@@ -101,13 +108,11 @@ def run_command(args: argparse.Namespace, *, out: IO[str], err: IO[str]) -> int:
         return HANDLERS[args.handler](context, args)
     except NotFound as error:
         return _fail(err, f"not found: {error.message}", 1)
-    except MessageNotFound as error:
-        return _fail(err, f"not found: {error}", 1)
     except DomainError as error:
         return _fail(err, f"{error.code}: {error.message}", 1)
     except ValidationError as error:
         return _fail(err, _validation_message(error), 1)
-    except (ActionFailed, StreamRecordsGone) as error:
+    except StreamRecordsGone as error:
         return _fail(err, str(error), 1)
     except StackNotFound as error:
         return _fail(err, str(error), 2)
@@ -235,15 +240,14 @@ def advocates_enrol(context: Context, args: argparse.Namespace) -> int:
 
 @command("advocates_show")
 def advocates_show(context: Context, args: argparse.Namespace) -> int:
-    stats = context.engine.participant(args.code)
-    participant, campaign = stats.participant, stats.campaign
+    participant, campaign = context.engine.campaigns.participant(args.code)
     currency = campaign.reward.currency if campaign else ""
     out = context.out
     if out.json_mode:
         out.json(
             {
                 **participant_view(participant, context.base),
-                "rewards": stats.participant.rewards,
+                "rewards": participant.rewards,
                 "referral_id": participant.referral_id,
                 "currency": currency or None,
             }
@@ -263,7 +267,7 @@ def advocates_show(context: Context, args: argparse.Namespace) -> int:
             ("joined", when(participant.created_at)),
             ("clicks", participant.clicks),
             ("referrals", participant.referrals),
-            ("rewards", stats.participant.rewards),
+            ("rewards", participant.rewards),
             ("credit balance", f"{participant.credit_balance} {currency}".strip()),
         ]
     )
@@ -384,100 +388,101 @@ def referrals_show(context: Context, args: argparse.Namespace) -> int:
 # ------------------------------------------------------------------------------------ API keys
 @command("api_keys_create")
 def api_keys_create(context: Context, args: argparse.Namespace) -> int:
-    api_key = context.engine.api_keys.create(args.name)
+    created = context.admin.create_key(args.name, args.scope)
+    api_key = created["api_key"]
     out = context.out
     if out.json_mode:
-        out.json({"name": args.name, "api_key": api_key})
+        out.json(created)
         return 0
     out.line(f"API key {args.name!r} created. It is shown only this once (only its SHA-256 hash is stored):")
     out.line(f"\n  {api_key}\n")
     out.line(f"Send it as the header   Authorization: Bearer {api_key}")
+    out.line(f"Scope {created['scope']}; revoke it with `referrals api-keys revoke {created['id']}`.")
+    return 0
+
+
+@command("api_keys_list")
+def api_keys_list(context: Context, args: argparse.Namespace) -> int:
+    keys = context.admin.keys()
+    out = context.out
+    if out.json_mode:
+        out.json({"items": keys})
+        return 0
+    if not keys:
+        out.line("No API keys listed yet: create one with `referrals api-keys create --help`.")
+        return 0
+    out.table(
+        ["id", "name", "scope", "created", "revoked"],
+        [(k["id"], k["name"], k["scope"], when(k["created_at"]), when(k["revoked_at"])) for k in keys],
+    )
+    return 0
+
+
+@command("api_keys_revoke")
+def api_keys_revoke(context: Context, args: argparse.Namespace) -> int:
+    revoked = context.admin.revoke_key(args.key_id)
+    out = context.out
+    if out.json_mode:
+        out.json(revoked)
+        return 0
+    out.line(f"API key {revoked['id']} ({revoked['name']!r}) revoked at {when(revoked['revoked_at'])}.")
+    out.line("Every call with it is refused within a few seconds.")
     return 0
 
 
 # ------------------------------------------------------------------------------------ queues
 def _list(context: Context, names: tuple[QueueName, ...]) -> int:
-    listed = context.admin.inspect(names)
+    listed = {name: context.admin.messages(name) for name in names}
     out = context.out
     if out.json_mode:
-        out.json(
-            {
-                "messages": [
-                    {
-                        "queue": item.message.queue,
-                        "message_id": item.message.message_id,
-                        "sent_at": item.message.sent_at,
-                        "age_seconds": item.message.age_seconds(),
-                        "receive_count": item.message.receive_count,
-                        "reason": item.described.reason,
-                        "subject": item.described.subject,
-                        "payload": item.described.payload,
-                        "body": item.message.json_body(),
-                    }
-                    for item in listed
-                ]
-            }
-        )
+        out.json({"messages": [message for name in names for message in listed[name]]})
         return 0
     for index, name in enumerate(names):
-        messages = [item for item in listed if item.message.queue == name]
+        messages = listed[name]
         if index:
             out.line()
         count = f"{len(messages)} message{'s' if len(messages) != 1 else ''}" if messages else "empty"
         out.line(f"{name}: {count}")
-        for item in messages:
-            out.line(f"  {item.message.message_id}  age {age(item.message.age_seconds())}")
+        for message in messages:
+            out.line(f"  {message['message_id']}  age {age(message['age_seconds'])}")
             out.fields(
                 [
-                    ("reason", item.described.reason),
-                    ("about", item.described.subject),
-                    ("payload", to_json(item.described.payload, one_line=True)),
+                    ("reason", message["reason"]),
+                    ("about", message["subject"]),
+                    ("payload", to_json(message["payload"], one_line=True)),
                 ],
                 indent=4,
             )
     return 0
 
 
-def _print_results(context: Context, results: list[ActionResult], verb: str, done: str) -> int:
+def _print_results(context: Context, results: list[dict[str, Any]], verb: str, done: str) -> int:
     out = context.out
-    failed = [r for r in results if not r.ok]
+    failed = [r for r in results if not r["ok"]]
     if out.json_mode:
-        out.json(
-            {
-                "results": [
-                    {
-                        "queue": r.queue,
-                        "message_id": r.message_id,
-                        "ok": r.ok,
-                        "detail": r.detail,
-                        "signals": r.signals,
-                        "referrals": r.referrals,
-                        "admin_log": r.admin_log,
-                    }
-                    for r in results
-                ]
-            }
-        )
+        out.json({"results": results})
     else:
         if not results:
             out.line(f"Nothing to {verb}: the queue is empty.")
         for r in results:
-            out.line(f"{done} {r.message_id}: {r.detail}" if r.ok else f"FAILED {r.message_id}: {r.detail}")
+            verdict = f"{done} {r['message_id']}" if r["ok"] else f"FAILED {r['message_id']}"
+            out.line(f"{verdict}: {r['detail']}")
     for r in failed:
         print(
-            f"referrals: error: {r.queue} {r.message_id}: {r.detail} (the message stays in the queue)",
+            f"referrals: error: {r['queue']} {r['message_id']}: {r['detail']}"
+            " (the message stays in the queue)",
             file=context.err,
         )
     return 1 if failed else 0
 
 
 def _redrive(context: Context, name: QueueName, args: argparse.Namespace) -> int:
-    results = context.admin.redrive(name, None if args.all else args.message_id, reason=args.reason)
+    results = context.admin.redrive(name, None if args.all else args.message_id, args.reason)
     return _print_results(context, results, "redrive", "redriven")
 
 
 def _discard(context: Context, name: QueueName, args: argparse.Namespace) -> int:
-    result = context.admin.discard(name, args.message_id, reason=args.reason)
+    result = context.admin.discard(name, args.message_id, args.reason)
     return _print_results(context, [result], "discard", "discarded")
 
 

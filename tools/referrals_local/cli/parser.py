@@ -6,7 +6,8 @@ import argparse
 from typing import Any
 
 STATUSES = ("pending", "qualified", "rewarded", "in_review", "rejected", "reversed")  # ReferralStatus
-# admin.messages.DLQS, repeated here to keep boto3 and pydantic out of `--help`
+SCOPES = ("server", "admin", "publishable")  # ports.ApiKeyScope
+# services.admin_messages.DLQS, repeated here to keep boto3 and pydantic out of `--help`
 DLQ_NAMES = (
     "qualify-failure",
     "reward-events",
@@ -172,11 +173,24 @@ def build_parser() -> argparse.ArgumentParser:
     show = builder.leaf(referrals, "show", "referrals_show", "show a referral, its rewards and audit trail")
     show.add_argument("referral_id")
 
-    keys = builder.group("api-keys", "server API keys")
+    keys = builder.group(
+        "api-keys", "API keys, each with a scope: server (/v1), admin (/v1/admin and /v1), publishable"
+    )
     create = builder.leaf(
         keys, "create", "api_keys_create", "create a key: shown once, only its hash is stored"
     )
     create.add_argument("--name", default="created with the admin CLI", help="what the key is for")
+    create.add_argument(
+        "--scope",
+        choices=SCOPES,
+        default="server",
+        help="server: the business routes (default); admin: /v1/admin too; publishable: for browsers",
+    )
+    builder.leaf(
+        keys, "list", "api_keys_list", "list the keys: id, name, scope, created, revoked (never the key)"
+    )
+    revoke = builder.leaf(keys, "revoke", "api_keys_revoke", "revoke a key: refused within seconds")
+    revoke.add_argument("key_id", help="the key's id (key_...), as `api-keys list` shows it")
 
     _queue_commands(builder, "dlq", "the failure queues: " + ", ".join(DLQ_NAMES), fixed_queue=False)
     _queue_commands(builder, "exceptions", "signals qualify could not match or read", fixed_queue=True)

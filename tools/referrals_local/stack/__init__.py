@@ -46,6 +46,7 @@ def serve(argv: list[str] | None = None) -> int:
 
     args = _parser().parse_args(argv)
     api_key = os.environ.get("REFERRALS_API_KEY") or f"rk_local_{secrets.token_urlsafe(24)}"
+    admin_api_key = os.environ.get("REFERRALS_ADMIN_KEY") or f"rk_admin_{secrets.token_urlsafe(24)}"
     options = Options(
         host=args.host,
         api_port=args.api_port,
@@ -53,6 +54,7 @@ def serve(argv: list[str] | None = None) -> int:
         state_dir=args.state_dir,
         stack_name=args.stack_name,
         api_key=api_key,
+        admin_api_key=admin_api_key,
         async_retry_delays=(args.async_retry_delay, 2 * args.async_retry_delay),
         stream_retry_delay=args.stream_retry_delay,
     )
@@ -79,7 +81,8 @@ def serve(argv: list[str] | None = None) -> int:
             f"\nreferral-engine is running locally (started in {time.monotonic() - started:.1f} s)\n"
             f"  HTTP API      {outputs.api_url}    (GET /r/{{code}}, /v1/..., /hooks/generic/{{hook_id}})\n"
             f"  AWS endpoint  {outputs.endpoint_url}    (moto: DynamoDB + stream, SQS, EventBridge)\n"
-            f"  API key       {api_key}\n"
+            f"  API key       {api_key}    (server: /v1/...)\n"
+            f"  admin key     {admin_api_key}    (/v1/admin/...)\n"
             f"  state, logs   {options.state_dir}\n"
             f"Try `make demo` in another terminal. Ctrl-C stops everything.\n",
             flush=True,

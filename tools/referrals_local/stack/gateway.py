@@ -81,6 +81,8 @@ def build_event(
     if query:
         event["queryStringParameters"] = query
     host = lowered.get("host", "127.0.0.1")
+    # No `authorizer` ever: this gateway verifies no SigV4 signature, so it vouches for no IAM caller
+    # (the admin routes then need an admin API key locally).
     event["requestContext"] = {
         "accountId": ACCOUNT,
         "apiId": API_ID,

@@ -39,6 +39,7 @@ class Options:
     state_dir: Path
     stack_name: str
     api_key: str
+    admin_api_key: str
     max_workers: int = 4
     async_retry_delays: tuple[float, ...] = (1.0, 2.0)
     stream_retry_delay: float = 0.2
@@ -155,9 +156,9 @@ class LocalStack:
         resolver.refs["HttpApi"] = "local"
 
         table_name = resolver.ref("ReferralsTable")
-        ApiKeyService(DynamoApiKeyStore(Table(clients("dynamodb"), table_name))).create(
-            "local", options.api_key
-        )
+        keys = ApiKeyService(DynamoApiKeyStore(Table(clients("dynamodb"), table_name)))
+        keys.create("local", options.api_key)
+        keys.create("local admin", options.admin_api_key, scope="admin")  # /v1/admin: no IAM locally
 
         for spec in specs:
             variables = {k: str(v) for k, v in resolver.resolve(spec.environment).items()}
@@ -192,6 +193,7 @@ class LocalStack:
             region=REGION,
             endpoint_url=self.endpoint_url,
             api_key=options.api_key,
+            admin_api_key=options.admin_api_key,
         )
         self.outputs.write(options.state_dir)
         return self.outputs

@@ -4,7 +4,7 @@ environment (AWS_REGION, AWS_ENDPOINT_URL), which is how the local stack points 
 from __future__ import annotations
 
 from functools import cache
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import boto3
 
@@ -16,20 +16,26 @@ if TYPE_CHECKING:
 
 
 @cache
+def client(service: str) -> Any:
+    """The container's client for `service` (the composition root's default client factory)."""
+    return boto3.client(service)  # type: ignore[call-overload]
+
+
 def dynamodb() -> DynamoDBClient:
-    return boto3.client("dynamodb")
+    made: DynamoDBClient = client("dynamodb")
+    return made
 
 
-@cache
 def events() -> EventBridgeClient:
-    return boto3.client("events")
+    made: EventBridgeClient = client("events")
+    return made
 
 
-@cache
 def sqs() -> SQSClient:
-    return boto3.client("sqs")
+    made: SQSClient = client("sqs")
+    return made
 
 
-@cache
 def ssm() -> SSMClient:
-    return boto3.client("ssm")
+    made: SSMClient = client("ssm")
+    return made

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import json
+from typing import TYPE_CHECKING, Any
 
 from referral_engine.domain.events import (
     EVENT_SOURCE,
@@ -33,12 +34,18 @@ class EventBridgePublisher:
     def publish_reversed(self, event: ReferralReversed) -> None:
         self._put(event.detail_type, event.model_dump_json())
 
-    def _put(self, detail_type: str, detail: str) -> None:
+    def republish(self, event: dict[str, Any]) -> None:
+        """An event an admin redrives, back on the bus as it was sent (its own source and detail)."""
+        self._put(
+            str(event["detail-type"]), json.dumps(event["detail"]), str(event.get("source") or EVENT_SOURCE)
+        )
+
+    def _put(self, detail_type: str, detail: str, source: str = EVENT_SOURCE) -> None:
         response = self._client.put_events(
             Entries=[
                 {
                     "EventBusName": self._bus_name,
-                    "Source": EVENT_SOURCE,
+                    "Source": source,
                     "DetailType": detail_type,
                     "Detail": detail,
                 }

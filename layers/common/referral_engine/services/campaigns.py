@@ -81,6 +81,13 @@ class CampaignService:
         except ValueError as error:
             raise InvalidRequest("the cursor is not valid") from error
 
+    def participant(self, code: str) -> tuple[Participant, Campaign | None]:
+        """An advocate's or referred friend's record by their code, with its campaign."""
+        participant = self._participants.get(code.strip().lower())
+        if participant is None:
+            raise NotFound(f"no referral code {code!r}")
+        return participant, self._campaigns.get(participant.campaign_id)
+
     def enrol_advocate(self, campaign_id: str, request: NewAdvocate) -> tuple[Participant, bool]:
         """Returns the participant and whether it was created; the same email gets the same code."""
         campaign = self.get(campaign_id)

@@ -32,6 +32,10 @@ class Unauthorized(DomainError):
     code = "unauthorized"
 
 
+class Forbidden(DomainError):
+    code = "forbidden"
+
+
 class InvalidIdempotencyKey(InvalidRequest):
     code = "invalid_idempotency_key"
 
@@ -47,6 +51,7 @@ class IdempotencyKeyInProgress(Conflict):
 _STATUS: list[tuple[type[DomainError], int]] = [
     (PayloadTooLarge, 413),
     (Unauthorized, 401),
+    (Forbidden, 403),
     (WebhookRefused, 401),
     (WebhookForbidden, 403),
     (MalformedWebhook, 400),

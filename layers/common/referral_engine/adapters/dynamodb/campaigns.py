@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from referral_engine.adapters.dynamodb import cursor as cursors
 from referral_engine.adapters.dynamodb import keys
-from referral_engine.adapters.dynamodb.codec import model_item, to_item, value
+from referral_engine.adapters.dynamodb.codec import model_item, to_item
+from referral_engine.adapters.dynamodb.pages import newest_first
 from referral_engine.adapters.dynamodb.table import Table
 from referral_engine.domain.models import Campaign
 from referral_engine.ports import CampaignPage
@@ -43,19 +43,5 @@ class DynamoCampaignStore:
         return self.get(hook["campaign_id"])
 
     def recent(self, *, limit: int, cursor: str | None) -> CampaignPage:
-        query: dict[str, object] = {
-            "IndexName": "gsi1",
-            "KeyConditionExpression": "gsi1pk = :partition",
-            "ExpressionAttributeValues": {":partition": value(keys.CAMPAIGNS)},
-            "ScanIndexForward": False,
-            "Limit": limit,
-        }
-        if cursor:
-            start = cursors.decode(
-                cursor, expected={"gsi1pk": keys.CAMPAIGNS}, key_names={"pk", "sk", "gsi1pk", "gsi1sk"}
-            )
-            query["ExclusiveStartKey"] = to_item(start)
-        items, last = self._table.query(**query)
-        return CampaignPage(
-            items=[Campaign.model_validate(item) for item in items], next_cursor=cursors.encode(last)
-        )
+        items, next_cursor = newest_first(self._table, keys.CAMPAIGNS, limit=limit, cursor=cursor)
+        return CampaignPage(items=[Campaign.model_validate(item) for item in items], next_cursor=next_cursor)

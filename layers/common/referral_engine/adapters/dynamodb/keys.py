@@ -66,6 +66,27 @@ def api_key(key_hash: str) -> Key:
     return {"pk": f"APIKEY#{key_hash}", "sk": "APIKEY"}
 
 
+def api_key_id(key_id: str) -> Key:
+    """Points from a key's id to its hash (the key item's partition), to revoke a key by its id."""
+    return {"pk": f"APIKEYID#{key_id}", "sk": "APIKEYID"}
+
+
+API_KEYS = "APIKEYS"
+
+
+def api_key_index(key_id: str, created_at: datetime) -> dict[str, str]:
+    """gsi1: every API key in one partition, by creation time (listed newest first)."""
+    return {"gsi1pk": API_KEYS, "gsi1sk": f"{iso(created_at)}#{key_id}"}
+
+
+ADMIN_LOG = "ADMINLOG"
+
+
+def admin_log_index(at: datetime, message_id: str) -> dict[str, str]:
+    """gsi1: the whole admin log in one partition, by time (listed newest first)."""
+    return {"gsi1pk": ADMIN_LOG, "gsi1sk": f"{iso(at)}#{message_id}"}
+
+
 def admin_log(at: datetime, message_id: str) -> Key:
     """An admin's decision on a queued message (discard, redrive): one partition per UTC day."""
     return {"pk": f"ADMINLOG#{at.strftime('%Y-%m-%d')}", "sk": f"{iso(at)}#{message_id}"}

@@ -1,5 +1,5 @@
-"""Re-reading the table stream's records that a stream OnFailure message (qualify's, announce_referrals')
-points at.
+"""DynamoDB Streams: re-reading the table stream's records that a stream OnFailure message (qualify's,
+announce_referrals') points at.
 
 The OnFailure record carries only the shard and the sequence range; DynamoDB keeps stream records for
 24 hours, after which the batch can no longer be read and must be handled by hand.
@@ -12,14 +12,11 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from referral_engine.adapters.dynamodb.codec import from_item
+from referral_engine.ports import StreamRecordsGone
 
 MAX_READS = 200
 MAX_EMPTY_READS = 3
 _GONE = {"TrimmedDataAccessException", "ResourceNotFoundException", "ExpiredIteratorException"}
-
-
-class StreamRecordsGone(RuntimeError):
-    pass
 
 
 def _gone(batch: dict[str, Any], why: str) -> StreamRecordsGone:
@@ -71,12 +68,9 @@ def _inserted_images(records: list[dict[str, Any]], entity: str) -> list[dict[st
     ]
 
 
-def signal_images(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The new images of the signal inserts among the records: what qualify's stream filter passes."""
-    return _inserted_images(records, "signal")
+class DynamoStreamRecords:
+    def __init__(self, streams: Any) -> None:  # no type stubs are installed for dynamodbstreams
+        self._streams = streams
 
-
-def referral_images(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The new images of the referral inserts among the records: what announce_referrals' stream filter
-    passes."""
-    return _inserted_images(records, "referral")
+    def inserted(self, pointers: dict[str, Any], entity: str) -> list[dict[str, Any]]:
+        return _inserted_images(read_batch(self._streams, pointers), entity)

@@ -1,4 +1,4 @@
-"""What each failure queue holds, made readable: why a message is there and what it is about.
+"""What each failure queue holds, made readable for an admin: why a message is there and what it is about.
 
 - `exceptions`: signals qualify can never process, reported by qualify itself with the payload
   (`{reason, message, function, at, payload: {signal, stream_event_id}}`).
@@ -18,10 +18,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
-from referrals_local.admin.queues import QueuedMessage
-from referrals_local.outputs import StackOutputs
+from referral_engine.ports import QueuedMessage
 
 QueueName = Literal[
     "qualify-failure",
@@ -32,29 +31,10 @@ QueueName = Literal[
     "deliver-events-failure",
     "exceptions",
 ]
-DLQS: tuple[QueueName, ...] = (
-    "qualify-failure",
-    "reward-events",
-    "issue-reward-failure",
-    "hook-events",
-    "announce-referrals-failure",
-    "deliver-events-failure",
-)
 EXCEPTIONS: QueueName = "exceptions"
+DLQS: tuple[QueueName, ...] = tuple(name for name in get_args(QueueName) if name != EXCEPTIONS)
 RULE_DLQS: tuple[QueueName, ...] = ("reward-events", "hook-events")  # body: the original event
 STREAM_POINTERS = "DDBStreamBatchInfo"  # a stream OnFailure record's pointers
-
-
-def queue_url(outputs: StackOutputs, queue: QueueName) -> str:
-    return {
-        "qualify-failure": outputs.qualify_failure_queue_url,
-        "reward-events": outputs.reward_events_dlq_url,
-        "issue-reward-failure": outputs.issue_reward_failure_queue_url,
-        "hook-events": outputs.hook_events_dlq_url,
-        "announce-referrals-failure": outputs.announce_referrals_failure_queue_url,
-        "deliver-events-failure": outputs.deliver_events_failure_queue_url,
-        "exceptions": outputs.exceptions_queue_url,
-    }[queue]
 
 
 @dataclass(frozen=True)

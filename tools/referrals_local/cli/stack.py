@@ -1,28 +1,23 @@
-"""Which stack the admin works on, and boto3 clients for it.
-
-The local stack (default) is found through its state file and reached with dummy credentials at its
-moto endpoint; a deployed stack is found by its CloudFormation outputs with the operator's own
-credentials (`--profile`, `--region`, `--stack`).
+"""Which stack the CLI works on: the local stack (default), found through its state file and reached with
+dummy credentials at its moto endpoint, or a deployed stack found by its CloudFormation outputs with the
+operator's own credentials (`--profile`, `--region`, `--stack`). Either way the product's composition
+root (`referral_engine.wiring.Services`) builds the services from the stack's outputs.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
-from referral_engine.adapters.dynamodb.table import Table
+from referral_engine.settings import Settings
+from referral_engine.wiring import Services
 from referrals_local.outputs import StackNotFound, StackOutputs
-
-if TYPE_CHECKING:
-    from mypy_boto3_dynamodb import DynamoDBClient
-    from mypy_boto3_events import EventBridgeClient
-    from mypy_boto3_sqs import SQSClient
 
 DEFAULT_STACK = "referral-engine"
 LOCAL_OPERATOR = "local"
@@ -42,6 +37,21 @@ def _config(*, local: bool) -> Config:
     return Config(account_id_endpoint_mode="disabled", retries={"mode": "standard"})
 
 
+def settings_of(outputs: StackOutputs) -> Settings:
+    """The settings a function of this stack would read from its environment."""
+    return Settings(
+        table_name=outputs.table_name,
+        event_bus_name=outputs.event_bus_name,
+        exceptions_queue_url=outputs.exceptions_queue_url,
+        qualify_failure_queue_url=outputs.qualify_failure_queue_url,
+        reward_events_dlq_url=outputs.reward_events_dlq_url,
+        issue_reward_failure_queue_url=outputs.issue_reward_failure_queue_url,
+        hook_events_dlq_url=outputs.hook_events_dlq_url,
+        announce_referrals_failure_queue_url=outputs.announce_referrals_failure_queue_url,
+        deliver_events_failure_queue_url=outputs.deliver_events_failure_queue_url,
+    )
+
+
 @dataclass
 class Target:
     """A located stack: its outputs and a session to reach it."""
@@ -49,52 +59,18 @@ class Target:
     outputs: StackOutputs
     session: boto3.Session
     local: bool
-    _clients: dict[str, Any] = field(default_factory=dict, repr=False)
 
     def client(self, service: str) -> Any:
-        if service not in self._clients:
-            endpoint = self.outputs.endpoint_url if self.local else None
-            self._clients[service] = self.session.client(
-                service,  # type: ignore[call-overload]
-                region_name=self.outputs.region,
-                endpoint_url=endpoint,
-                config=_config(local=self.local),
-            )
-        return self._clients[service]
-
-    @property
-    def dynamodb(self) -> DynamoDBClient:
-        client: DynamoDBClient = self.client("dynamodb")
-        return client
-
-    @property
-    def sqs(self) -> SQSClient:
-        client: SQSClient = self.client("sqs")
-        return client
-
-    @property
-    def events(self) -> EventBridgeClient:
-        client: EventBridgeClient = self.client("events")
-        return client
-
-    @property
-    def streams(self) -> Any:  # no type stubs are installed for dynamodbstreams
-        return self.client("dynamodbstreams")
+        return self.session.client(
+            service,  # type: ignore[call-overload]
+            region_name=self.outputs.region,
+            endpoint_url=self.outputs.endpoint_url if self.local else None,
+            config=_config(local=self.local),
+        )
 
     @cached_property
-    def table(self) -> Table:
-        return Table(self.dynamodb, self.outputs.table_name)
-
-    @cached_property
-    def operator(self) -> str:
-        """Who acts, for the admin log: the caller's IAM ARN on AWS, `local` on the local stack."""
-        if self.local:
-            return LOCAL_OPERATOR
-        return str(self.client("sts").get_caller_identity()["Arn"])
-
-    @property
-    def where(self) -> str:
-        return f"the local stack at {self.outputs.endpoint_url}" if self.local else "the stack"
+    def services(self) -> Services:
+        return Services(settings_of(self.outputs), self.client, queue_wait_seconds=0 if self.local else 1)
 
 
 def local_target(state_dir: Path) -> Target:
