@@ -208,9 +208,8 @@ def _largest_items(items: list[dict[str, Any]]) -> dict[str, int]:
 
 
 def run() -> dict[str, Any]:
-    import boto3
-
     from referral_engine import wiring
+    from referral_engine.adapters import aws
     from referrals_local.stack.stream_reader import StreamReader
     from support import journey
     from support.aws import API_KEY, BUS, TABLE, aws_stack, reset_caches
@@ -218,13 +217,11 @@ def run() -> dict[str, Any]:
     recorder = Recorder()
     with fake_aws(TABLE_NAME=TABLE, EVENT_BUS_NAME=BUS), aws_stack() as stack:
         os.environ["EXCEPTIONS_QUEUE_URL"] = stack.exceptions_queue_url
-        # moto swaps boto3's default session: hook the one the handlers' clients will come from.
-        session = boto3.Session()
-        session.events.register("before-parameter-build", recorder.hook)
-        boto3.DEFAULT_SESSION = session
+        # Hook the botocore session the handlers' clients will come from (adapters/aws.py).
         reset_caches()
-        stream_arn = session.client("dynamodb").describe_table(TableName=TABLE)["Table"]["LatestStreamArn"]
-        flow = _Journey(recorder, StreamReader(session.client("dynamodbstreams"), stream_arn), _triggers())
+        aws.session().register("before-parameter-build", recorder.hook)  # type: ignore[arg-type]
+        stream_arn = aws.dynamodb().describe_table(TableName=TABLE)["Table"]["LatestStreamArn"]
+        flow = _Journey(recorder, StreamReader(aws.client("dynamodbstreams"), stream_arn), _triggers())
         wiring.api_keys().create("bench", API_KEY)
         campaign = journey.create_campaign()  # also warms the API key cache, as in a warm container
         flow.stream.read()  # what the set-up wrote is not the journey's
@@ -243,7 +240,7 @@ def run() -> dict[str, Any]:
         hooked = flow.invoke("webhook", "inbound_webhook", hook, lambda: journey.generic_hook(hook_id, query))
         flow.follow("webhook")
         status = json.loads(journey.get_referral(referral["id"])["body"])["status"]
-        items = session.client("dynamodb").scan(TableName=TABLE)["Items"]
+        items = aws.dynamodb().scan(TableName=TABLE)["Items"]
 
     if (clicked["statusCode"], hooked["statusCode"], status) != (302, 202, "rewarded"):
         raise RuntimeError(f"the journey went wrong: click {clicked}, webhook {hooked}, status {status}")

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
+# First, before anything imports pydantic: imported after it, batch builds Powertools' parser models
+# (tests/unit/test_cold_imports.py).
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord

@@ -1,5 +1,8 @@
 """Composition root: every service wired to its AWS adapters, for the Lambda functions and the CLI alike.
 
+Each factory imports what it builds, so a function pays only for the services it uses (importing
+every service and adapter here cost each cold start 20-30 ms).
+
 `Services(settings, client)` builds them for one stack: the functions use `services()`, built once per
 warm container from their environment; the `referrals` CLI builds its own from the located stack's
 outputs and a client factory for its endpoint and credentials. The module-level factories below are
@@ -15,24 +18,6 @@ from typing import TYPE_CHECKING, Any
 
 from referral_engine import observability
 from referral_engine.adapters import aws
-from referral_engine.adapters.dynamodb.api_keys import DynamoApiKeyStore
-from referral_engine.adapters.dynamodb.campaigns import DynamoCampaignStore
-from referral_engine.adapters.dynamodb.connections import DynamoConnectionStore
-from referral_engine.adapters.dynamodb.participants import DynamoParticipantStore
-from referral_engine.adapters.dynamodb.referrals import DynamoReferralStore
-from referral_engine.adapters.dynamodb.signals import DynamoSignalInbox
-from referral_engine.adapters.dynamodb.table import Table
-from referral_engine.adapters.eventbridge import EventBridgePublisher
-from referral_engine.adapters.sqs import SqsExceptionSink
-from referral_engine.ports import SecretStore
-from referral_engine.services.api_keys import ApiKeyService
-from referral_engine.services.campaigns import CampaignService
-from referral_engine.services.connections import ConnectionService
-from referral_engine.services.qualification import QualificationService
-from referral_engine.services.referrals import ReferralService
-from referral_engine.services.rewards import RewardService
-from referral_engine.services.signals import SignalService
-from referral_engine.services.webhooks import WebhookService
 from referral_engine.settings import Settings, get_settings
 
 if TYPE_CHECKING:
@@ -40,7 +25,22 @@ if TYPE_CHECKING:
     from mypy_boto3_events import EventBridgeClient
     from mypy_boto3_sqs import SQSClient
 
+    from referral_engine.adapters.dynamodb.campaigns import DynamoCampaignStore
+    from referral_engine.adapters.dynamodb.participants import DynamoParticipantStore
+    from referral_engine.adapters.dynamodb.referrals import DynamoReferralStore
+    from referral_engine.adapters.dynamodb.table import Table
+    from referral_engine.adapters.eventbridge import EventBridgePublisher
+    from referral_engine.adapters.sqs import SqsExceptionSink
+    from referral_engine.ports import SecretStore
     from referral_engine.services.admin_queues import AdminQueueService
+    from referral_engine.services.api_keys import ApiKeyService
+    from referral_engine.services.campaigns import CampaignService
+    from referral_engine.services.connections import ConnectionService
+    from referral_engine.services.qualification import QualificationService
+    from referral_engine.services.referrals import ReferralService
+    from referral_engine.services.rewards import RewardService
+    from referral_engine.services.signals import SignalService
+    from referral_engine.services.webhooks import WebhookService
 
 ClientFactory = Callable[[str], Any]  # service name → boto3 client
 
@@ -73,43 +73,62 @@ class Services:
 
     @cached_property
     def table(self) -> Table:
+        from referral_engine.adapters.dynamodb.table import Table
+
         return Table(self.dynamodb, self.settings.table_name)
 
     @cached_property
     def campaign_store(self) -> DynamoCampaignStore:
+        from referral_engine.adapters.dynamodb.campaigns import DynamoCampaignStore
+
         return DynamoCampaignStore(self.table)
 
     @cached_property
     def participant_store(self) -> DynamoParticipantStore:
+        from referral_engine.adapters.dynamodb.participants import DynamoParticipantStore
+
         return DynamoParticipantStore(self.table)
 
     @cached_property
     def referral_store(self) -> DynamoReferralStore:
+        from referral_engine.adapters.dynamodb.referrals import DynamoReferralStore
+
         return DynamoReferralStore(self.table)
 
     @cached_property
     def publisher(self) -> EventBridgePublisher:
+        from referral_engine.adapters.eventbridge import EventBridgePublisher
+
         return EventBridgePublisher(self.events, self.settings.event_bus_name)
 
     # ---------------------------------------------------------------- services
     @cached_property
     def api_keys(self) -> ApiKeyService:
         from referral_engine.adapters.dynamodb.admin_log import DynamoAdminLog
+        from referral_engine.adapters.dynamodb.api_keys import DynamoApiKeyStore
+        from referral_engine.services.api_keys import ApiKeyService
 
         return ApiKeyService(DynamoApiKeyStore(self.table), DynamoAdminLog(self.table))
 
     @cached_property
     def campaigns(self) -> CampaignService:
+        from referral_engine.services.campaigns import CampaignService
+
         return CampaignService(self.campaign_store, self.participant_store)
 
     @cached_property
     def referrals(self) -> ReferralService:
+        from referral_engine.services.referrals import ReferralService
+
         return ReferralService(
             self.campaign_store, self.participant_store, self.referral_store, observability.correlation_id
         )
 
     @cached_property
     def signals(self) -> SignalService:
+        from referral_engine.adapters.dynamodb.signals import DynamoSignalInbox
+        from referral_engine.services.signals import SignalService
+
         return SignalService(
             self.campaign_store,
             self.referral_store,
@@ -119,12 +138,16 @@ class Services:
 
     @cached_property
     def qualification(self) -> QualificationService:
+        from referral_engine.services.qualification import QualificationService
+
         return QualificationService(
             self.campaign_store, self.participant_store, self.referral_store, self.publisher
         )
 
     @cached_property
     def rewards(self) -> RewardService:
+        from referral_engine.services.rewards import RewardService
+
         return RewardService(self.campaign_store, self.referral_store)
 
     @cached_property
@@ -135,10 +158,17 @@ class Services:
 
     @cached_property
     def connections(self) -> ConnectionService:
+        from referral_engine.adapters.dynamodb.connections import DynamoConnectionStore
+        from referral_engine.services.connections import ConnectionService
+
         return ConnectionService(self.campaign_store, DynamoConnectionStore(self.table), self.secrets)
 
     @cached_property
     def webhooks(self) -> WebhookService:
+        from referral_engine.adapters.dynamodb.connections import DynamoConnectionStore
+        from referral_engine.adapters.dynamodb.signals import DynamoSignalInbox
+        from referral_engine.services.webhooks import WebhookService
+
         return WebhookService(
             DynamoConnectionStore(self.table),
             self.secrets,
@@ -147,12 +177,15 @@ class Services:
         )
 
     def exception_sink(self, function: str) -> SqsExceptionSink:
+        from referral_engine.adapters.sqs import SqsExceptionSink
+
         return SqsExceptionSink(self.sqs, self.settings.exceptions_queue_url, function=function)
 
     @cached_property
     def admin_queues(self) -> AdminQueueService:
         """Imported here: only the admin function and the CLI use it."""
         from referral_engine.adapters.dynamodb.admin_log import DynamoAdminLog
+        from referral_engine.adapters.dynamodb.signals import DynamoSignalInbox
         from referral_engine.adapters.dynamodb_streams import DynamoStreamRecords
         from referral_engine.adapters.sqs import SqsQueue
         from referral_engine.services.admin_queues import AdminQueueService

@@ -1,4 +1,5 @@
-"""Connection secrets in SSM Parameter Store (SecureString), read through Powertools' caching provider.
+"""Connection secrets in SSM Parameter Store (SecureString), read through a small time-bound cache
+(Powertools' SSMProvider would import boto3 into every function that reads a secret).
 
 Reads name the version (`name:version`): a version's value never changes, so it is cached for long,
 and a rotation, which makes a new version, is seen as soon as the connection names it.
@@ -8,10 +9,11 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from aws_lambda_powertools.utilities.parameters import SSMProvider
-from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError
+from botocore.exceptions import BotoCoreError, ClientError
 
 if TYPE_CHECKING:
     from mypy_boto3_ssm import SSMClient
@@ -22,21 +24,21 @@ VERSION_CACHE_SECONDS = 3600  # a version's value is immutable
 LATEST_CACHE_SECONDS = 60  # only for connections stored before they named a version
 
 
-def _cause(error: GetParameterError) -> str:
-    """What SSM said (ParameterNotFound, ParameterVersionNotFound, AccessDeniedException, throttling…):
-    Powertools wraps it, leaving it as the exception's context."""
-    cause = error.__context__
-    response = getattr(cause, "response", None)
-    if isinstance(response, dict):
-        return str(response.get("Error", {}).get("Code", type(cause).__name__))
-    return type(cause).__name__
+def _cause(error: BotoCoreError | ClientError) -> str:
+    """What SSM said (ParameterNotFound, ParameterVersionNotFound, AccessDeniedException, throttling…)."""
+    if isinstance(error, ClientError):
+        return str(error.response.get("Error", {}).get("Code", type(error).__name__))
+    return type(error).__name__
 
 
 class SsmSecretStore:
-    def __init__(self, client: SSMClient, prefix: str) -> None:
+    def __init__(
+        self, client: SSMClient, prefix: str, *, clock: Callable[[], float] = time.monotonic
+    ) -> None:
         self._client = client
         self._prefix = prefix.rstrip("/")
-        self._provider = SSMProvider(boto3_client=client)
+        self._clock = clock
+        self._cache: dict[str, tuple[float, str]] = {}  # parameter name → (expires at, value)
 
     def _name(self, connection_id: str) -> str:
         return f"{self._prefix}/{connection_id}"
@@ -47,15 +49,21 @@ class SsmSecretStore:
             name, max_age = f"{name}:{version}", VERSION_CACHE_SECONDS
         else:
             max_age = LATEST_CACHE_SECONDS
+        now = self._clock()
+        cached = self._cache.get(name)
+        if cached is not None and cached[0] > now:
+            return cached[1]
         try:
-            secret = self._provider.get(name, decrypt=True, max_age=max_age)
-        except GetParameterError as error:
+            response = self._client.get_parameter(Name=name, WithDecryption=True)
+        except (ClientError, BotoCoreError) as error:
             logger.warning(
                 "connection secret unreadable",
                 extra={"connection_id": connection_id, "version": version, "cause": _cause(error)},
             )
             return None
-        return str(secret)
+        secret = str(response["Parameter"].get("Value", ""))
+        self._cache[name] = (now + max_age, secret)
+        return secret
 
     def put(self, connection_id: str, secret: str) -> int:
         response = self._client.put_parameter(

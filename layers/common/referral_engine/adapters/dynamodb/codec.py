@@ -8,17 +8,50 @@ from decimal import Decimal
 from enum import Enum
 from typing import TYPE_CHECKING, Any
 
-from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
-from pydantic import BaseModel
+from aws_lambda_powertools.shared.dynamodb_deserializer import TypeDeserializer
 
 from referral_engine.adapters.dynamodb.keys import iso
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.type_defs import AttributeValueTypeDef
+    from pydantic import BaseModel
 
 Item = dict[str, "AttributeValueTypeDef"]
 
-_serializer = TypeSerializer()
+
+class _Serializer:
+    """Python value → DynamoDB attribute value, by boto3's TypeSerializer rules for the types we store
+    (boto3.dynamodb is not imported: the boto3 package costs every cold start 20-30 ms)."""
+
+    def serialize(self, value: Any) -> Any:
+        if value is None:
+            return {"NULL": True}
+        if isinstance(value, bool):
+            return {"BOOL": value}
+        if isinstance(value, int | Decimal):
+            return {"N": str(value)}
+        if isinstance(value, str):
+            return {"S": value}
+        if isinstance(value, bytes | bytearray):
+            return {"B": bytes(value)}
+        if isinstance(value, set | frozenset):
+            if value and all(isinstance(inner, str) for inner in value):
+                return {"SS": list(value)}
+            if value and all(isinstance(inner, bytes | bytearray) for inner in value):
+                return {"BS": [bytes(inner) for inner in value]}
+            if value and all(
+                isinstance(inner, int | Decimal) and not isinstance(inner, bool) for inner in value
+            ):
+                return {"NS": [str(inner) for inner in value]}
+            raise TypeError("a set must be non-empty and hold only strings, numbers or bytes")
+        if isinstance(value, Mapping):
+            return {"M": {key: self.serialize(inner) for key, inner in value.items()}}
+        if isinstance(value, list | tuple):
+            return {"L": [self.serialize(inner) for inner in value]}
+        raise TypeError(f"unsupported type for DynamoDB: {type(value).__name__}")
+
+
+_serializer = _Serializer()
 _deserializer = TypeDeserializer()
 
 
@@ -49,4 +82,5 @@ def from_item(item: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def value(python_value: Any) -> AttributeValueTypeDef:
-    return _serializer.serialize(_plain(python_value))
+    serialized: AttributeValueTypeDef = _serializer.serialize(_plain(python_value))
+    return serialized
