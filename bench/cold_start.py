@@ -9,6 +9,7 @@ clients its first invocation creates. Interpreter start-up is the same for both 
 from __future__ import annotations
 
 import io
+import random
 import re
 import statistics
 import subprocess
@@ -20,19 +21,22 @@ from typing import Any
 
 from bench.common import REGION, REPO
 
-ROUNDS = 5  # measured, after one round that warms the page cache and writes .pyc files
+ROUNDS = 15  # measured, after one round that warms the page cache and writes .pyc files
 GOAL_RATIO = 1.3
+NOISY_SPREAD = 0.15  # the baseline's interquartile range over its median beyond which a run is noisy
 BASELINE = "boto3 + client"
-# The boto3 clients a handler's first invocations create (referral_engine.adapters.aws, via wiring);
+# The clients a handler's first invocations create (referral_engine.adapters.aws, via wiring);
 # any other function in the template is taken to create one DynamoDB client.
 CLIENTS = {
     "qualify": ("dynamodb", "events"),  # the EventBridge publisher is built with the service
     "announce_referrals": ("events",),  # it only publishes referral.created
+    "deliver_events": ("dynamodb",),  # subscriptions and the delivery log
+    "admin": ("dynamodb", "sqs"),  # the API keys and the failure queues
 }
 DEFAULT_CLIENTS = ("dynamodb",)
 _PROBE = """
 import importlib, sys, time
-started = time.perf_counter()
+started, cpu = time.perf_counter(), time.process_time()
 if sys.argv[1] == "-":
     import boto3
     boto3.client("dynamodb")
@@ -40,8 +44,8 @@ else:
     importlib.import_module(sys.argv[1])
     from referral_engine.adapters import aws
     for name in sys.argv[2:]:
-        getattr(aws, name)()
-print(time.perf_counter() - started)
+        aws.client(name)
+print(time.perf_counter() - started, time.process_time() - cpu)
 """
 _IMPORTTIME = re.compile(r"^import time:\s+(\d+) \|\s+\d+ \| +(\S+)$")
 
@@ -62,7 +66,8 @@ def _environments() -> dict[str, dict[str, str]]:
     return environments
 
 
-def _probe(target: str, env: dict[str, str]) -> float:
+def _probe(target: str, env: dict[str, str]) -> tuple[float, float]:
+    """(wall, CPU) ms of one cold init in a fresh interpreter."""
     module = "-" if target == BASELINE else target
     clients = () if target == BASELINE else CLIENTS.get(target, DEFAULT_CLIENTS)
     output = subprocess.run(  # noqa: S603 - our own interpreter and probe
@@ -73,7 +78,8 @@ def _probe(target: str, env: dict[str, str]) -> float:
         check=True,
         timeout=60,
     )
-    return float(output.stdout.strip()) * 1000
+    wall, cpu = output.stdout.split()
+    return float(wall) * 1000, float(cpu) * 1000
 
 
 def _import_breakdown(module: str, env: dict[str, str], count: int = 5) -> dict[str, float]:
@@ -146,33 +152,52 @@ def package_sizes(functions: list[str]) -> dict[str, Any]:
     return sizes
 
 
+def _spread(samples: list[float]) -> float:
+    """The interquartile range over the median."""
+    quartiles = statistics.quantiles(samples, n=4)
+    return (quartiles[2] - quartiles[0]) / statistics.median(samples)
+
+
 def run(rounds: int = ROUNDS) -> dict[str, Any]:
+    """Each round probes every target once, in an order shuffled per round (so neither drift nor a
+    neighbour's load favours one target); a function's ratio is the median of its per-round ratios to
+    that round's baseline, which cancels what a loaded machine adds to the whole round."""
     environments = _environments()
     baseline_env = {**environments["track_click"], "PYTHONPATH": ""}
     targets = {BASELINE: baseline_env, **environments}
-    samples: dict[str, list[float]] = {target: [] for target in targets}
+    wall: dict[str, list[float]] = {target: [] for target in targets}
+    cpu: dict[str, list[float]] = {target: [] for target in targets}
     for round_number in range(rounds + 1):
-        for target, env in targets.items():  # interleaved, so drift hits every target alike
-            elapsed = _probe(target, env)
+        order = list(targets)
+        random.Random(round_number).shuffle(order)  # noqa: S311 - an order, not a secret
+        for target in order:
+            elapsed, spent = _probe(target, targets[target])
             if round_number:
-                samples[target].append(elapsed)
-    baseline = statistics.median(samples[BASELINE])
+                wall[target].append(elapsed)
+                cpu[target].append(spent)
+    baseline = statistics.median(wall[BASELINE])
     functions: dict[str, Any] = {}
     for function in environments:
-        clients = CLIENTS.get(function, DEFAULT_CLIENTS)
-        median = statistics.median(samples[function])
+        ratios = [f / b for f, b in zip(wall[function], wall[BASELINE], strict=True)]
+        cpu_ratios = [f / b for f, b in zip(cpu[function], cpu[BASELINE], strict=True)]
         functions[function] = {
-            "median_ms": round(median, 1),
-            "ratio": round(median / baseline, 2),
-            "clients": list(clients),
-            "samples_ms": [round(s, 1) for s in samples[function]],
+            "median_ms": round(statistics.median(wall[function]), 1),
+            "cpu_median_ms": round(statistics.median(cpu[function]), 1),
+            "ratio": round(statistics.median(ratios), 2),
+            "cpu_ratio": round(statistics.median(cpu_ratios), 2),
+            "clients": list(CLIENTS.get(function, DEFAULT_CLIENTS)),
+            "samples_ms": [round(s, 1) for s in wall[function]],
             "imports_ms": _import_breakdown(function, environments[function]),
         }
+    spread = _spread(wall[BASELINE])
     return {
         "rounds": rounds,
         "goal_ratio": GOAL_RATIO,
         "baseline_ms": round(baseline, 1),
-        "baseline_samples_ms": [round(s, 1) for s in samples[BASELINE]],
+        "baseline_cpu_ms": round(statistics.median(cpu[BASELINE]), 1),
+        "baseline_spread": round(spread, 2),
+        "noisy": spread > NOISY_SPREAD,
+        "baseline_samples_ms": [round(s, 1) for s in wall[BASELINE]],
         "functions": functions,
         "packages": package_sizes(list(environments)),
         "python": sys.version.split()[0],

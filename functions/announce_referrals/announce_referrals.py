@@ -10,17 +10,16 @@ from __future__ import annotations
 
 from typing import Any
 
-# First, before anything imports pydantic: imported after it, batch builds Powertools' parser models
-# (tests/unit/test_cold_imports.py).
+# No pydantic on this path (services/announcements.py); were it imported first, batch would build
+# Powertools' parser models (tests/unit/test_cold_imports.py).
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from pydantic import ValidationError
 
 from referral_engine import wiring
-from referral_engine.domain.models import Referral
 from referral_engine.observability import carry, logger
+from referral_engine.services.announcements import InvalidReferralItem
 
 processor = BatchProcessor(event_type=EventType.DynamoDBStreams)
 
@@ -29,13 +28,15 @@ def announce_record(record: DynamoDBRecord) -> str:
     image = record.dynamodb.new_image if record.dynamodb else {}
     carry(image.get("correlation_id"))
     try:
-        referral = Referral.model_validate(image)
-    except ValidationError:
+        announced = wiring.stream_announcer().announce(image)
+    except InvalidReferralItem as error:
         # Retrying cannot fix the item; there is no event to build from it either.
-        logger.error("referral item not announced: not a valid referral", extra={"pk": image.get("pk")})
+        logger.error(
+            "referral item not announced: not a valid referral",
+            extra={"pk": image.get("pk"), "why": str(error)},
+        )
         return "invalid_referral"
-    wiring.referral_announcer().announce(referral)
-    logger.info("referral announced", extra={"referral_id": referral.id})
+    logger.info("referral announced", extra={"referral_id": announced["referral_id"]})
     return "announced"
 
 

@@ -21,7 +21,6 @@ from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 
 from referral_engine.domain.errors import NotFound
-from referral_engine.domain.webhooks import WebhookForbidden, WebhookRefused
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
@@ -65,6 +64,8 @@ def count(name: Count, value: int = 1, **dimensions: str) -> None:
 def count_refusals(app: APIGatewayHttpResolver, next_middleware: NextMiddleware) -> Response[Any]:
     """inbound_webhook's middleware: a webhook refused for its signature or credentials, or sent to a
     hook URL that does not exist, counts as `SignalsRefused` by source and reason (the error code)."""
+    from referral_engine.domain.webhooks import WebhookForbidden, WebhookRefused  # pydantic: not at import
+
     try:
         return next_middleware(app)
     except (WebhookRefused, WebhookForbidden, NotFound) as refused:

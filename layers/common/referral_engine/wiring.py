@@ -297,11 +297,8 @@ def admin_queues() -> AdminQueueService:
 
 if TYPE_CHECKING:
     from referral_engine.domain.subscriptions import TargetPolicy
-    from referral_engine.services.subscriptions import (
-        DeliveryService,
-        ReferralAnnouncer,
-        SubscriptionService,
-    )
+    from referral_engine.services.announcements import StreamAnnouncer
+    from referral_engine.services.subscriptions import DeliveryService, SubscriptionService
 
 
 @cache
@@ -340,10 +337,11 @@ def event_delivery() -> DeliveryService:
 
 
 @cache
-def referral_announcer() -> ReferralAnnouncer:
-    from referral_engine.services.subscriptions import ReferralAnnouncer
+def stream_announcer() -> StreamAnnouncer:
+    """announce_referrals': `referral.created` without pydantic on its path."""
+    from referral_engine.services.announcements import StreamAnnouncer
 
-    return ReferralAnnouncer(_publisher())
+    return StreamAnnouncer(_publisher())
 
 
 # ------------------------------------------------------------------ Idempotency-Key answers (the /v1 POSTs)

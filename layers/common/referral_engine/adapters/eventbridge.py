@@ -5,15 +5,12 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any
 
-from referral_engine.domain.events import (
-    EVENT_SOURCE,
-    ReferralCreated,
-    ReferralQualified,
-    ReferralReversed,
-)
+from referral_engine.domain.bus import EVENT_SOURCE, REFERRAL_CREATED
 
 if TYPE_CHECKING:
     from mypy_boto3_events import EventBridgeClient
+
+    from referral_engine.domain.events import ReferralCreated, ReferralQualified, ReferralReversed
 
 
 class EventPublishFailed(RuntimeError):
@@ -27,6 +24,10 @@ class EventBridgePublisher:
 
     def publish_created(self, event: ReferralCreated) -> None:
         self._put(event.detail_type, event.model_dump_json())
+
+    def publish_created_detail(self, detail: str) -> None:
+        """A `referral.created` detail already in its JSON form (services/announcements.py)."""
+        self._put(REFERRAL_CREATED, detail)
 
     def publish_qualified(self, event: ReferralQualified) -> None:
         self._put(event.detail_type, event.model_dump_json())

@@ -8,9 +8,8 @@ from typing import ClassVar
 
 from pydantic import BaseModel, ConfigDict
 
+from referral_engine.domain.bus import REFERRAL_CREATED
 from referral_engine.domain.models import ReferralStatus
-
-EVENT_SOURCE = "referral-engine"
 
 
 class SignalRef(BaseModel):
@@ -26,7 +25,7 @@ class ReferralCreated(BaseModel):
     """A new referral, announced from the table's stream (for subscriptions and any other consumer)."""
 
     model_config = ConfigDict(frozen=True)
-    detail_type: ClassVar[str] = "referral.created"
+    detail_type: ClassVar[str] = REFERRAL_CREATED
 
     referral_id: str
     campaign_id: str
