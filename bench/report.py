@@ -162,9 +162,15 @@ def _note3(result: dict[str, Any]) -> str:
     ]
     sam = result["packages"].get("layer_sam_build")
     return (
-        f"3. Median of {result['rounds']} fresh processes (Python {result['python']} here; Lambda runs 3.13 "
-        "on arm64), start-up of the interpreter left out; baseline: `import boto3` + one client. "
-        f"Import self-time by package (ms) where the goal is missed: {'; '.join(missed) or 'none'}. "
+        f"3. Median of the per-round ratios over {result['rounds']} shuffled rounds of fresh processes "
+        f"(Python {result['python']} here; Lambda runs 3.13 on arm64), start-up of the interpreter left "
+        "out; baseline: `import boto3` + one client"
+        + (
+            f", its spread {result['baseline_spread']:.0%} of its median (noisy above 15%). "
+            if "baseline_spread" in result
+            else ". "
+        )
+        + f"Import self-time by package (ms) where the goal is missed: {'; '.join(missed) or 'none'}. "
         "Sizes: each function directory zipped; the layer as sam builds it, layers/common under python/ "
         "plus the installed files of each distribution in layers/common/requirements.txt (from .venv)"
         + (f"; the last `sam build`'s layer zips to {_size(sam['zip_bytes'])}." if sam else ".")
