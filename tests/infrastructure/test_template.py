@@ -259,6 +259,7 @@ def test_environment_is_shared_through_globals(
         "POWERTOOLS_SERVICE_NAME": "referral-engine",
         "POWERTOOLS_METRICS_NAMESPACE": "ReferralEngine",
         "POWERTOOLS_LOG_LEVEL": "INFO",
+        "PYDANTIC_DISABLE_PLUGINS": "__all__",
         "PUBLIC_BASE_URL": {"Ref": "PublicBaseUrl"},
         "SECRETS_PREFIX": {"Fn::Sub": "/referral-engine/${AWS::StackName}/connections"},
     }

@@ -23,7 +23,7 @@ class EventBridgePublisher:
         self._bus_name = bus_name
 
     def publish_created(self, event: ReferralCreated) -> None:
-        self._put(event.detail_type, event.model_dump_json())
+        self.publish_created_detail(event.model_dump_json())
 
     def publish_created_detail(self, detail: str) -> None:
         """A `referral.created` detail already in its JSON form (services/announcements.py)."""
