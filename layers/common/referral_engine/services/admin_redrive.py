@@ -15,7 +15,7 @@ downstream by the conditional transitions.
   log (7 days) skips the targets that took it already, and issue_reward rewards exactly once.
 - `announce-referrals-failure` (stream pointers only): the records are read back from the stream
   (24 hours), and each referral INSERT among them is announced as `referral.created` again by the
-  ReferralAnnouncer, as announce_referrals does.
+  ReferralAnnouncer: the same event announce_referrals publishes (tests/unit/test_announcements.py).
 """
 
 from __future__ import annotations
