@@ -13,6 +13,7 @@ from typing import Any, NoReturn
 import boto3
 import pytest
 
+from referral_engine.services.admin_messages import DLQS
 from referrals_local.cli import main
 from referrals_local.outputs import StackOutputs
 from support.aws import BUS, TABLE, AwsStack
@@ -139,17 +140,7 @@ def cli(
 ) -> Cli:
     """The `stack` fixture's resources plus the failure queues, found through a state file."""
     sqs = boto3.client("sqs")
-    urls = {
-        name: sqs.create_queue(QueueName=name)["QueueUrl"]
-        for name in (
-            "qualify-failure",
-            "reward-events",
-            "issue-reward-failure",
-            "hook-events",
-            "announce-referrals-failure",
-            "deliver-events-failure",
-        )
-    }
+    urls = {name: sqs.create_queue(QueueName=name)["QueueUrl"] for name in DLQS}
     outputs = StackOutputs(
         api_url=API_URL,
         table_name=TABLE,

@@ -10,7 +10,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, get_args
 from urllib.parse import urlsplit
 
 import boto3
@@ -20,9 +20,10 @@ from requests import PreparedRequest
 
 import admin
 from referral_engine.domain.models import ReferralStatus
+from referral_engine.ports import ApiKeyScope
 from referrals_local import stack as local_stack
 from referrals_local.cli import main
-from referrals_local.cli.parser import STATUSES
+from referrals_local.cli.parser import SCOPES, STATUSES
 from referrals_local.outputs import OUTPUT_KEYS, StackOutputs
 from referrals_local.stack.gateway import build_event, routes
 from referrals_local.stack.model import functions
@@ -323,6 +324,10 @@ def test_usage_errors_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
 
 def test_the_status_choices_are_the_domains_statuses() -> None:
     assert set(STATUSES) == {status.value for status in ReferralStatus}
+
+
+def test_the_scope_choices_are_the_api_key_scopes() -> None:
+    assert set(SCOPES) == set(get_args(ApiKeyScope))
 
 
 def test_help_does_not_load_boto3_or_pydantic() -> None:

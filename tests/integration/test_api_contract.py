@@ -69,6 +69,14 @@ def test_a_body_that_is_not_json_is_a_415(stack: AwsStack) -> None:
     assert stack.items() == before
 
 
+def test_a_json_body_labelled_as_a_form_is_read_as_json(stack: AwsStack) -> None:
+    # What `curl -d '{...}'` sends, as in the README's quickstart.
+    form = {"content-type": "application/x-www-form-urlencoded"}
+    response = call_api("create_campaign", body=json.dumps(CAMPAIGN), headers=form)
+    assert response["statusCode"] == 201
+    assert json_body(response)["name"] == CAMPAIGN["name"]
+
+
 def test_the_api_key_is_checked_before_the_body(stack: AwsStack) -> None:
     response = call_api("create_campaign", body={"surprise": True}, headers={"authorization": "Bearer rk_no"})
     assert response["statusCode"] == 401

@@ -66,17 +66,32 @@ def new_resolver(logger: Logger, *, max_body_bytes: int = API_MAX_BODY_BYTES) ->
 
 
 _validation: list[Middleware] = []
+# Read as JSON: `curl -d` labels a JSON body as a form, and so do some HTTP clients by default.
+_JSON_BODY_TYPES = ("", "application/json", "application/x-www-form-urlencoded")
 
 
 def validate_request(app: APIGatewayHttpResolver, next_middleware: NextMiddleware) -> Response[Any]:
     """Powertools' request validation of the route's typed path, query, header and body parameters
-    (a 422 on failure), imported on first use."""
+    (a 422 on failure), imported on first use. A typed body is always JSON: a body sent with another
+    media type than those above (text, multipart, XML, ...) is a 415."""
     if not _validation:
         from aws_lambda_powertools.event_handler.middlewares.openapi_validation import (
             OpenAPIRequestValidationMiddleware,
         )
+        from aws_lambda_powertools.event_handler.types import EventHandlerInstance
 
-        _validation.append(OpenAPIRequestValidationMiddleware())  # type: ignore[no-untyped-call]
+        class JsonBodyValidation(OpenAPIRequestValidationMiddleware):
+            def _get_body(self, app: EventHandlerInstance) -> dict[str, Any]:
+                content_type = app.current_event.headers.get("content-type") or ""
+                if content_type.split(";")[0].strip().lower() not in _JSON_BODY_TYPES:
+                    raise RequestUnsupportedContentType(
+                        "Unsupported content type",
+                        errors=[{"type": "unsupported_content_type", "loc": ("body",), "msg": content_type}],
+                    )
+                body: dict[str, Any] = self._parse_json_data(app)
+                return body
+
+        _validation.append(JsonBodyValidation())  # type: ignore[no-untyped-call]
     return _validation[0](app, next_middleware)
 
 
