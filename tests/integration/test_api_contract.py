@@ -9,9 +9,10 @@ from typing import Any
 
 import pytest
 
+import api
 from support.aws import AwsStack
-from support.events import json_body
-from support.journey import CAMPAIGN, call_api, call_route, create_campaign, create_connection
+from support.events import LambdaContext, http_event, json_body
+from support.journey import AUTH, CAMPAIGN, call_api, call_route, create_campaign, create_connection
 
 DOCUMENT = "docs/openapi.json"
 
@@ -113,3 +114,26 @@ def test_the_openapi_document_is_served_without_a_key(stack: AwsStack) -> None:
     with open(DOCUMENT, encoding="utf-8") as committed:
         assert served == json.load(committed)
     assert "/v1/campaigns" in served["paths"]
+
+
+@pytest.mark.parametrize(
+    "idempotency", [{}, {"idempotency-key": "retry-1"}], ids=["plain", "with an Idempotency-Key"]
+)
+@pytest.mark.parametrize("body", [b"\xff\xfe\x00{", "abcde"], ids=["not UTF-8", "not base64"])
+def test_a_body_that_cannot_be_read_as_text_is_a_400(
+    stack: AwsStack, body: bytes | str, idempotency: dict[str, str]
+) -> None:
+    before = stack.items()
+    event = http_event("api/create_campaign", headers={**AUTH, **idempotency}, body=body, base64_body=True)
+    if isinstance(body, str):  # base64 the gateway could never have produced
+        event["body"] = body
+    response = api.handler(event, LambdaContext())
+    assert response["statusCode"] == 400
+    assert json_body(response)["error"]["code"] == "invalid_body"
+    assert stack.items() == before
+
+
+def test_a_key_that_is_not_ascii_is_a_401(stack: AwsStack) -> None:
+    response = call_api("create_campaign", body=CAMPAIGN, headers={"authorization": "Bearer \udcff\u00e9"})
+    assert response["statusCode"] == 401
+    assert json_body(response)["error"]["code"] == "unauthorized"

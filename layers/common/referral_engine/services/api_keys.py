@@ -80,7 +80,7 @@ class ApiKeyService:
         CACHE_SECONDS per warm container; a revocation through this service applies here at once."""
         scheme, _, api_key = (authorization or "").partition(" ")
         api_key = api_key.strip()
-        if scheme.lower() != "bearer" or not api_key or len(api_key) > 200:
+        if scheme.lower() != "bearer" or not api_key or len(api_key) > 200 or not api_key.isascii():
             return None
         digest = key_hash(api_key)
         now = time.monotonic()

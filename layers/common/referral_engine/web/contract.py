@@ -51,7 +51,8 @@ class Error(BaseModel):
 
 
 _ERRORS = {
-    400: "The body is not a JSON object, or a value is refused (`invalid_json`, `invalid_request`).",
+    400: "The body is not UTF-8 text or not a JSON object, or a value is refused "
+    "(`invalid_body`, `invalid_json`, `invalid_request`).",
     401: "No valid API key (`unauthorized`).",
     403: "The key may not do this (`forbidden`).",
     404: "No such resource (`not_found`).",

@@ -9,6 +9,7 @@ is imported on the first request that needs it, not at cold init (docs/adr/0006)
 
 from __future__ import annotations
 
+import binascii
 from collections.abc import Callable, Collection
 from functools import partial
 from typing import Any
@@ -53,6 +54,11 @@ def new_resolver(logger: Logger, *, max_body_bytes: int = API_MAX_BODY_BYTES) ->
         details = validation_details(error)
         logger.info("request invalid", extra={"status": 422, "fields": [d["field"] for d in details]})
         return json_response(422, error_body("validation_error", "the request is not valid", details=details))
+
+    @app.exception_handler([UnicodeDecodeError, binascii.Error])  # type: ignore[untyped-decorator]
+    def _undecodable(_: ValueError) -> Response[str]:
+        # Raised wherever the body is first read as text: API Gateway base64-encodes binary bodies.
+        return json_response(400, error_body("invalid_body", "the body is not UTF-8 text"))
 
     @app.exception_handler(RequestUnsupportedContentType)  # type: ignore[untyped-decorator]
     def _unsupported(_: RequestUnsupportedContentType) -> Response[str]:
