@@ -13,7 +13,6 @@ from typing import TYPE_CHECKING, Any
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
 
 if TYPE_CHECKING:
-    from aws_lambda_powertools import Logger
     from aws_lambda_powertools.utilities.typing import LambdaContext
 
 REQUEST_ID_HEADER = "Request-Id"
@@ -33,18 +32,14 @@ def current_request_id() -> str | None:
 
 
 class RequestIdResolver(APIGatewayHttpResolver):
-    """Answers every request, errors and unknown routes included, with its request id, and tags the
-    request's log lines with it (the same value `correlation_paths.API_GATEWAY_HTTP` selects)."""
-
-    def __init__(self, logger: Logger, **options: Any) -> None:
-        super().__init__(**options)
-        self._logger = logger
+    """Answers every request, errors and unknown routes included, with its request id. The handlers'
+    `inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)` puts the same value
+    on the request's log lines."""
 
     def resolve(self, event: Mapping[str, Any], context: LambdaContext) -> dict[str, Any]:
         request_id = request_id_of(event)
         if request_id is None:
             return super().resolve(event, context)
-        self._logger.set_correlation_id(request_id)
         token = _current.set(request_id)
         try:
             response = super().resolve(event, context)

@@ -40,7 +40,7 @@ def json_response(status: int, body: str, headers: dict[str, str] | None = None)
 def new_resolver(logger: Logger, *, max_body_bytes: int = API_MAX_BODY_BYTES) -> APIGatewayHttpResolver:
     """A resolver whose JSON bodies are size-checked objects (413, 400) and whose errors are our 4xx
     JSON. Add `validate_request` as the last of its middlewares."""
-    app = RequestIdResolver(logger, json_body_deserializer=partial(json_object, limit=max_body_bytes))
+    app = RequestIdResolver(json_body_deserializer=partial(json_object, limit=max_body_bytes))
 
     @app.exception_handler(DomainError)  # type: ignore[untyped-decorator]
     def _domain_error(error: DomainError) -> Response[str]:
