@@ -139,7 +139,7 @@ def _note1(result: dict[str, Any]) -> str:
     return (
         "1. The handlers in process on realistic events (events/, tests/support) against moto `mock_aws`, "
         "the table from template.yaml; calls counted by a botocore `before-parameter-build` hook. Warm "
-        "container: the API key check is cached for 60 s (a cold one adds a GetItem). Units: a write "
+        "container: the API key check is cached for 5 s (a cold one adds a GetItem). Units: a write "
         "≤ 1 KB = 1 WRU, a transaction item 2 WRU, a read ≤ 4 KB 1 RRU (eventually consistent 0.5); "
         f"the largest item written was a {entity}, {largest[entity]} B."
     )
