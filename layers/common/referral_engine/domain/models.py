@@ -7,36 +7,13 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
-from pydantic import (
-    AfterValidator,
-    AwareDatetime,
-    BaseModel,
-    ConfigDict,
-    Field,
-    StringConstraints,
-    model_validator,
-)
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
-from referral_engine.domain.identifiers import normalise_email
+from referral_engine.domain.fields import Currency, Money
 
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
-
-
-def _two_places(value: Decimal) -> Decimal:
-    if value.as_tuple().exponent < -2:  # type: ignore[operator]
-        raise ValueError("at most two decimal places")
-    return value
-
-
-Money = Annotated[Decimal, Field(gt=0, le=Decimal("1000000")), AfterValidator(_two_places)]
-Currency = Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")]
-Email = Annotated[str, AfterValidator(normalise_email)]
-ExternalIds = dict[
-    Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{1,31}$")],
-    Annotated[str, StringConstraints(min_length=1, max_length=128)],
-]
 
 
 class Entity(BaseModel):

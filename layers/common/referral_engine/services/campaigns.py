@@ -7,11 +7,10 @@ from typing import Annotated
 from pydantic import AnyHttpUrl, BaseModel, ConfigDict, StringConstraints, field_validator
 
 from referral_engine.domain.errors import CampaignInactive, InvalidRequest, NotFound
+from referral_engine.domain.fields import Email, ExternalIds
 from referral_engine.domain.identifiers import new_code, new_id, new_secret_token
 from referral_engine.domain.models import (
     Campaign,
-    Email,
-    ExternalIds,
     Milestone,
     Participant,
     RewardRule,

@@ -12,11 +12,10 @@ from referral_engine.domain.errors import (
     NotFound,
     SelfReferral,
 )
+from referral_engine.domain.fields import Email, ExternalIds
 from referral_engine.domain.identifiers import new_code, new_id, normalise_code
 from referral_engine.domain.models import (
     AuditEntry,
-    Email,
-    ExternalIds,
     Participant,
     Referral,
     ReferralStatus,

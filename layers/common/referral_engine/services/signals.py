@@ -8,8 +8,9 @@ from typing import Annotated
 from pydantic import AwareDatetime, BaseModel, ConfigDict, StringConstraints
 
 from referral_engine.domain.errors import InvalidRequest, NotFound
+from referral_engine.domain.fields import Currency, Email, Money
 from referral_engine.domain.identifiers import normalise_code, sha256_hex
-from referral_engine.domain.models import Currency, Email, Money, Signal, SignalMatch, utcnow
+from referral_engine.domain.models import Signal, SignalMatch, utcnow
 from referral_engine.ports import (
     CampaignStore,
     CorrelationSource,

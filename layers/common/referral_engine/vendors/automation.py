@@ -18,8 +18,9 @@ from pydantic import (
     ValidationError,
 )
 
+from referral_engine.domain.fields import Currency, Email
 from referral_engine.domain.identifiers import normalise_code
-from referral_engine.domain.models import Connection, Currency, Email, Signal, SignalKind, SignalMatch
+from referral_engine.domain.models import Connection, Signal, SignalKind, SignalMatch
 from referral_engine.domain.webhooks import (
     InboundRequest,
     MalformedWebhook,

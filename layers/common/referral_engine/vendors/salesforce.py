@@ -48,8 +48,9 @@ from pydantic import (
     ValidationError,
 )
 
+from referral_engine.domain.fields import Currency
 from referral_engine.domain.identifiers import normalise_code, normalise_email
-from referral_engine.domain.models import Connection, Currency, Signal, SignalMatch
+from referral_engine.domain.models import Connection, Signal, SignalMatch
 from referral_engine.domain.webhooks import (
     InboundRequest,
     MalformedWebhook,
