@@ -95,6 +95,11 @@ def problems(error: ValidationError, whole: str = "value") -> str:
     )
 
 
+def blanks_to_none(fields: Mapping[str, Any]) -> dict[str, Any]:
+    """A body's fields with empty text as None, before it is parsed as a record (see `blank_is_none`)."""
+    return {key: blank_is_none(value) for key, value in fields.items()}
+
+
 def blank_is_none(value: Any) -> Any:
     """For `BeforeValidator`: tools (Salesforce Flow, Make, Zapier) send empty text for empty fields."""
     return None if isinstance(value, str) and not value.strip() else value

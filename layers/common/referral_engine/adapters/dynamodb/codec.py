@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 from aws_lambda_powertools.shared.dynamodb_deserializer import TypeDeserializer
 
 from referral_engine.adapters.dynamodb.keys import iso
+from referral_engine.domain.records import Record, dump
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.type_defs import AttributeValueTypeDef
@@ -73,12 +74,26 @@ def to_item(values: Mapping[str, Any]) -> Item:
     return {key: _serializer.serialize(_plain(value)) for key, value in values.items() if value is not None}
 
 
-def model_item(model: BaseModel, entity: str, **extra: Any) -> Item:
-    return to_item({**model.model_dump(), "entity": entity, **extra})
+def model_item(model: BaseModel | Record, entity: str, **extra: Any) -> Item:
+    fields = dump(model) if isinstance(model, Record) else model.model_dump()
+    return to_item({**fields, "entity": entity, **extra})
+
+
+def _number(value: Any) -> Any:
+    """A whole number written without a fraction (`5`, not `5.00`) as an int, so that `parse` takes it
+    for an int field; every other number stays the Decimal DynamoDB returns."""
+    if isinstance(value, Decimal):
+        return int(value) if value.as_tuple().exponent == 0 else value
+    if isinstance(value, dict):
+        return {key: _number(inner) for key, inner in value.items()}
+    if isinstance(value, list):
+        return [_number(inner) for inner in value]
+    return value
 
 
 def from_item(item: Mapping[str, Any]) -> dict[str, Any]:
-    return {key: _deserializer.deserialize(value) for key, value in item.items()}
+    """An item (or a stream image) in DynamoDB's attribute-value format as plain Python values."""
+    return {key: _number(_deserializer.deserialize(value)) for key, value in item.items()}
 
 
 def value(python_value: Any) -> AttributeValueTypeDef:
