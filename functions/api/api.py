@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from referral_engine import wiring
 from referral_engine.domain.errors import NotFound
 from referral_engine.domain.models import ReferralStatus
+from referral_engine.domain.records import json_values
 from referral_engine.domain.subscriptions import SUBSCRIPTION_EVENTS, Subscription, SubscriptionEvent
 from referral_engine.observability import Count, count, logger, publish_metrics
 from referral_engine.services.campaigns import NewAdvocate, NewCampaign
@@ -258,7 +259,7 @@ def delete_connection(connection_id: ConnectionId) -> Response[str]:
 
 
 def _subscription_view(subscription: Subscription) -> dict[str, Any]:
-    return subscription.model_dump(mode="json", exclude={"base_url"})
+    return json_values(subscription, exclude={"base_url"})
 
 
 @app.post(

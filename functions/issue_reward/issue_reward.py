@@ -14,6 +14,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from referral_engine import wiring
 from referral_engine.domain.events import ReferralQualified
+from referral_engine.domain.records import parse
 from referral_engine.observability import Count, carry, count, logger, publish_metrics
 from referral_engine.services.rewards import RewardOutcome
 
@@ -21,7 +22,7 @@ from referral_engine.services.rewards import RewardOutcome
 @publish_metrics
 @logger.inject_lambda_context(clear_state=True)
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, str]:
-    qualified = ReferralQualified.model_validate(event["detail"])
+    qualified = parse(ReferralQualified, event["detail"])
     carry(qualified.correlation_id)
     outcome = wiring.rewards().issue(qualified)
     logger.info("reward processed", extra={"referral_id": qualified.referral_id, "outcome": outcome.value})

@@ -15,11 +15,11 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, pro
 from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from pydantic import ValidationError
 
 from referral_engine import wiring
 from referral_engine.domain.errors import PermanentSignalError
 from referral_engine.domain.models import Signal
+from referral_engine.domain.records import Invalid, parse
 from referral_engine.observability import Count, carry, count, logger, publish_metrics
 from referral_engine.services.qualification import Outcome
 
@@ -31,9 +31,9 @@ def process_record(record: DynamoDBRecord) -> str:
     image = record.dynamodb.new_image if record.dynamodb else {}
     carry(image.get("correlation_id"))
     try:
-        signal = Signal.model_validate(image)
+        signal = parse(Signal, image)
         outcome = wiring.qualification().process(signal)
-    except (PermanentSignalError, ValidationError) as error:
+    except (PermanentSignalError, Invalid) as error:
         reason = error.code if isinstance(error, PermanentSignalError) else "invalid_signal"
         wiring.exception_sink("qualify").report(
             reason=reason,

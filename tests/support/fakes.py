@@ -19,6 +19,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
+from referral_engine.domain import records
 from referral_engine.domain.events import ReferralQualified, ReferralReversed
 from referral_engine.domain.models import (
     AuditEntry,
@@ -161,7 +162,7 @@ class InMemoryParticipantStore:
 
     def update(self, code: str, **changes: Any) -> None:
         current = self.participants[code]
-        self.participants[code] = current.model_copy(update=changes)
+        self.participants[code] = records.replace(current, **changes)
 
 
 class InMemoryReferralStore:
@@ -349,14 +350,13 @@ class InMemoryReferralStore:
                 raise ConditionFailed(f"no referral {referral.id}")
             if current.status is not referral.status:
                 return TransitionResult(applied=False, current=current)
-            updated = current.model_copy(
-                update={
-                    "status": ReferralStatus.REVERSED,
-                    "qualified_at": qualified.at,
-                    "qualified_by": signal_key,
-                    "reversed_at": reversal.at,
-                    "reversed_by": reversal.signal_key,
-                }
+            updated = records.replace(
+                current,
+                status=ReferralStatus.REVERSED,
+                qualified_at=qualified.at,
+                qualified_by=signal_key,
+                reversed_at=reversal.at,
+                reversed_by=reversal.signal_key,
             )
             self.referrals[referral.id] = updated
             self.reversals[referral.id] = reversal
@@ -371,7 +371,7 @@ class InMemoryReferralStore:
     # Test helper, not part of the port: puts a referral in a state no service produces yet.
     def force_status(self, referral_id: str, status: ReferralStatus) -> Referral:
         with self.lock:
-            referral = self.referrals[referral_id].model_copy(update={"status": status})
+            referral = records.replace(self.referrals[referral_id], status=status)
             self.referrals[referral_id] = referral
             return referral
 
@@ -388,7 +388,7 @@ class InMemoryReferralStore:
                 raise ConditionFailed(f"no referral {referral.id}")
             if current.status is not referral.status:
                 return TransitionResult(applied=False, current=current)
-            updated = current.model_copy(update={"status": target, **fields})
+            updated = records.replace(current, status=target, **fields)
             self.referrals[referral.id] = updated
             self._put_audit(audit)
             return TransitionResult(applied=True, current=updated)

@@ -10,6 +10,7 @@ import pytest
 
 from referral_engine.domain.errors import InvalidRequest
 from referral_engine.domain.models import Signal, SignalMatch
+from referral_engine.domain.records import json_values
 from referral_engine.ports import MessageNotFound
 from referral_engine.services.admin_messages import DLQS, EXCEPTIONS, QueueName
 from referral_engine.services.admin_queues import AdminQueueService
@@ -62,7 +63,7 @@ def admin() -> Admin:
 
 
 def exception_body(signal: Signal) -> str:
-    image = {**signal.model_dump(mode="json"), "entity": "signal"}
+    image = {**json_values(signal), "entity": "signal"}
     return json.dumps({"reason": "unmatched_signal", "message": "no match", "function": "qualify",
                        "payload": {"signal": image}})  # fmt: skip
 
@@ -169,7 +170,7 @@ def test_one_failure_does_not_stop_a_redrive_of_the_whole_queue(admin: Admin) ->
 
 def test_a_stream_failure_is_redriven_from_the_records_it_points_at(admin: Admin) -> None:
     signal, _ = a_late_signup(admin)
-    admin.stream.items = {7: {**signal.model_dump(mode="json"), "entity": "signal"}, 8: {"entity": "click"}}
+    admin.stream.items = {7: {**json_values(signal), "entity": "signal"}, 8: {"entity": "click"}}
     message_id = admin.queues["qualify-failure"].send(pointers(7, 8))
 
     [result] = admin.service.redrive("qualify-failure", message_id, operator="ada")
@@ -194,7 +195,7 @@ def test_stream_records_that_are_gone_leave_the_message_for_a_discard(admin: Adm
 def test_new_referrals_deliver_hooks_could_not_announce_are_announced_again(admin: Admin) -> None:
     world = admin.world
     referral = world.a_referral(world.an_advocate(world.a_campaign()))
-    admin.stream.items = {3: {**referral.model_dump(mode="json"), "entity": "referral"}}
+    admin.stream.items = {3: {**json_values(referral), "entity": "referral"}}
     message_id = admin.queues["announce-referrals-failure"].send(pointers(3, 3))
 
     [result] = admin.service.redrive("announce-referrals-failure", message_id, operator="ada")

@@ -9,6 +9,7 @@ import pytest
 from pydantic import ValidationError
 
 from referral_engine.domain.errors import CampaignInactive, NotFound
+from referral_engine.domain.records import replace
 from referral_engine.services import campaigns as campaigns_module
 from referral_engine.services.campaigns import CODE_ATTEMPTS, NewAdvocate, NewCampaign
 from support.fakes import World
@@ -48,7 +49,7 @@ def test_two_campaigns_get_different_ids_and_hook_ids(world: World) -> None:
 def test_a_campaign_needs_a_plain_http_landing_url(landing_url: str) -> None:
     with pytest.raises(ValidationError):
         NewCampaign.model_validate(
-            {"name": "Spring", "landing_url": landing_url, "reward": {"amount": "10", "currency": "EUR"}}
+            {"name": "Spring", "landing_url": landing_url, "reward": {"amount": "10", "currency": "EUR"}},
         )
 
 
@@ -135,7 +136,7 @@ def test_enrolling_in_an_unknown_campaign_is_not_found(world: World) -> None:
 
 def test_enrolling_in_a_paused_campaign_is_refused(world: World) -> None:
     campaign = world.a_campaign()
-    world.backend.campaigns.replace(campaign.model_copy(update={"status": "paused"}))
+    world.backend.campaigns.replace(replace(campaign, **{"status": "paused"}))
 
     with pytest.raises(CampaignInactive):
         world.campaigns.enrol_advocate(campaign.id, NewAdvocate(email="ann@example.com"))

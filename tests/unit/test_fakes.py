@@ -20,6 +20,7 @@ from referral_engine.domain.models import (
     Signal,
     SignalMatch,
 )
+from referral_engine.domain.records import replace
 from referral_engine.ports import CodeTaken, EmailTaken, ExternalIdClaimed
 from support.fakes import ConditionFailed, InMemoryBackend
 
@@ -94,9 +95,9 @@ def test_campaign_ids_and_hook_ids_are_unique() -> None:
     )
     store.add(campaign)
     with pytest.raises(ConditionFailed):
-        store.add(campaign.model_copy(update={"hook_id": "hook-2"}))
+        store.add(replace(campaign, **{"hook_id": "hook-2"}))
     with pytest.raises(ConditionFailed):
-        store.add(campaign.model_copy(update={"id": "cmp_2"}))
+        store.add(replace(campaign, **{"id": "cmp_2"}))
     assert store.by_hook("hook-1") == campaign
     assert store.by_hook("hook-2") is None
 
@@ -239,8 +240,9 @@ def test_the_inbox_accepts_each_source_and_event_id_once() -> None:
 
 def test_listing_filters_after_the_limit_like_dynamodb(backend: InMemoryBackend) -> None:
     for i in range(4):
-        r = referral(f"ref_{i}", f"friend00000{i}", f"f{i}@example.com").model_copy(
-            update={"joined_at": AT + timedelta(minutes=i)}
+        r = replace(
+            referral(f"ref_{i}", f"friend00000{i}", f"f{i}@example.com"),
+            **{"joined_at": AT + timedelta(minutes=i)},
         )
         add(backend, r)
     backend.referrals.mark_qualified(

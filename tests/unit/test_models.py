@@ -1,4 +1,4 @@
-"""Validation rules of the domain's models."""
+"""Validation rules of the domain's records: when parsed, and when built in code."""
 
 from __future__ import annotations
 
@@ -7,9 +7,9 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from pydantic import ValidationError
 
 from referral_engine.domain.models import Milestone, ReferralStatus, RewardRule, Signal, SignalMatch
+from referral_engine.domain.records import Invalid, parse
 
 
 @pytest.mark.parametrize(
@@ -22,7 +22,7 @@ from referral_engine.domain.models import Milestone, ReferralStatus, RewardRule,
     ],
 )
 def test_reward_rule_accepts_money_in_major_units(reward: dict[str, Any]) -> None:
-    rule = RewardRule.model_validate(reward)
+    rule = parse(RewardRule, reward)
     assert rule.amount == Decimal(reward["amount"])
 
 
@@ -31,30 +31,37 @@ def test_reward_rule_accepts_money_in_major_units(reward: dict[str, Any]) -> Non
     [
         ({"amount": "1.005", "currency": "EUR"}, "two decimal places"),
         ({"amount": "10", "currency": "EUR", "friend_amount": "0.001"}, "two decimal places"),
-        ({"amount": "-5", "currency": "EUR"}, "greater than 0"),
-        ({"amount": "0", "currency": "EUR"}, "greater than 0"),
-        ({"amount": "1000000.01", "currency": "EUR"}, "less than or equal"),
+        ({"amount": "-5", "currency": "EUR"}, "amount: more than 0"),
+        ({"amount": "0", "currency": "EUR"}, "amount: more than 0"),
+        ({"amount": "1000000.01", "currency": "EUR"}, "at most 1000000"),
         ({"amount": "NaN", "currency": "EUR"}, "amount"),
-        ({"amount": "10", "currency": "eur"}, "pattern"),
-        ({"amount": "10", "currency": "EURO"}, "pattern"),
+        ({"amount": "10", "currency": "eur"}, "three-letter"),
+        ({"amount": "10", "currency": "EURO"}, "three-letter"),
         ({"amount": "10"}, "currency"),
     ],
 )
 def test_reward_rule_rejects_bad_money(reward: dict[str, Any], problem: str) -> None:
-    with pytest.raises(ValidationError, match=problem):
-        RewardRule.model_validate(reward)
+    with pytest.raises(Invalid, match=problem):
+        parse(RewardRule, reward)
 
 
-def test_milestone_rejects_a_window_of_zero_days_or_a_lowercase_currency() -> None:
-    with pytest.raises(ValidationError):
+def test_milestone_rejects_a_window_of_zero_days_a_lowercase_currency_or_an_amount_alone() -> None:
+    with pytest.raises(ValueError, match="within_days"):
         Milestone(within_days=0)
-    with pytest.raises(ValidationError):
-        Milestone.model_validate({"currency": "usd"})
+    with pytest.raises(Invalid, match="three-letter"):
+        parse(Milestone, {"currency": "usd"})
+    with pytest.raises(Invalid, match="needs its currency"):
+        parse(Milestone, {"min_amount": "10"})
 
 
-def test_models_are_immutable() -> None:
-    rule = RewardRule.model_validate({"amount": "10", "currency": "EUR"})
-    with pytest.raises(ValidationError):
+def test_rules_hold_for_records_built_in_code_too() -> None:
+    with pytest.raises(ValueError, match="two decimal places"):
+        RewardRule(amount=Decimal("1.005"), currency="EUR")
+
+
+def test_records_are_immutable() -> None:
+    rule = parse(RewardRule, {"amount": "10", "currency": "EUR"})
+    with pytest.raises(AttributeError):
         rule.amount = Decimal(20)  # type: ignore[misc]
 
 
@@ -71,10 +78,17 @@ def test_a_signal_is_keyed_by_source_and_event_id_and_defaults_to_qualify() -> N
 
 
 def test_a_signal_needs_an_event_id() -> None:
-    with pytest.raises(ValidationError):
+    with pytest.raises(ValueError, match="event_id"):
         Signal(
             source="stripe", event_id="", campaign_id="c", match=SignalMatch(), received_at=datetime.now(UTC)
         )
+
+
+def test_a_signal_needs_times_with_their_timezone() -> None:
+    item = {"source": "stripe", "event_id": "e", "campaign_id": "c", "match": {}}
+    with pytest.raises(Invalid, match="timezone"):
+        parse(Signal, {**item, "received_at": "2026-01-01T10:00:00"})
+    assert parse(Signal, {**item, "received_at": "2026-01-01T10:00:00+02:00"}).received_at.utcoffset()
 
 
 def test_an_empty_match_is_empty() -> None:

@@ -13,6 +13,7 @@ from referral_engine.domain.errors import (
     SelfReferral,
 )
 from referral_engine.domain.models import ReferralStatus
+from referral_engine.domain.records import replace
 from referral_engine.services import referrals as referrals_module
 from referral_engine.services.referrals import NewSignup
 from support.fakes import World
@@ -169,7 +170,7 @@ def test_the_same_vendor_id_from_another_source_is_no_conflict(world: World) -> 
 def test_signups_in_a_paused_campaign_are_refused(world: World) -> None:
     campaign = world.a_campaign()
     advocate = world.an_advocate(campaign)
-    world.backend.campaigns.replace(campaign.model_copy(update={"status": "paused"}))
+    world.backend.campaigns.replace(replace(campaign, **{"status": "paused"}))
 
     with pytest.raises(CampaignInactive):
         world.referrals.sign_up(NewSignup(code=advocate.code, email="bob@example.com"), actor="t")

@@ -19,6 +19,7 @@ from referral_engine.domain.models import (
     SignalMatch,
     utcnow,
 )
+from referral_engine.domain.records import replace
 from referral_engine.domain.reversals import HeldReversal, Reversal
 from referral_engine.ports import TransitionResult
 from referral_engine.services.qualification import Outcome, ReferralKeptMoving
@@ -388,7 +389,7 @@ def test_a_referral_that_never_stops_moving_is_retried_later(world: World, refer
 
 def test_reversals_from_any_source_work_alike(world: World, referral: Referral) -> None:
     qualified(world, referral)
-    zap = refund(referral, event_id="zap-refund-1").model_copy(update={"source": "zapier"})
+    zap = replace(refund(referral, event_id="zap-refund-1"), **{"source": "zapier"})
 
     assert world.qualification.process(zap) is Outcome.REVERSED
     assert world.backend.publisher.reversals[0].reason == "a refund or chargeback reported by zapier"

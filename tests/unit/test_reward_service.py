@@ -10,6 +10,7 @@ import pytest
 from referral_engine.domain.errors import IllegalTransition, NotFound
 from referral_engine.domain.events import ReferralQualified, SignalRef
 from referral_engine.domain.models import Referral, ReferralStatus, RewardStatus, utcnow
+from referral_engine.domain.records import replace
 from referral_engine.services.rewards import RewardOutcome
 from support.fakes import World, hold_first_reads
 
@@ -142,7 +143,7 @@ def test_an_event_for_a_referral_never_qualified_is_an_illegal_move_refused_and_
 def test_an_event_for_an_unknown_referral_is_not_found(world: World) -> None:
     referral = world.a_referral(world.an_advocate(world.a_campaign()), "bob@example.com")
     with pytest.raises(NotFound):
-        world.rewards.issue(event_for(referral).model_copy(update={"referral_id": "ref_missing"}))
+        world.rewards.issue(replace(event_for(referral), **{"referral_id": "ref_missing"}))
 
 
 def test_racing_deliveries_of_the_event_reward_once() -> None:

@@ -15,6 +15,7 @@ from pydantic import ValidationError
 from referral_engine.domain.errors import NotFound
 from referral_engine.domain.events import ReferralCreated
 from referral_engine.domain.models import Campaign, Participant, Referral
+from referral_engine.domain.records import dump, replace
 from referral_engine.domain.subscriptions import (
     DELIVERY_ID_HEADER,
     EVENT_HEADER,
@@ -526,12 +527,12 @@ def test_a_later_qualification_of_the_same_referral_is_a_new_delivery(
 
 def test_a_new_referral_is_announced_as_referral_created(world: World, advocate: Participant) -> None:
     publisher = RecordingPublisher()
-    referral = world.a_referral(advocate).model_copy(update={"correlation_id": "Zk3fGhJ2IAMEbQw="})
+    referral = replace(world.a_referral(advocate), **{"correlation_id": "Zk3fGhJ2IAMEbQw="})
 
     event = ReferralAnnouncer(publisher).announce(referral)
 
     assert publisher.published == [event]
-    assert event.model_dump() == {
+    assert dump(event) == {
         "referral_id": referral.id,
         "campaign_id": referral.campaign_id,
         "advocate_code": advocate.code,

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from referral_engine.domain.models import Connection, SignalKind, SignalMatch
+from referral_engine.domain.records import replace
 from referral_engine.domain.webhooks import InboundRequest, MalformedWebhook, WebhookRefused
 from referral_engine.vendors import adapter_for, available
 from referral_engine.vendors.pipedrive import PipedriveAdapter
@@ -148,7 +149,7 @@ def test_missing_or_bad_credentials_are_refused(headers: dict[str, str]) -> None
 
 
 def test_a_connection_without_a_username_refuses_everything() -> None:
-    broken = connection().model_copy(update={"settings": {}})
+    broken = replace(connection(), **{"settings": {}})
     with pytest.raises(WebhookRefused):
         adapter.verify(request(raw("deal_won_v2"), basic(username="")), PASSWORD, broken)
 

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from referral_engine.domain.models import Connection, SignalMatch
+from referral_engine.domain.records import replace
 from referral_engine.domain.webhooks import (
     InboundRequest,
     MalformedWebhook,
@@ -269,7 +270,7 @@ def test_an_invalid_email_does_not_refuse_the_batch(adapter: SalesforceAdapter) 
 def test_the_organization_is_compared_on_its_15_character_form(
     adapter: SalesforceAdapter, configured: str
 ) -> None:
-    conn = connection().model_copy(update={"settings": {"organization_id": configured}})
+    conn = replace(connection(), **{"settings": {"organization_id": configured}})
     adapter.verify(soap(sample("outbound_message_opportunity.xml")), SECRET, conn)
 
 

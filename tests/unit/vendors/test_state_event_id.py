@@ -6,7 +6,8 @@ from decimal import Decimal
 
 import pytest
 
-from referral_engine.domain.webhooks import MAX_EVENT_ID, state_event_id
+from referral_engine.domain.models import MAX_EVENT_ID
+from referral_engine.domain.webhooks import state_event_id
 
 
 def test_without_an_amount_the_id_is_the_record_reaching_its_milestone() -> None:

@@ -16,6 +16,7 @@ from pydantic import ValidationError
 
 from referral_engine.domain.errors import DomainError, NotFound
 from referral_engine.domain.models import AuditEntry, Campaign, ReferralStatus
+from referral_engine.domain.records import json_values
 from referral_engine.ports import StreamRecordsGone
 from referral_engine.services.admin_messages import DLQS, EXCEPTIONS, QueueName
 from referral_engine.services.campaigns import NewAdvocate, NewCampaign
@@ -330,7 +331,7 @@ def referrals_show(context: Context, args: argparse.Namespace) -> int:
             {
                 **history_view(history, context.base),
                 "qualified_by": referral.qualified_by,
-                "audit": [entry.model_dump(mode="json", exclude={"referral_id"}) for entry in history.audit],
+                "audit": [json_values(entry, exclude={"referral_id"}) for entry in history.audit],
             }
         )
         return 0

@@ -6,6 +6,7 @@ import json
 from typing import TYPE_CHECKING, Any
 
 from referral_engine.domain.bus import EVENT_SOURCE, REFERRAL_CREATED
+from referral_engine.domain.records import to_json
 
 if TYPE_CHECKING:
     from mypy_boto3_events import EventBridgeClient
@@ -23,17 +24,17 @@ class EventBridgePublisher:
         self._bus_name = bus_name
 
     def publish_created(self, event: ReferralCreated) -> None:
-        self.publish_created_detail(event.model_dump_json())
+        self.publish_created_detail(to_json(event).decode())
 
     def publish_created_detail(self, detail: str) -> None:
         """A `referral.created` detail already in its JSON form (services/announcements.py)."""
         self._put(REFERRAL_CREATED, detail)
 
     def publish_qualified(self, event: ReferralQualified) -> None:
-        self._put(event.detail_type, event.model_dump_json())
+        self._put(event.detail_type, to_json(event).decode())
 
     def publish_reversed(self, event: ReferralReversed) -> None:
-        self._put(event.detail_type, event.model_dump_json())
+        self._put(event.detail_type, to_json(event).decode())
 
     def republish(self, event: dict[str, Any]) -> None:
         """An event an admin redrives, back on the bus as it was sent (its own source and detail)."""

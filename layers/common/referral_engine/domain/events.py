@@ -6,25 +6,21 @@ from datetime import datetime
 from decimal import Decimal
 from typing import ClassVar
 
-from pydantic import BaseModel, ConfigDict
-
 from referral_engine.domain.bus import REFERRAL_CREATED
 from referral_engine.domain.models import ReferralStatus
+from referral_engine.domain.records import Record
 
 
-class SignalRef(BaseModel):
-    model_config = ConfigDict(frozen=True)
-
+class SignalRef(Record):
     source: str
     event_id: str
     amount: Decimal | None = None
     currency: str | None = None
 
 
-class ReferralCreated(BaseModel):
+class ReferralCreated(Record):
     """A new referral, announced from the table's stream (for subscriptions and any other consumer)."""
 
-    model_config = ConfigDict(frozen=True)
     detail_type: ClassVar[str] = REFERRAL_CREATED
 
     referral_id: str
@@ -35,8 +31,7 @@ class ReferralCreated(BaseModel):
     correlation_id: str | None = None  # of the request this started from (observability.py)
 
 
-class ReferralQualified(BaseModel):
-    model_config = ConfigDict(frozen=True)
+class ReferralQualified(Record):
     detail_type: ClassVar[str] = "referral.qualified"
 
     referral_id: str
@@ -48,7 +43,7 @@ class ReferralQualified(BaseModel):
     correlation_id: str | None = None  # of the request this started from (observability.py)
 
 
-class ReferralReversed(BaseModel):
+class ReferralReversed(Record):
     """A refund or chargeback undid a referral's qualification: it is `reversed` for good.
 
     `previous_status` is `qualified` or `rewarded`, or `pending` when the reversal arrived before the
@@ -58,7 +53,6 @@ class ReferralReversed(BaseModel):
     reversal (the refund or dispute), not the payment.
     """
 
-    model_config = ConfigDict(frozen=True)
     detail_type: ClassVar[str] = "referral.reversed"
 
     referral_id: str

@@ -1,23 +1,31 @@
-"""The domain's entities. Money is Decimal in major units; times are timezone-aware UTC."""
+"""The domain's entities. Money is Decimal in major units; times are timezone-aware UTC.
+
+Records (domain/records.py): checked when parsed from a table item, a stream image or an event, and
+held to the invariants their `__post_init__` states when built in code.
+"""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 from decimal import Decimal
 from enum import StrEnum
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, model_validator
+import msgspec
 
-from referral_engine.domain.fields import Currency, Money
+from referral_engine.domain.money import check_currency, check_money
+from referral_engine.domain.records import Record
+
+MAX_EVENT_ID = 200
 
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-class Entity(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="ignore")
+def check_aware(name: str, value: datetime | None) -> None:
+    if value is not None and value.utcoffset() is None:
+        raise ValueError(f"{name}: a time needs its timezone")
 
 
 class ReferralStatus(StrEnum):
@@ -29,47 +37,57 @@ class ReferralStatus(StrEnum):
     REVERSED = "reversed"
 
 
-class RewardRule(Entity):
+class RewardRule(Record):
     """A fixed reward per qualified referral; double-sided when `friend_amount` is set."""
 
-    amount: Money
-    currency: Currency
-    friend_amount: Money | None = None
+    amount: Decimal
+    currency: str
+    friend_amount: Decimal | None = None
+
+    def __post_init__(self) -> None:
+        check_money("amount", self.amount)
+        check_currency("currency", self.currency)
+        if self.friend_amount is not None:
+            check_money("friend_amount", self.friend_amount)
 
 
-class Milestone(Entity):
+class Milestone(Record):
     """What a qualifying signal must show. Empty means: any qualifying signal counts."""
 
-    min_amount: Money | None = None
-    currency: Currency | None = None
-    within_days: Annotated[int, Field(gt=0, le=3650)] | None = None
+    min_amount: Decimal | None = None
+    currency: str | None = None
+    within_days: int | None = None
 
-    @model_validator(mode="after")
-    def _amount_needs_currency(self) -> Milestone:
-        if self.min_amount is not None and self.currency is None:
-            raise ValueError("a minimum amount needs its currency")
-        return self
+    def __post_init__(self) -> None:
+        if self.min_amount is not None:
+            check_money("min_amount", self.min_amount)
+            if self.currency is None:
+                raise ValueError("a minimum amount needs its currency")
+        if self.currency is not None:
+            check_currency("currency", self.currency)
+        if self.within_days is not None and not 0 < self.within_days <= 3650:
+            raise ValueError("within_days: from 1 to 3650")
 
 
-class Campaign(Entity):
+class Campaign(Record):
     id: str
     name: str
     landing_url: str
     reward: RewardRule
-    milestone: Milestone = Milestone()
+    milestone: Milestone = msgspec.field(default_factory=Milestone)
     hook_id: str
     status: Literal["active", "paused"] = "active"
     created_at: datetime
 
 
-class Participant(Entity):
+class Participant(Record):
     """A person in a campaign with their own referral code: an advocate, a referred friend, or both."""
 
     code: str
     campaign_id: str
     email: str
     name: str | None = None
-    external_ids: dict[str, str] = {}
+    external_ids: dict[str, str] = msgspec.field(default_factory=dict)
     referral_id: str | None = None  # set when this person was referred
     landing_url: str
     clicks: int = 0
@@ -79,14 +97,14 @@ class Participant(Entity):
     created_at: datetime
 
 
-class Referral(Entity):
+class Referral(Record):
     id: str
     campaign_id: str
     advocate_code: str
     referred_code: str
     referred_email: str
     referred_name: str | None = None
-    external_ids: dict[str, str] = {}
+    external_ids: dict[str, str] = msgspec.field(default_factory=dict)
     status: ReferralStatus = ReferralStatus.PENDING
     joined_at: datetime
     qualified_at: datetime | None = None
@@ -107,7 +125,7 @@ class RewardStatus(StrEnum):
     FAILED = "failed"  # the provider refused it: in the review queue
 
 
-class Reward(Entity):
+class Reward(Record):
     id: str
     referral_id: str
     campaign_id: str
@@ -120,14 +138,14 @@ class Reward(Entity):
     created_at: datetime
 
 
-class AuditEntry(Entity):
+class AuditEntry(Record):
     referral_id: str
     at: datetime
     action: str
     actor: str
     from_status: ReferralStatus | None = None
     to_status: ReferralStatus | None = None
-    detail: dict[str, Any] = {}
+    detail: dict[str, Any] = msgspec.field(default_factory=dict)
 
 
 class SignalKind(StrEnum):
@@ -138,7 +156,7 @@ class SignalKind(StrEnum):
 Source = Literal["hubspot", "salesforce", "pipedrive", "zoho", "intercom", "stripe", "zapier", "make"]
 
 
-class Connection(Entity):
+class Connection(Record):
     """A campaign's link to a system that owns the truth: where it posts, and what counts as the milestone.
 
     Its secret is not here: it lives in the secret store (SSM Parameter Store on AWS).
@@ -148,14 +166,15 @@ class Connection(Entity):
     campaign_id: str
     source: Source
     hook_id: str
-    milestone: dict[str, Any] = {}  # the source's own rule, validated by its adapter
-    settings: dict[str, Any] = {}  # non-secret, source-specific (e.g. Salesforce's organization id)
+    # The source's own rule, validated by its adapter; non-secret settings (Salesforce's organization id).
+    milestone: dict[str, Any] = msgspec.field(default_factory=dict)
+    settings: dict[str, Any] = msgspec.field(default_factory=dict)
     created_at: datetime
     secret_rotated_at: datetime
     secret_version: int | None = None  # the secret store's version this connection trusts
 
 
-class SignalMatch(Entity):
+class SignalMatch(Record):
     """How to find the referral a signal is about; tried in the order of the fields."""
 
     referral_id: str | None = None
@@ -167,20 +186,28 @@ class SignalMatch(Entity):
         return not (self.referral_id or self.external_id or self.code or self.email)
 
 
-class Signal(Entity):
+class Signal(Record):
     """A normalised inbound business event (webhook, API call), stored once per (source, event id)."""
 
     source: str
-    event_id: Annotated[str, StringConstraints(min_length=1, max_length=200)]
+    event_id: str
     campaign_id: str
     kind: SignalKind = SignalKind.QUALIFY
     match: SignalMatch
     amount: Decimal | None = None
-    currency: Currency | None = None
-    occurred_at: AwareDatetime | None = None
-    received_at: AwareDatetime
+    currency: str | None = None
+    occurred_at: datetime | None = None
+    received_at: datetime
     redrive_of: str | None = None  # the event id of the signal an admin redrove as this one
     correlation_id: str | None = None  # the id of the request that delivered it (observability.py)
+
+    def __post_init__(self) -> None:
+        if not 0 < len(self.event_id) <= MAX_EVENT_ID:
+            raise ValueError(f"event_id: from 1 to {MAX_EVENT_ID} characters")
+        if self.currency is not None:
+            check_currency("currency", self.currency)
+        check_aware("occurred_at", self.occurred_at)
+        check_aware("received_at", self.received_at)
 
     @property
     def key(self) -> str:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
-from typing import Any, TypeVar
+from typing import Any, TypeVar, dataclass_transform
 
 import msgspec
 
@@ -22,7 +22,17 @@ replace = msgspec.structs.replace
 T = TypeVar("T")
 
 
-class Record(msgspec.Struct, frozen=True, kw_only=True):
+class _KeywordOnly(msgspec.StructMeta):
+    """msgspec passes `frozen` on to subclasses but not `kw_only`: this does."""
+
+    def __new__(mcls, name: str, bases: tuple[type, ...], namespace: dict[str, Any], **options: Any) -> Any:
+        options.setdefault("kw_only", True)
+        return super().__new__(mcls, name, bases, namespace, **options)
+
+
+# Tells type checkers what every subclass is (the metaclass and msgspec make it so at runtime).
+@dataclass_transform(kw_only_default=True, frozen_default=True, field_specifiers=(msgspec.field,))
+class Record(msgspec.Struct, metaclass=_KeywordOnly, frozen=True):
     """Immutable, keyword-only; fields it does not know are ignored when it is parsed."""
 
 
@@ -43,6 +53,12 @@ def dump(record: Any) -> dict[str, Any]:
     """A record's fields as plain values, datetimes and Decimals kept (the table's codec writes them)."""
     values: dict[str, Any] = msgspec.to_builtins(record, builtin_types=(datetime, Decimal))
     return values
+
+
+def json_values(record: Any, exclude: frozenset[str] | set[str] = frozenset()) -> dict[str, Any]:
+    """A record's fields as JSON values (datetimes in RFC 3339, Decimals as strings), `exclude` left out."""
+    values: dict[str, Any] = msgspec.to_builtins(record)
+    return {key: value for key, value in values.items() if key not in exclude}
 
 
 def to_json(record: Any) -> bytes:

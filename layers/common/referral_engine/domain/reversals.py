@@ -14,11 +14,10 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from decimal import Decimal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict
-
 from referral_engine.domain.events import SignalRef
 from referral_engine.domain.milestone import CLOCK_SKEW
-from referral_engine.domain.models import ReferralStatus, Signal
+from referral_engine.domain.models import ReferralStatus, Signal, check_aware
+from referral_engine.domain.records import Record
 
 
 def happened_at(signal: Signal) -> datetime:
@@ -30,21 +29,23 @@ def reason_for(signal: Signal) -> str:
     return f"a refund or chargeback reported by {signal.source}"
 
 
-class HeldReversal(BaseModel):
+class HeldReversal(Record):
     """A reversal waiting on a `pending` referral for the payment it undoes (stored on the referral).
 
     When several arrive, the one that happened last is kept: it can undo every payment the others could.
     """
 
-    model_config = ConfigDict(frozen=True)
-
     source: str
     event_id: str
     amount: Decimal | None = None
     currency: str | None = None
-    occurred_at: AwareDatetime  # when the refund or chargeback happened
-    held_at: AwareDatetime
+    occurred_at: datetime  # when the refund or chargeback happened
+    held_at: datetime
     reason: str
+
+    def __post_init__(self) -> None:
+        check_aware("occurred_at", self.occurred_at)
+        check_aware("held_at", self.held_at)
 
     @classmethod
     def of(cls, signal: Signal, held_at: datetime) -> HeldReversal:
@@ -77,7 +78,7 @@ class HeldReversal(BaseModel):
         return self.occurred_at >= other.occurred_at
 
 
-class Reversal(BaseModel):
+class Reversal(Record):
     """What reversed a referral: kept on it (and in its audit entry), so it can be announced again.
 
     `applied_by` is the key of the signal whose processing made the move: the refund itself, or the
@@ -85,9 +86,7 @@ class Reversal(BaseModel):
     back by this system (yet).
     """
 
-    model_config = ConfigDict(frozen=True)
-
-    at: AwareDatetime
+    at: datetime
     reason: str
     signal: SignalRef  # the refund or chargeback
     previous_status: ReferralStatus

@@ -18,7 +18,8 @@ from urllib.parse import urlsplit
 from pydantic import BaseModel, ConfigDict
 
 from referral_engine.domain.errors import InvalidRequest
-from referral_engine.domain.models import Entity, Participant, Referral, ReferralStatus
+from referral_engine.domain.models import Participant, Referral, ReferralStatus
+from referral_engine.domain.records import Record
 
 SubscriptionEvent = Literal["referral.created", "referral.qualified", "referral.reversed"]
 SUBSCRIPTION_EVENTS: tuple[SubscriptionEvent, ...] = get_args(SubscriptionEvent)
@@ -43,7 +44,7 @@ class TargetRefused(InvalidRequest):
     code = "target_url_refused"
 
 
-class Subscription(Entity):
+class Subscription(Record):
     """A subscription: POST every `event` (of one campaign, or of all when `campaign_id` is None) to
     `target_url`. `base_url` is the API's public URL when it was subscribed, for share links."""
 

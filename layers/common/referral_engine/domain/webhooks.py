@@ -17,7 +17,7 @@ from typing import Any, Protocol
 from pydantic import ValidationError
 
 from referral_engine.domain.errors import DomainError
-from referral_engine.domain.models import Connection, Signal
+from referral_engine.domain.models import MAX_EVENT_ID, Connection, Signal
 
 
 class WebhookRefused(DomainError):
@@ -103,9 +103,6 @@ def blanks_to_none(fields: Mapping[str, Any]) -> dict[str, Any]:
 def blank_is_none(value: Any) -> Any:
     """For `BeforeValidator`: tools (Salesforce Flow, Make, Zapier) send empty text for empty fields."""
     return None if isinstance(value, str) and not value.strip() else value
-
-
-MAX_EVENT_ID = 200  # Signal.event_id
 
 
 def state_event_id(reached: str, amount: Decimal | None, currency: str | None) -> str:

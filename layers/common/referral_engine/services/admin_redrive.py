@@ -24,9 +24,8 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from pydantic import ValidationError
-
-from referral_engine.domain.models import AuditEntry, Referral, ReferralStatus, Signal, utcnow
+from referral_engine.domain.models import MAX_EVENT_ID, AuditEntry, Referral, ReferralStatus, Signal, utcnow
+from referral_engine.domain.records import Invalid, parse, replace
 from referral_engine.ports import (
     EventRepublisher,
     ParticipantStore,
@@ -46,7 +45,6 @@ from referral_engine.services.qualification import Outcome, QualificationService
 from referral_engine.services.subscriptions import ReferralAnnouncer
 
 REDRIVE_MARK = "~redrive-"
-MAX_EVENT_ID = 200  # Signal.event_id's limit
 EVENT_QUEUES: tuple[QueueName, ...] = (
     "reward-events",
     "issue-reward-failure",
@@ -71,7 +69,7 @@ def redriven(signal: Signal, at_ms: int) -> tuple[Signal, str]:
     original = signal.event_id.split(REDRIVE_MARK, 1)[0]
     suffix = f"{REDRIVE_MARK}{at_ms}"
     event_id = original[: MAX_EVENT_ID - len(suffix)] + suffix
-    return signal.model_copy(update={"event_id": event_id, "redrive_of": original}), original
+    return replace(signal, event_id=event_id, redrive_of=original), original
 
 
 def _dict(value: Any) -> dict[str, Any]:
@@ -82,8 +80,8 @@ def stored_signal(message: QueuedMessage) -> Signal | None:
     """The signal an exceptions-queue message holds, if it is a valid one."""
     image = _dict(_dict(_dict(message.json_body()).get("payload")).get("signal"))
     try:
-        return Signal.model_validate(image) if image else None
-    except ValidationError:
+        return parse(Signal, image) if image else None
+    except Invalid:
         return None
 
 
@@ -154,7 +152,7 @@ class Redriver:
             images = self._stream.inserted(self._pointers(message), "signal")
             if not images:
                 raise ActionFailed("the stream records of this batch hold no signal inserts; discard it")
-            signals = [Signal.model_validate(image) for image in images]
+            signals = [parse(Signal, image) for image in images]
         stored: list[str] = []
         outcomes: list[str] = []
         extra = {"reason": reason} if reason else {}
@@ -184,8 +182,8 @@ class Redriver:
         invalid: list[str] = []
         for image in images:
             try:
-                referral = Referral.model_validate(image)
-            except ValidationError:  # announce_referrals skips it too: there is no payload to build from it
+                referral = parse(Referral, image)
+            except Invalid:  # announce_referrals skips it too: there is no payload to build from it
                 invalid.append(str(image.get("pk") or image.get("id") or "?"))
                 continue
             self._announcer.announce(referral)

@@ -4,16 +4,23 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import AnyHttpUrl, BaseModel, ConfigDict, StringConstraints, field_validator
+from pydantic import (
+    AnyHttpUrl,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+    model_validator,
+)
 
+from referral_engine.domain import models
 from referral_engine.domain.errors import CampaignInactive, InvalidRequest, NotFound
-from referral_engine.domain.fields import Email, ExternalIds
+from referral_engine.domain.fields import Currency, Email, ExternalIds, Money
 from referral_engine.domain.identifiers import new_code, new_id, new_secret_token
 from referral_engine.domain.models import (
     Campaign,
-    Milestone,
     Participant,
-    RewardRule,
     utcnow,
 )
 from referral_engine.ports import CampaignPage, CampaignStore, CodeTaken, EmailTaken, ParticipantStore
@@ -21,6 +28,32 @@ from referral_engine.ports import CampaignPage, CampaignStore, CodeTaken, EmailT
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 CODE_ATTEMPTS = 5
 MAX_PAGE = 100
+
+
+class RewardRule(BaseModel):
+    """A fixed reward per qualified referral; double-sided when `friend_amount` is set."""
+
+    model_config = ConfigDict(frozen=True)  # the request form of models.RewardRule
+
+    amount: Money
+    currency: Currency
+    friend_amount: Money | None = None
+
+
+class Milestone(BaseModel):
+    """What a qualifying signal must show. Empty means: any qualifying signal counts."""
+
+    model_config = ConfigDict(frozen=True)  # the request form of models.Milestone
+
+    min_amount: Money | None = None
+    currency: Currency | None = None
+    within_days: Annotated[int, Field(gt=0, le=3650)] | None = None
+
+    @model_validator(mode="after")
+    def _amount_needs_currency(self) -> Milestone:
+        if self.min_amount is not None and self.currency is None:
+            raise ValueError("a minimum amount needs its currency")
+        return self
 
 
 class NewCampaign(BaseModel):
@@ -57,8 +90,8 @@ class CampaignService:
             id=new_id("cmp"),
             name=request.name,
             landing_url=str(request.landing_url),
-            reward=request.reward,
-            milestone=request.milestone,
+            reward=models.RewardRule(**request.reward.model_dump()),
+            milestone=models.Milestone(**request.milestone.model_dump()),
             hook_id=new_secret_token(),
             created_at=utcnow(),
         )

@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, StringConstraints
 from referral_engine.domain.errors import Conflict, InvalidRequest, NotFound
 from referral_engine.domain.identifiers import new_id, new_secret_token
 from referral_engine.domain.models import Connection, Source, utcnow
+from referral_engine.domain.records import replace
 from referral_engine.domain.webhooks import VendorAdapter
 from referral_engine.ports import CampaignStore, ConnectionStore, SecretStore
 from referral_engine.vendors import UnknownSource, adapter_for
@@ -84,7 +85,7 @@ class ConnectionService:
         connection = self.get(connection_id)
         secret, shown = self._secret(_adapter(connection.source), request.secret)
         version = self._secrets.put(connection.id, secret)
-        rotated = connection.model_copy(update={"secret_rotated_at": utcnow(), "secret_version": version})
+        rotated = replace(connection, secret_rotated_at=utcnow(), secret_version=version)
         if self._connections.replace(rotated, trusted_version=connection.secret_version):
             return rotated, shown
         if self._connections.get(connection_id) is None:

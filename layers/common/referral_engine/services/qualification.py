@@ -24,6 +24,7 @@ from referral_engine.domain.models import (
     SignalKind,
     utcnow,
 )
+from referral_engine.domain.records import json_values
 from referral_engine.domain.reversals import HeldReversal, Reversal, reason_for
 from referral_engine.domain.states import REVERSIBLE
 from referral_engine.ports import CampaignStore, EventPublisher, ParticipantStore, ReferralStore
@@ -204,7 +205,7 @@ class QualificationService:
                 "reason": f"{hold.reason} before any payment qualified the referral: held until the "
                 "payment it undoes comes",
                 "occurred_at": hold.occurred_at.isoformat(),
-                "signal": hold.signal.model_dump(mode="json"),
+                "signal": json_values(hold.signal),
             },
         )
         result = self._referrals.hold_reversal(referral, hold, audit)
@@ -236,7 +237,7 @@ class QualificationService:
                 actor=f"signal:{signal.key}",
                 detail={
                     "reason": f"{reason_for(signal)} while the referral is {referral.status}",
-                    "signal": _ref(signal).model_dump(mode="json"),
+                    "signal": json_values(_ref(signal)),
                 },
             )
         )
@@ -267,7 +268,7 @@ def _keys(signal: Signal) -> set[str]:
 
 
 def _reversed_audit(referral: Referral, reversal: Reversal, from_status: ReferralStatus) -> AuditEntry:
-    detail: dict[str, Any] = reversal.model_dump(mode="json", exclude={"at"})
+    detail: dict[str, Any] = json_values(reversal, exclude={"at"})
     if reversal.rewards_issued:
         # No clawback (yet): the audit says so, and which rewards stay (the reward items of the referral).
         detail["rewards_issued_at"] = referral.rewarded_at.isoformat() if referral.rewarded_at else None

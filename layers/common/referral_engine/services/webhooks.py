@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from referral_engine.domain.errors import NotFound
+from referral_engine.domain.records import replace
 from referral_engine.domain.webhooks import InboundRequest, Normalised, VendorReply
 from referral_engine.ports import (
     ConnectionStore,
@@ -55,7 +56,7 @@ class WebhookService:
         normalised = adapter.normalise(request, connection)
         correlation_id = self._correlation()
         stored = sum(
-            self._inbox.accept(signal.model_copy(update={"correlation_id": correlation_id}))
+            self._inbox.accept(replace(signal, correlation_id=correlation_id))
             for signal in normalised.signals
         )
         return Received(adapter.reply(normalised), normalised, stored)

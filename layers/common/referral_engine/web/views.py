@@ -5,12 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 from referral_engine.domain.models import Campaign, Connection, Participant, Referral, Reward
+from referral_engine.domain.records import json_values
 from referral_engine.ports import ReferralHistory
 
 
 def campaign_view(campaign: Campaign, base: str) -> dict[str, Any]:
     return {
-        **campaign.model_dump(mode="json", exclude={"hook_id"}),
+        **json_values(campaign, exclude={"hook_id"}),
         "hook_url": f"{base}/hooks/generic/{campaign.hook_id}",
     }
 
@@ -21,7 +22,7 @@ def share_url(base: str, code: str) -> str:
 
 def participant_view(participant: Participant, base: str) -> dict[str, Any]:
     return {
-        **participant.model_dump(mode="json", exclude={"landing_url", "referral_id"}),
+        **json_values(participant, exclude={"landing_url", "referral_id"}),
         "share_url": share_url(base, participant.code),
     }
 
@@ -47,7 +48,7 @@ def referral_view(referral: Referral, base: str) -> dict[str, Any]:
 
 
 def reward_view(reward: Reward) -> dict[str, Any]:
-    return reward.model_dump(mode="json", exclude={"referral_id", "campaign_id"})
+    return json_values(reward, exclude={"referral_id", "campaign_id"})
 
 
 def history_view(history: ReferralHistory, base: str) -> dict[str, Any]:
@@ -60,7 +61,7 @@ def history_view(history: ReferralHistory, base: str) -> dict[str, Any]:
 def connection_view(connection: Connection, base: str, secret: str | None = None) -> dict[str, Any]:
     """Never the secret, except the one we generated, once, in the answer that created it."""
     view = {
-        **connection.model_dump(mode="json", exclude={"hook_id"}),
+        **json_values(connection, exclude={"hook_id"}),
         "hook_url": f"{base}/hooks/{connection.source}/{connection.hook_id}",
     }
     if secret is not None:

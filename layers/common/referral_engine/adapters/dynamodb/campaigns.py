@@ -7,6 +7,7 @@ from referral_engine.adapters.dynamodb.codec import model_item, to_item
 from referral_engine.adapters.dynamodb.pages import newest_first
 from referral_engine.adapters.dynamodb.table import Table
 from referral_engine.domain.models import Campaign
+from referral_engine.domain.records import parse
 from referral_engine.ports import CampaignPage
 
 
@@ -32,7 +33,7 @@ class DynamoCampaignStore:
 
     def get(self, campaign_id: str) -> Campaign | None:
         item = self._table.get(keys.campaign(campaign_id))
-        return Campaign.model_validate(item) if item else None
+        return parse(Campaign, item) if item else None
 
     def by_hook(self, hook_id: str) -> Campaign | None:
         """The campaign whose generic webhook this is. A connection's hook id is not one: those calls
@@ -44,4 +45,4 @@ class DynamoCampaignStore:
 
     def recent(self, *, limit: int, cursor: str | None) -> CampaignPage:
         items, next_cursor = newest_first(self._table, keys.CAMPAIGNS, limit=limit, cursor=cursor)
-        return CampaignPage(items=[Campaign.model_validate(item) for item in items], next_cursor=next_cursor)
+        return CampaignPage(items=[parse(Campaign, item) for item in items], next_cursor=next_cursor)

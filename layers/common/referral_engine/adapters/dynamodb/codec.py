@@ -15,7 +15,6 @@ from referral_engine.domain.records import Record, dump
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.type_defs import AttributeValueTypeDef
-    from pydantic import BaseModel
 
 Item = dict[str, "AttributeValueTypeDef"]
 
@@ -74,9 +73,8 @@ def to_item(values: Mapping[str, Any]) -> Item:
     return {key: _serializer.serialize(_plain(value)) for key, value in values.items() if value is not None}
 
 
-def model_item(model: BaseModel | Record, entity: str, **extra: Any) -> Item:
-    fields = dump(model) if isinstance(model, Record) else model.model_dump()
-    return to_item({**fields, "entity": entity, **extra})
+def model_item(record: Record, entity: str, **extra: Any) -> Item:
+    return to_item({**dump(record), "entity": entity, **extra})
 
 
 def _number(value: Any) -> Any:

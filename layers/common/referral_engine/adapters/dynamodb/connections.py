@@ -8,6 +8,7 @@ from referral_engine.adapters.dynamodb import keys
 from referral_engine.adapters.dynamodb.codec import Item, model_item, to_item, value
 from referral_engine.adapters.dynamodb.table import Table
 from referral_engine.domain.models import Connection
+from referral_engine.domain.records import parse
 
 
 class DynamoConnectionStore:
@@ -26,7 +27,7 @@ class DynamoConnectionStore:
     def get(self, connection_id: str) -> Connection | None:
         # Consistent: a webhook must see the secret version a rotation has just written.
         item = self._table.get(keys.connection(connection_id), consistent=True)
-        return Connection.model_validate(item) if item else None
+        return parse(Connection, item) if item else None
 
     def by_hook(self, hook_id: str) -> Connection | None:
         hook = self._table.get(keys.hook(hook_id))  # written once, with the connection
@@ -40,7 +41,7 @@ class DynamoConnectionStore:
             KeyConditionExpression="gsi1pk = :partition",
             ExpressionAttributeValues={":partition": value(keys.connections_of(campaign_id))},
         )
-        return [Connection.model_validate(item) for item in items]
+        return [parse(Connection, item) for item in items]
 
     def replace(self, connection: Connection, *, trusted_version: int | None) -> bool:
         if trusted_version is None:

@@ -8,6 +8,7 @@ from referral_engine.adapters.dynamodb import keys
 from referral_engine.adapters.dynamodb.codec import Item, model_item, to_item
 from referral_engine.adapters.dynamodb.table import Table, TransactionCancelled
 from referral_engine.domain.models import Participant
+from referral_engine.domain.records import parse
 from referral_engine.ports import CodeTaken, EmailTaken
 
 if TYPE_CHECKING:
@@ -54,7 +55,7 @@ class DynamoParticipantStore:
 
     def get(self, code: str) -> Participant | None:
         item = self._table.get(keys.participant(code), consistent=True)
-        return Participant.model_validate(item) if item else None
+        return parse(Participant, item) if item else None
 
     def by_email(self, campaign_id: str, email: str) -> Participant | None:
         claim = self._table.get(keys.email_claim(campaign_id, email), consistent=True)

@@ -19,6 +19,7 @@ from referral_engine.domain.models import (
     Reward,
     utcnow,
 )
+from referral_engine.domain.records import dump, parse, replace
 from referral_engine.domain.reversals import HeldReversal, Reversal
 from referral_engine.domain.states import REFERRALS
 from referral_engine.ports import (
@@ -97,7 +98,7 @@ class DynamoReferralStore:
 
     def get(self, referral_id: str) -> Referral | None:
         item = self._table.get(keys.referral(referral_id), consistent=True)
-        return Referral.model_validate(item) if item else None
+        return parse(Referral, item) if item else None
 
     def history(self, referral_id: str) -> ReferralHistory | None:
         items, _ = self._table.query(
@@ -109,9 +110,9 @@ class DynamoReferralStore:
         if referral is None:
             return None
         return ReferralHistory(
-            referral=Referral.model_validate(referral),
-            rewards=[Reward.model_validate(item) for item in items if item["sk"].startswith("REWARD#")],
-            audit=[AuditEntry.model_validate(item) for item in items if item["sk"].startswith("AUDIT#")],
+            referral=parse(Referral, referral),
+            rewards=[parse(Reward, item) for item in items if item["sk"].startswith("REWARD#")],
+            audit=[parse(AuditEntry, item) for item in items if item["sk"].startswith("AUDIT#")],
         )
 
     def by_external_id(self, campaign_id: str, external_id: str) -> Referral | None:
@@ -151,9 +152,7 @@ class DynamoReferralStore:
             )
             query["ExclusiveStartKey"] = to_item(start)
         items, last = self._table.query(**query)
-        return ReferralPage(
-            items=[Referral.model_validate(item) for item in items], next_cursor=cursors.encode(last)
-        )
+        return ReferralPage(items=[parse(Referral, item) for item in items], next_cursor=cursors.encode(last))
 
     def mark_qualified(
         self,
@@ -178,12 +177,13 @@ class DynamoReferralStore:
             self._qualified_fields(referral, signal_key, qualified_at),
             audit,
             [],
-            updated=referral.model_copy(
-                update={
+            updated=replace(
+                referral,
+                **{
                     "status": ReferralStatus.QUALIFIED,
                     "qualified_at": qualified_at,
                     "qualified_by": signal_key,
-                }
+                },
             ),
             guard=guard,
         )
@@ -193,7 +193,7 @@ class DynamoReferralStore:
             keys.referral(referral.id),
             "SET #hold = :hold, #updated = :now",
             {
-                ":hold": hold.model_dump(),
+                ":hold": dump(hold),
                 ":now": utcnow(),
                 ":pending": ReferralStatus.PENDING,
                 ":occurred": keys.iso(hold.occurred_at),
@@ -219,7 +219,7 @@ class DynamoReferralStore:
     def held_reversal(self, referral_id: str) -> HeldReversal | None:
         item = self._table.get(keys.referral(referral_id), consistent=True)
         held = item.get(_HOLD) if item else None
-        return HeldReversal.model_validate(held) if held else None
+        return parse(HeldReversal, held) if held else None
 
     def mark_reversed(self, referral: Referral, reversal: Reversal, audit: AuditEntry) -> TransitionResult:
         return self._transition(
@@ -228,8 +228,8 @@ class DynamoReferralStore:
             self._reversed_fields(reversal),
             audit,
             [],
-            updated=referral.model_copy(
-                update={"status": ReferralStatus.REVERSED, **self._reversed_state(reversal)}
+            updated=replace(
+                referral, **{"status": ReferralStatus.REVERSED, **self._reversed_state(reversal)}
             ),
         )
 
@@ -251,20 +251,21 @@ class DynamoReferralStore:
             qualified,
             [self._table.put_op(self._audit_item(reversed_), new=False)],
             through=ReferralStatus.QUALIFIED,
-            updated=referral.model_copy(
-                update={
+            updated=replace(
+                referral,
+                **{
                     "status": ReferralStatus.REVERSED,
                     "qualified_at": qualified.at,
                     "qualified_by": signal_key,
                     **self._reversed_state(reversal),
-                }
+                },
             ),
         )
 
     def reversal_of(self, referral_id: str) -> Reversal | None:
         item = self._table.get(keys.referral(referral_id), consistent=True)
         reversal = item.get(_REVERSAL) if item else None
-        return Reversal.model_validate(reversal) if reversal else None
+        return parse(Reversal, reversal) if reversal else None
 
     @staticmethod
     def _reversed_state(reversal: Reversal) -> dict[str, Any]:
@@ -272,7 +273,7 @@ class DynamoReferralStore:
 
     @classmethod
     def _reversed_fields(cls, reversal: Reversal) -> dict[str, Any]:
-        return {**cls._reversed_state(reversal), _REVERSAL: reversal.model_dump()}
+        return {**cls._reversed_state(reversal), _REVERSAL: dump(reversal)}
 
     @staticmethod
     def _qualified_fields(referral: Referral, signal_key: str, qualified_at: datetime) -> dict[str, Any]:
@@ -312,9 +313,7 @@ class DynamoReferralStore:
             {"rewarded_at": rewarded_at},
             audit,
             operations,
-            updated=referral.model_copy(
-                update={"status": ReferralStatus.REWARDED, "rewarded_at": rewarded_at}
-            ),
+            updated=replace(referral, **{"status": ReferralStatus.REWARDED, "rewarded_at": rewarded_at}),
         )
 
     def append_audit(self, entry: AuditEntry) -> None:
