@@ -28,7 +28,7 @@ def announce_record(record: DynamoDBRecord) -> str:
     image = record.dynamodb.new_image if record.dynamodb else {}
     carry(image.get("correlation_id"))
     try:
-        announced = wiring.stream_announcer().announce(image)
+        announced = wiring.stream_announcer().announce_item(image)
     except InvalidReferralItem as error:
         # Retrying cannot fix the item; there is no event to build from it either.
         logger.error(
@@ -36,7 +36,7 @@ def announce_record(record: DynamoDBRecord) -> str:
             extra={"pk": image.get("pk"), "why": str(error)},
         )
         return "invalid_referral"
-    logger.info("referral announced", extra={"referral_id": announced["referral_id"]})
+    logger.info("referral announced", extra={"referral_id": announced.referral_id})
     return "announced"
 
 

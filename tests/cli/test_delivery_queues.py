@@ -121,12 +121,12 @@ def unannounced(
     """announce_referrals failing every attempt at a batch of new referrals (EventBridge is unreachable): the
     OnFailure record Lambda sends, and the batch."""
 
-    def unreachable(self: EventBridgePublisher, detail: str) -> None:
+    def unreachable(self: EventBridgePublisher, event: object) -> None:
         raise ConnectionError("EventBridge unreachable")
 
     batch = deliveries.stream_batch()
     with monkeypatch.context() as patch:
-        patch.setattr(EventBridgePublisher, "publish_created_detail", unreachable)
+        patch.setattr(EventBridgePublisher, "publish_created", unreachable)
         with pytest.raises(BatchProcessingError):  # every record failed: the whole batch fails
             announce_referrals.handler(batch, LambdaContext("announce_referrals"))
     assert deliveries.bus_events() == []

@@ -15,7 +15,7 @@ from referral_engine.ports import MessageNotFound
 from referral_engine.services.admin_messages import DLQS, EXCEPTIONS, QueueName
 from referral_engine.services.admin_queues import AdminQueueService
 from referral_engine.services.admin_redrive import Redriver
-from referral_engine.services.subscriptions import ReferralAnnouncer
+from referral_engine.services.announcements import ReferralAnnouncer
 from support.admin_fakes import (
     InMemoryAdminLog,
     InMemoryCreatedPublisher,

@@ -1,18 +1,15 @@
-"""announce_referrals builds `referral.created` without pydantic: the same JSON as the contract model."""
+"""`referral.created` from a referral item of the table's stream: the contract's JSON, or nothing."""
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import pytest
-from referral_engine.domain.records import Invalid
 
-from referral_engine.domain.events import ReferralCreated
-from referral_engine.domain.models import Referral
-from referral_engine.domain.records import parse, to_json
-from referral_engine.services.announcements import InvalidReferralItem, StreamAnnouncer, created_detail
-from referral_engine.services.subscriptions import ReferralAnnouncer
+from referral_engine.adapters.eventbridge import EventBridgePublisher
+from referral_engine.services.announcements import InvalidReferralItem, ReferralAnnouncer
 
 ITEM: dict[str, Any] = {
     "pk": "REFERRAL#r1",
@@ -27,66 +24,78 @@ ITEM: dict[str, Any] = {
     "joined_at": "2026-03-04T05:06:07.123456+00:00",
     "correlation_id": "req-1",
 }
-SAMPLES = [
-    ITEM,
-    {**ITEM, "correlation_id": None},
-    {key: value for key, value in ITEM.items() if key != "correlation_id"},
-    {**ITEM, "joined_at": "2026-03-04T05:06:07+00:00"},
-    {**ITEM, "joined_at": datetime(2026, 3, 4, 5, 6, 7, tzinfo=timezone(timedelta(hours=2))).isoformat()},
-    {**ITEM, "joined_at": "2026-03-04T05:06:07.000001"},
-    {**ITEM, "advocate_code": "ÉLODIE-1", "referred_name": "Zoë", "external_ids": {"stripe": "cus_1"}},
-]
+DETAIL = {
+    "referral_id": "r1",
+    "campaign_id": "c1",
+    "advocate_code": "ADA-7",
+    "referred_code": "BOB-2",
+    "joined_at": "2026-03-04T05:06:07.123456Z",
+    "correlation_id": "req-1",
+}
 
 
-class Bus:
+class Events:
+    """The EventBridge client's `put_events`, as the publisher calls it."""
+
     def __init__(self) -> None:
-        self.details: list[str] = []
+        self.entries: list[dict[str, Any]] = []
 
-    def publish_created_detail(self, detail: str) -> None:
-        self.details.append(detail)
-
-
-class ModelBus:
-    def publish_created(self, event: ReferralCreated) -> None:
-        pass
+    def put_events(self, Entries: list[dict[str, Any]]) -> dict[str, Any]:  # noqa: N803 (boto3's name)
+        self.entries.extend(Entries)
+        return {"FailedEntryCount": 0, "Entries": [{"EventId": "1"}]}
 
 
-def contract_json(item: dict[str, Any]) -> str:
-    """What the model-based announcer (the admin's redrive) publishes for the same item."""
-    return to_json(ReferralAnnouncer(ModelBus()).announce(parse(Referral, item))).decode()
+def announce(item: dict[str, Any]) -> list[dict[str, Any]]:
+    events = Events()
+    ReferralAnnouncer(EventBridgePublisher(events, "bus")).announce_item(item)  # type: ignore[arg-type]
+    return events.entries
 
 
-@pytest.mark.parametrize("item", SAMPLES)
-def test_the_event_is_byte_for_byte_the_contract_models(item: dict[str, Any]) -> None:
-    bus = Bus()
+def test_the_detail_is_the_contracts_json_in_its_field_order() -> None:
+    [entry] = announce(ITEM)
 
-    StreamAnnouncer(bus).announce(item)
-
-    assert bus.details == [contract_json(item)]
+    assert entry["DetailType"] == "referral.created"
+    assert entry["Detail"] == json.dumps(DETAIL, separators=(",", ":"))
 
 
-INVALID = [
-    {key: value for key, value in ITEM.items() if key != "referred_email"},
-    {**ITEM, "id": 7},
-    {**ITEM, "joined_at": "yesterday"},
-    {**ITEM, "joined_at": None},
-    {**ITEM, "status": "approved-ish"},
-    {**ITEM, "correlation_id": 12},
-]
+@pytest.mark.parametrize(
+    ("joined_at", "written"),
+    [
+        ("2026-03-04T05:06:07+00:00", "2026-03-04T05:06:07Z"),
+        (datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC).isoformat(), "2026-01-02T03:04:05Z"),
+        (
+            datetime(2026, 3, 4, 5, 6, 7, tzinfo=timezone(timedelta(hours=2))).isoformat(),
+            "2026-03-04T05:06:07+02:00",
+        ),
+    ],
+)
+def test_times_keep_their_offset_and_utc_is_written_with_z(joined_at: str, written: str) -> None:
+    [entry] = announce({**ITEM, "joined_at": joined_at})
+
+    assert json.loads(entry["Detail"])["joined_at"] == written
 
 
-@pytest.mark.parametrize("item", INVALID)
-def test_an_item_the_model_refuses_is_refused_and_nothing_is_published(item: dict[str, Any]) -> None:
-    with pytest.raises(Invalid):
-        parse(Referral, item)
-    bus = Bus()
+def test_an_absent_correlation_id_is_null_and_personal_fields_stay_out() -> None:
+    item = {key: value for key, value in ITEM.items() if key != "correlation_id"}
+    [entry] = announce({**item, "referred_name": "Zoë", "external_ids": {"stripe": "cus_1"}})
+
+    assert json.loads(entry["Detail"]) == {**DETAIL, "correlation_id": None}
+
+
+@pytest.mark.parametrize(
+    "item",
+    [
+        {key: value for key, value in ITEM.items() if key != "referred_email"},
+        {**ITEM, "id": 7},
+        {**ITEM, "joined_at": "yesterday"},
+        {**ITEM, "joined_at": None},
+        {**ITEM, "status": "approved-ish"},
+        {**ITEM, "correlation_id": 12},
+    ],
+)
+def test_an_item_that_is_no_referral_is_refused_and_nothing_is_published(item: dict[str, Any]) -> None:
+    events = Events()
 
     with pytest.raises(InvalidReferralItem):
-        StreamAnnouncer(bus).announce(item)
-    assert bus.details == []
-
-
-def test_a_utc_time_is_written_with_z() -> None:
-    joined = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC).isoformat()
-
-    assert created_detail({**ITEM, "joined_at": joined})["joined_at"] == "2026-01-02T03:04:05Z"
+        ReferralAnnouncer(EventBridgePublisher(events, "bus")).announce_item(item)  # type: ignore[arg-type]
+    assert events.entries == []

@@ -26,11 +26,11 @@ from referral_engine.domain.subscriptions import (
     TargetRefused,
 )
 from referral_engine.ports import DeliveryFailed
+from referral_engine.services.announcements import ReferralAnnouncer
 from referral_engine.services.subscriptions import (
     DeliveryIncomplete,
     DeliveryService,
     NewSubscription,
-    ReferralAnnouncer,
     SubscriptionService,
 )
 from support.fakes import World

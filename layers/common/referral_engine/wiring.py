@@ -190,7 +190,7 @@ class Services:
         from referral_engine.adapters.sqs import SqsQueue
         from referral_engine.services.admin_queues import AdminQueueService
         from referral_engine.services.admin_redrive import Redriver
-        from referral_engine.services.subscriptions import ReferralAnnouncer
+        from referral_engine.services.announcements import ReferralAnnouncer
 
         settings = self.settings
         urls = {
@@ -297,7 +297,7 @@ def admin_queues() -> AdminQueueService:
 
 if TYPE_CHECKING:
     from referral_engine.domain.subscriptions import TargetPolicy
-    from referral_engine.services.announcements import StreamAnnouncer
+    from referral_engine.services.announcements import ReferralAnnouncer
     from referral_engine.services.subscriptions import DeliveryService, SubscriptionService
 
 
@@ -337,11 +337,10 @@ def event_delivery() -> DeliveryService:
 
 
 @cache
-def stream_announcer() -> StreamAnnouncer:
-    """announce_referrals': `referral.created` without pydantic on its path."""
-    from referral_engine.services.announcements import StreamAnnouncer
+def stream_announcer() -> ReferralAnnouncer:
+    from referral_engine.services.announcements import ReferralAnnouncer
 
-    return StreamAnnouncer(_publisher())
+    return ReferralAnnouncer(_publisher())
 
 
 # ------------------------------------------------------------------ Idempotency-Key answers (the /v1 POSTs)

@@ -24,11 +24,7 @@ class EventBridgePublisher:
         self._bus_name = bus_name
 
     def publish_created(self, event: ReferralCreated) -> None:
-        self.publish_created_detail(to_json(event).decode())
-
-    def publish_created_detail(self, detail: str) -> None:
-        """A `referral.created` detail already in its JSON form (services/announcements.py)."""
-        self._put(REFERRAL_CREATED, detail)
+        self._put(REFERRAL_CREATED, to_json(event).decode())
 
     def publish_qualified(self, event: ReferralQualified) -> None:
         self._put(event.detail_type, to_json(event).decode())

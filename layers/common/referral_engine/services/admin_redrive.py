@@ -40,9 +40,9 @@ from referral_engine.services.admin_messages import (
     QueueName,
     original_event,
 )
+from referral_engine.services.announcements import ReferralAnnouncer
 from referral_engine.services.matching import ReferralMatcher
 from referral_engine.services.qualification import Outcome, QualificationService
-from referral_engine.services.subscriptions import ReferralAnnouncer
 
 REDRIVE_MARK = "~redrive-"
 EVENT_QUEUES: tuple[QueueName, ...] = (

@@ -17,7 +17,6 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, StringConstraints, field_validator
 
 from referral_engine.domain.errors import NotFound
-from referral_engine.domain.events import ReferralCreated
 from referral_engine.domain.models import Referral, ReferralStatus, utcnow
 from referral_engine.domain.subscriptions import (
     DELIVERY_ID_HEADER,
@@ -35,7 +34,6 @@ from referral_engine.domain.subscriptions import (
 )
 from referral_engine.ports import (
     CampaignStore,
-    CreatedEventPublisher,
     DeliveryFailed,
     DeliveryLog,
     DeliverySender,
@@ -247,25 +245,3 @@ class DeliveryService:
             report.removed.append(subscription.id)
         else:
             report.failed[subscription.id] = f"HTTP {status}"
-
-
-# ------------------------------------------------------------------------------- announcing
-
-
-class ReferralAnnouncer:
-    """Turns a new referral (from the table's stream) into a `referral.created` event on the bus."""
-
-    def __init__(self, publisher: CreatedEventPublisher) -> None:
-        self._publisher = publisher
-
-    def announce(self, referral: Referral) -> ReferralCreated:
-        event = ReferralCreated(
-            referral_id=referral.id,
-            campaign_id=referral.campaign_id,
-            advocate_code=referral.advocate_code,
-            referred_code=referral.referred_code,
-            joined_at=referral.joined_at,
-            correlation_id=referral.correlation_id,
-        )
-        self._publisher.publish_created(event)
-        return event
