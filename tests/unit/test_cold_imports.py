@@ -2,9 +2,11 @@
 
 - boto3 never: the clients come from a botocore session (adapters/aws.py); the boto3 package pulls in
   s3transfer, 20-30 ms of every cold start.
-- pydantic not on the click path nor in announce_referrals (their budget has no room for it).
-- Powertools' parser models never: `aws_lambda_powertools.utilities.batch` builds them when pydantic is
-  already imported, so the batch functions import it before anything that imports pydantic.
+- Powertools' parser models never.
+- Only the HTTP API functions (api, admin) load pydantic and Powertools' HTTP resolver: every other
+  function reads its input as msgspec records (docs/adr/0011), neither at import nor on the path its
+  invocations take (the services and adapters its handler asks the composition root for, every vendor
+  adapter for inbound_webhook), so no cost is deferred into a first request either.
 """
 
 from __future__ import annotations
@@ -24,11 +26,20 @@ FUNCTIONS = sorted(
 _PROBE = """
 import json, sys
 import {module}
+{invocation}
 print(json.dumps(sorted(sys.modules)))
 """
-
-
-WITHOUT_PYDANTIC = ("track_click", "announce_referrals")
+# What an invocation loads beyond the handler module: the composition root's factories it calls.
+INVOCATIONS = {
+    "announce_referrals": "from referral_engine import wiring; wiring.stream_announcer()",
+    "qualify": "from referral_engine import wiring; wiring.qualification(); wiring.exception_sink('qualify')",
+    "issue_reward": "from referral_engine import wiring; wiring.rewards()",
+    "deliver_events": "from referral_engine import wiring; wiring.event_delivery()",
+    "inbound_webhook": "from referral_engine import wiring, vendors; wiring.signals(); wiring.webhooks(); "
+    "[vendors.adapter_for(source) for source in vendors.SOURCES]",
+}
+HTTP_API = ("api", "admin")
+WITHOUT_PYDANTIC = tuple(function for function in FUNCTIONS if function not in HTTP_API)
 
 
 def imported_by(function: str) -> list[str]:
@@ -40,7 +51,7 @@ def imported_by(function: str) -> list[str]:
         "EVENT_BUS_NAME": "cold",
     }
     output = subprocess.run(  # noqa: S603 - our own interpreter and probe
-        [sys.executable, "-c", _PROBE.format(module=function)],
+        [sys.executable, "-c", _PROBE.format(module=function, invocation=INVOCATIONS.get(function, ""))],
         env=env,
         capture_output=True,
         text=True,
@@ -59,6 +70,13 @@ def test_a_cold_start_imports_neither_boto3_nor_the_parser_models(function: str)
     assert not [name for name in imported if name.startswith("aws_lambda_powertools.utilities.parser")]
 
 
+def test_every_function_but_the_http_api_is_probed_on_its_invocation_path() -> None:
+    assert set(INVOCATIONS) | {"track_click"} == set(WITHOUT_PYDANTIC)
+
+
 @pytest.mark.parametrize("function", WITHOUT_PYDANTIC)
-def test_the_lightest_functions_import_no_pydantic(function: str) -> None:
-    assert "pydantic" not in imported_by(function)
+def test_functions_outside_the_http_api_load_no_pydantic_nor_the_http_resolver(function: str) -> None:
+    imported = imported_by(function)
+
+    assert [name for name in imported if name.split(".")[0] in ("pydantic", "pydantic_core")] == []
+    assert [name for name in imported if name.startswith("aws_lambda_powertools.event_handler")] == []
