@@ -6,6 +6,7 @@ import json
 from pathlib import Path as FilePath
 from typing import Annotated, Any, Literal
 
+import msgspec
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
@@ -22,7 +23,8 @@ from referral_engine.services.campaigns import NewAdvocate, NewCampaign
 from referral_engine.services.connections import NewConnection, SecretRotation
 from referral_engine.services.referrals import NewSignup
 from referral_engine.services.signals import QualifyRequest
-from referral_engine.services.subscriptions import MAX_SAMPLES, NewSubscription
+from referral_engine.services.subscription_request import NewSubscription
+from referral_engine.services.subscriptions import MAX_SAMPLES
 from referral_engine.settings import get_settings
 from referral_engine.web.auth import requires
 from referral_engine.web.contract import API_KEY, answers
@@ -258,7 +260,9 @@ def delete_connection(connection_id: ConnectionId) -> Response[str]:
 
 
 def _subscription_view(subscription: Subscription) -> dict[str, Any]:
-    return subscription.model_dump(mode="json", exclude={"base_url"})
+    view: dict[str, Any] = msgspec.to_builtins(subscription)
+    del view["base_url"]  # ours (for share links), not the subscriber's
+    return view
 
 
 @app.post(

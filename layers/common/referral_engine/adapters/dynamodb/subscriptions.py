@@ -19,6 +19,7 @@ from referral_engine.adapters.dynamodb.codec import model_item, to_item, value
 from referral_engine.adapters.dynamodb.keys import Key, iso
 from referral_engine.adapters.dynamodb.table import Table
 from referral_engine.domain.models import utcnow
+from referral_engine.domain.records import parse
 from referral_engine.domain.subscriptions import Subscription, SubscriptionEvent
 
 EVERY_CAMPAIGN = "*"
@@ -54,7 +55,7 @@ class DynamoSubscriptionStore:
 
     def get(self, subscription_id: str) -> Subscription | None:
         item = self._table.get(subscription_key(subscription_id), consistent=True)
-        return Subscription.model_validate(item) if item else None
+        return parse(Subscription, item) if item else None
 
     def remove(self, subscription_id: str) -> bool:
         response = self._table.client.delete_item(
@@ -72,7 +73,7 @@ class DynamoSubscriptionStore:
             }
             while True:
                 items, last = self._table.query(**query)
-                found.extend(Subscription.model_validate(item) for item in items)
+                found.extend(parse(Subscription, item) for item in items)
                 if last is None:
                     break
                 query["ExclusiveStartKey"] = to_item(last)
