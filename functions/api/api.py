@@ -6,6 +6,7 @@ import json
 from pathlib import Path as FilePath
 from typing import Annotated, Any, Literal
 
+import msgspec
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
@@ -16,14 +17,14 @@ from pydantic import BaseModel, ConfigDict, Field
 from referral_engine import wiring
 from referral_engine.domain.errors import NotFound
 from referral_engine.domain.models import ReferralStatus
-from referral_engine.domain.records import json_values
 from referral_engine.domain.subscriptions import SUBSCRIPTION_EVENTS, Subscription, SubscriptionEvent
 from referral_engine.observability import Count, count, logger, publish_metrics
 from referral_engine.services.campaigns import NewAdvocate, NewCampaign
 from referral_engine.services.connections import NewConnection, SecretRotation
 from referral_engine.services.referrals import NewSignup
 from referral_engine.services.signals import QualifyRequest
-from referral_engine.services.subscriptions import MAX_SAMPLES, NewSubscription
+from referral_engine.services.subscription_request import NewSubscription
+from referral_engine.services.subscriptions import MAX_SAMPLES
 from referral_engine.settings import get_settings
 from referral_engine.web.auth import requires
 from referral_engine.web.contract import API_KEY, answers
@@ -259,7 +260,9 @@ def delete_connection(connection_id: ConnectionId) -> Response[str]:
 
 
 def _subscription_view(subscription: Subscription) -> dict[str, Any]:
-    return json_values(subscription, exclude={"base_url"})
+    view: dict[str, Any] = msgspec.to_builtins(subscription)
+    del view["base_url"]  # ours (for share links), not the subscriber's
+    return view
 
 
 @app.post(

@@ -5,44 +5,36 @@ Invoked asynchronously by the bus rule: POSTs the referral's payload to every ma
 A target answering 410 Gone is unsubscribed; any other failure raises after every target was tried,
 so Lambda retries the event (targets that already took it are skipped) and finally sends it to the
 OnFailure queue.
+
+The event is read as the plain dict it is, without pydantic or Powertools' data classes: both would
+cost the cold start more than its budget (domain/records.py).
 """
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
-from aws_lambda_powertools.utilities.data_classes import EventBridgeEvent
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from pydantic import BaseModel, ConfigDict
 
 from referral_engine import wiring
-from referral_engine.domain.subscriptions import SUBSCRIPTION_EVENTS, SubscriptionEvent, occurred_at
+from referral_engine.domain.records import parse
+from referral_engine.domain.subscriptions import (
+    SUBSCRIPTION_EVENTS,
+    DeliveryTrigger,
+    SubscriptionEvent,
+    occurred_at,
+)
 from referral_engine.observability import carry, logger
-
-
-class DeliveryTrigger(BaseModel):
-    """What delivery needs of a bus event's detail: whose referral, and when it happened."""
-
-    model_config = ConfigDict(extra="ignore", frozen=True)
-
-    referral_id: str
-    campaign_id: str
-    joined_at: datetime | None = None
-    qualified_at: datetime | None = None
-    reversed_at: datetime | None = None
-    correlation_id: str | None = None
 
 
 @logger.inject_lambda_context(clear_state=True)
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    bus_event = EventBridgeEvent(event)
-    detail_type = bus_event.detail_type
+    detail_type = event.get("detail-type")
     if detail_type not in SUBSCRIPTION_EVENTS:
         logger.warning("event ignored: no subscription can ask for it", extra={"detail_type": detail_type})
         return {"outcome": "ignored"}
     name: SubscriptionEvent = detail_type
-    trigger = DeliveryTrigger.model_validate(bus_event.detail)
+    trigger = parse(DeliveryTrigger, event.get("detail"))
     carry(trigger.correlation_id)
     at = occurred_at(name, trigger)
     if at is None:

@@ -17,7 +17,7 @@ from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingErro
 import announce_referrals
 import deliver_events
 from referral_engine.adapters.eventbridge import EventBridgePublisher
-from referral_engine.services.subscriptions import DeliveryIncomplete
+from referral_engine.services.deliveries import DeliveryIncomplete
 from referrals_local.cli.parser import DLQ_NAMES
 from support.aws import BUS, DeliveryWiring, reset_caches, wire_event_delivery
 from support.events import LambdaContext, sample

@@ -17,7 +17,7 @@ import announce_referrals
 import api
 import deliver_events
 from referral_engine.domain.subscriptions import DELIVERY_ID_HEADER, EVENT_HEADER
-from referral_engine.services.subscriptions import DeliveryIncomplete
+from referral_engine.services.deliveries import DeliveryIncomplete
 from support.aws import AwsStack, DeliveryWiring, reset_caches, wire_event_delivery
 from support.events import LambdaContext, http_event, json_body
 from support.journey import (

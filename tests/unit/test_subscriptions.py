@@ -14,25 +14,28 @@ from pydantic import ValidationError
 
 from referral_engine.domain.errors import NotFound
 from referral_engine.domain.events import ReferralCreated
-from referral_engine.domain.models import Campaign, Participant, Referral
-from referral_engine.domain.records import dump, replace
+from referral_engine.domain.models import Campaign, Participant, Referral, ReferralStatus
+from referral_engine.domain.records import Invalid, parse
 from referral_engine.domain.subscriptions import (
     DELIVERY_ID_HEADER,
     EVENT_HEADER,
+    EVENT_TIME,
+    SUBSCRIPTION_EVENTS,
+    DeliveryPayload,
+    DeliveryTrigger,
     Subscription,
     SubscriptionEvent,
     Target,
     TargetPolicy,
     TargetRefused,
+    occurred_at,
 )
 from referral_engine.ports import DeliveryFailed
 from referral_engine.services.announcements import ReferralAnnouncer
-from referral_engine.services.subscriptions import (
-    DeliveryIncomplete,
-    DeliveryService,
-    NewSubscription,
-    SubscriptionService,
-)
+from referral_engine.services.deliveries import DeliveryIncomplete, DeliveryService
+from referral_engine.services.subscription_request import NewSubscription
+from referral_engine.services.subscriptions import SubscriptionService
+from support.events import sample
 from support.fakes import World
 
 BASE = "https://refer.example.com"
@@ -79,8 +82,13 @@ class InMemoryDeliveryLog:
 @dataclass
 class Posted:
     target: Target
-    payload: dict[str, Any]
+    body: bytes
     headers: dict[str, str]
+
+    @property
+    def payload(self) -> dict[str, Any]:
+        loaded: dict[str, Any] = json.loads(self.body)
+        return loaded
 
 
 @dataclass
@@ -91,7 +99,7 @@ class ScriptedSender:
     posted: list[Posted] = field(default_factory=list)
 
     def post(self, target: Target, body: bytes, headers: Mapping[str, str]) -> int:
-        self.posted.append(Posted(target, json.loads(body), dict(headers)))
+        self.posted.append(Posted(target, body, dict(headers)))
         script = self.answers.get(target.path, [])
         answer = script.pop(0) if script else 200
         if answer is None:
@@ -327,6 +335,29 @@ def test_samples_of_an_unknown_campaign_are_not_found(deliveries: Deliveries) ->
 # ------------------------------------------------------------------------------------- delivery
 
 
+@pytest.mark.parametrize("event", SUBSCRIPTION_EVENTS)
+def test_a_bus_events_detail_names_the_referral_and_when(event: SubscriptionEvent) -> None:
+    detail = sample(f"deliver_events/{event.replace('.', '_')}")["detail"]
+
+    trigger = parse(DeliveryTrigger, detail)
+
+    assert (trigger.referral_id, trigger.campaign_id) == (detail["referral_id"], detail["campaign_id"])
+    assert occurred_at(event, trigger) == datetime.fromisoformat(detail[EVENT_TIME[event]])
+
+
+@pytest.mark.parametrize(
+    "detail",
+    [
+        None,
+        {"campaign_id": "cmp_1"},
+        {"referral_id": "ref_1", "campaign_id": "cmp_1", "joined_at": "yesterday"},
+    ],
+)
+def test_a_detail_that_names_no_referral_or_no_time_is_invalid(detail: object) -> None:
+    with pytest.raises(Invalid):
+        parse(DeliveryTrigger, detail)
+
+
 def created(deliveries: Deliveries, referral: Referral) -> Any:
     return deliveries.delivery.deliver(
         "referral.created", referral.id, referral.joined_at, campaign_id=referral.campaign_id
@@ -408,6 +439,81 @@ def test_a_reversed_referral_is_delivered_once_with_its_reversal(
     assert posted.payload["reversed_at"] == event.reversed_at.isoformat().replace("+00:00", "Z")
     assert posted.payload["qualified_at"] is not None
     assert len(again.already) == 1
+
+
+# The JSON a subscriber receives, byte for byte: field names and order, RFC 3339 times with `Z`, nulls kept,
+# non-ASCII escaped (json.dumps' defaults). Receivers parse it already: it must not drift.
+FIXED_REFERRAL = Referral(
+    id="ref_01HV",
+    campaign_id="cmp_01HV",
+    advocate_code="ada2code",
+    referred_code="zoe2code",
+    referred_email="zoe@example.org",
+    referred_name="Zoë Ünal",
+    external_ids={"stripe": "cus_Q1", "hubspot": "901"},
+    status=ReferralStatus.QUALIFIED,
+    joined_at=datetime(2026, 3, 1, 8, 15, 30, 123456, tzinfo=UTC),
+    qualified_at=datetime(2026, 3, 4, 17, 0, tzinfo=UTC),
+    qualified_by="stripe:in_1",
+    correlation_id="Zk3fGhJ2IAMEbQw=",
+)
+FIXED_ADVOCATE = Participant(
+    code="ada2code",
+    campaign_id="cmp_01HV",
+    email="ada@example.com",
+    name='Ada "The" Lovelace',
+    landing_url="https://shop.example/",
+    created_at=datetime(2026, 1, 1, tzinfo=UTC),
+)
+PINNED_BODY = (
+    b'{"id": "ref_01HV", "event": "referral.qualified", "campaign_id": "cmp_01HV", "status": "qualified", '
+    b'"referral_code": "zoe2code", "share_url": "https://refer.example.com/r/zoe2code", '
+    b'"referred": {"code": "zoe2code", "email": "zoe@example.org", "name": "Zo\\u00eb \\u00dcnal", '
+    b'"external_ids": {"stripe": "cus_Q1", "hubspot": "901"}}, '
+    b'"advocate": {"code": "ada2code", "email": "ada@example.com", "name": "Ada \\"The\\" Lovelace", '
+    b'"external_ids": {}}, '
+    b'"joined_at": "2026-03-01T08:15:30.123456Z", "qualified_at": "2026-03-04T17:00:00Z", '
+    b'"rewarded_at": null, "reversed_at": null}'
+)
+
+
+def test_the_delivered_json_is_pinned(deliveries: Deliveries, world: World) -> None:
+    world.backend.referrals.referrals[FIXED_REFERRAL.id] = FIXED_REFERRAL
+    world.backend.participants.participants[FIXED_ADVOCATE.code] = FIXED_ADVOCATE
+    deliveries.store.add(
+        Subscription(
+            id="hks_pinned",
+            event="referral.qualified",
+            target_url=ZAP_A,
+            base_url="https://refer.example.com/",
+            created_at=datetime(2026, 1, 2, tzinfo=UTC),
+        )
+    )
+
+    deliveries.delivery.deliver(
+        "referral.qualified",
+        FIXED_REFERRAL.id,
+        datetime(2026, 3, 4, 17, 0, tzinfo=UTC),
+        campaign_id=FIXED_REFERRAL.campaign_id,
+    )
+
+    [posted] = deliveries.sender.posted
+    assert posted.body == PINNED_BODY
+    # The receiver's dedupe key: the same for every attempt, before and after a deploy.
+    assert posted.headers[DELIVERY_ID_HEADER] == "dlv_4888f9cfec7715b707d5018a9c2cd3b5"
+
+
+def test_a_payload_without_an_advocate_or_a_base_url_has_nulls_there() -> None:
+    payload = DeliveryPayload.of("referral.created", FIXED_REFERRAL, None, "").json_body()
+
+    expected = PINNED_BODY
+    for pinned, now in [
+        (b'"referral.qualified"', b'"referral.created"'),
+        (b'"https://refer.example.com/r/zoe2code"', b"null"),
+        (b'"email": "ada@example.com", "name": "Ada \\"The\\" Lovelace"', b'"email": null, "name": null'),
+    ]:
+        expected = expected.replace(pinned, now)
+    assert json.dumps(payload).encode() == expected
 
 
 def test_a_target_answering_410_is_unsubscribed(
@@ -525,19 +631,26 @@ def test_a_later_qualification_of_the_same_referral_is_a_new_delivery(
 # ----------------------------------------------------------------------------------- announcing
 
 
-def test_a_new_referral_is_announced_as_referral_created(world: World, advocate: Participant) -> None:
+def test_a_new_referral_is_announced_as_referral_created() -> None:
     publisher = RecordingPublisher()
-    referral = replace(world.a_referral(advocate), **{"correlation_id": "Zk3fGhJ2IAMEbQw="})
 
-    event = ReferralAnnouncer(publisher).announce(referral)
+    event = ReferralAnnouncer(publisher).announce(FIXED_REFERRAL)
 
     assert publisher.published == [event]
-    assert dump(event) == {
-        "referral_id": referral.id,
-        "campaign_id": referral.campaign_id,
-        "advocate_code": advocate.code,
-        "referred_code": referral.referred_code,
-        "joined_at": referral.joined_at,
-        "correlation_id": "Zk3fGhJ2IAMEbQw=",
-    }
+    announced = (
+        event.referral_id,
+        event.campaign_id,
+        event.advocate_code,
+        event.referred_code,
+        event.joined_at,
+        event.correlation_id,
+    )
+    assert announced == (
+        "ref_01HV",
+        "cmp_01HV",
+        "ada2code",
+        "zoe2code",
+        FIXED_REFERRAL.joined_at,
+        "Zk3fGhJ2IAMEbQw=",
+    )
     assert ReferralCreated.detail_type == "referral.created"

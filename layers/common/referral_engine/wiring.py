@@ -298,7 +298,8 @@ def admin_queues() -> AdminQueueService:
 if TYPE_CHECKING:
     from referral_engine.domain.subscriptions import TargetPolicy
     from referral_engine.services.announcements import ReferralAnnouncer
-    from referral_engine.services.subscriptions import DeliveryService, SubscriptionService
+    from referral_engine.services.deliveries import DeliveryService
+    from referral_engine.services.subscriptions import SubscriptionService
 
 
 @cache
@@ -324,7 +325,7 @@ def subscriptions() -> SubscriptionService:
 def event_delivery() -> DeliveryService:
     from referral_engine.adapters.dynamodb.subscriptions import DynamoDeliveryLog, DynamoSubscriptionStore
     from referral_engine.adapters.http_delivery import HttpDeliverySender
-    from referral_engine.services.subscriptions import DeliveryService
+    from referral_engine.services.deliveries import DeliveryService
 
     return DeliveryService(
         _referrals(),

@@ -1,8 +1,10 @@
 """Subscriptions to the engine's events (Zapier's "instant" triggers, its REST Hooks): the
-subscriptions, the payload we deliver, and the rules a target URL must follow so that a subscription
-cannot turn our functions into a proxy into private networks (SSRF).
+subscriptions, the bus event that triggers a delivery, the payload we deliver, and the rules a target
+URL must follow so that a subscription cannot turn our functions into a proxy into private networks
+(SSRF).
 
-No I/O here: resolving a host name is the caller's, passed in as a function.
+No I/O here: resolving a host name is the caller's, passed in as a function. No pydantic either:
+deliver_events loads this module (records.py says why).
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from datetime import UTC, datetime
 from typing import Any, Literal, get_args
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict
+import msgspec
 
 from referral_engine.domain.errors import InvalidRequest
 from referral_engine.domain.models import Participant, Referral, ReferralStatus
@@ -67,25 +69,32 @@ def delivery_id(subscription: Subscription, event_key: str) -> str:
     return f"dlv_{hashlib.sha256(f'{subscription.id}|{event_key}'.encode()).hexdigest()[:32]}"
 
 
+class DeliveryTrigger(Record):
+    """What delivery needs of a bus event's detail: whose referral, and when it happened."""
+
+    referral_id: str
+    campaign_id: str
+    joined_at: datetime | None = None
+    qualified_at: datetime | None = None
+    reversed_at: datetime | None = None
+    correlation_id: str | None = None
+
+
 # ---------------------------------------------------------------------------------- the payload
 
 
-class PayloadPerson(BaseModel):
-    model_config = ConfigDict(frozen=True)
-
+class PayloadPerson(Record):
     code: str | None = None
     email: str | None = None
     name: str | None = None
-    external_ids: dict[str, str] = {}
+    external_ids: dict[str, str] = msgspec.field(default_factory=dict)
 
 
-class DeliveryPayload(BaseModel):
+class DeliveryPayload(Record):
     """What a delivery POSTs, and what `performList` lists: one referral, as of the moment it is sent.
 
-    `id` is the referral's id: Zapier requires an `id` on every item.
+    `id` is the referral's id: Zapier requires an `id` on every item. The fields' order is the JSON's.
     """
-
-    model_config = ConfigDict(frozen=True)
 
     id: str
     event: SubscriptionEvent
@@ -129,7 +138,9 @@ class DeliveryPayload(BaseModel):
         )
 
     def json_body(self) -> dict[str, Any]:
-        return self.model_dump(mode="json")
+        """As JSON values: datetimes in RFC 3339 with `Z` for UTC, the status its value, nulls kept."""
+        body: dict[str, Any] = msgspec.to_builtins(self)
+        return body
 
 
 _EXAMPLE_AT = datetime(2026, 1, 15, 9, 30, tzinfo=UTC)
