@@ -2,8 +2,8 @@
 to its handler, and the partial batch response (`ReportBatchItemFailures`) naming the records that failed.
 
 It answers as Powertools' `process_partial_response` does for DynamoDB streams, without its batch
-utility (asyncio and every event source's data classes: ~40 ms of cold start). The stream consumers of
-an OnFailure message re-read records with adapters/dynamodb_streams.py instead.
+utility (asyncio and every event source's data classes: ~40 ms of cold start). Re-reading the records
+an OnFailure message points at is adapters/dynamodb_streams.py's job.
 """
 
 from __future__ import annotations
