@@ -12,6 +12,7 @@ import pytest
 
 if TYPE_CHECKING:
     from support.aws import AwsStack
+    from support.logs import Logs
 
 # Before anything creates a boto3 client: never touch a real account.
 for _name, _value in {
@@ -77,3 +78,12 @@ def stack(monkeypatch: pytest.MonkeyPatch) -> Iterator[AwsStack]:
         monkeypatch.setenv("EXCEPTIONS_QUEUE_URL", resources.exceptions_queue_url)
         wiring.api_keys().create("tests", API_KEY)
         yield resources
+
+
+@pytest.fixture
+def logs() -> Iterator[Logs]:
+    """The JSON lines the shared Powertools logger wrote since the test began."""
+    from support.logs import captured_logs  # Powertools: only for the tests that read the logs
+
+    with captured_logs() as lines:
+        yield lines

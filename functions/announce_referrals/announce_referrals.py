@@ -10,22 +10,16 @@ from __future__ import annotations
 
 from typing import Any
 
-# No pydantic on this path (services/announcements.py); were it imported first, batch would build
-# Powertools' parser models (tests/unit/test_cold_imports.py).
-from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
-from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
-from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from referral_engine import wiring
+from referral_engine.adapters.dynamodb_stream_batch import BatchResponse, StreamRecord, process_stream_batch
 from referral_engine.observability import carry, logger
 from referral_engine.services.announcements import InvalidReferralItem
 
-processor = BatchProcessor(event_type=EventType.DynamoDBStreams)
 
-
-def announce_record(record: DynamoDBRecord) -> str:
-    image = record.dynamodb.new_image if record.dynamodb else {}
+def announce_record(record: StreamRecord) -> None:
+    image = record.new_image
     carry(image.get("correlation_id"))
     try:
         announced = wiring.stream_announcer().announce_item(image)
@@ -35,13 +29,10 @@ def announce_record(record: DynamoDBRecord) -> str:
             "referral item not announced: not a valid referral",
             extra={"pk": image.get("pk"), "why": str(error)},
         )
-        return "invalid_referral"
+        return
     logger.info("referral announced", extra={"referral_id": announced.referral_id})
-    return "announced"
 
 
 @logger.inject_lambda_context(clear_state=True)
-def handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
-    return process_partial_response(
-        event=event, record_handler=announce_record, processor=processor, context=context
-    )
+def handler(event: dict[str, Any], context: LambdaContext) -> BatchResponse:
+    return process_stream_batch(event, announce_record)

@@ -9,14 +9,10 @@ from __future__ import annotations
 
 from typing import Any
 
-# First, before anything imports pydantic: imported after it, batch builds Powertools' parser models
-# (tests/unit/test_cold_imports.py).
-from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
-from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
-from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from referral_engine import wiring
+from referral_engine.adapters.dynamodb_stream_batch import BatchResponse, StreamRecord, process_stream_batch
 from referral_engine.domain.errors import PermanentSignalError
 from referral_engine.domain.models import Signal
 from referral_engine.domain.records import Invalid, parse
@@ -24,11 +20,10 @@ from referral_engine.observability import Count, carry, count, logger, publish_m
 from referral_engine.services.qualification import Outcome
 
 COUNTED = {Outcome.QUALIFIED: Count.QUALIFIED, Outcome.REVERSED: Count.REVERSED}
-processor = BatchProcessor(event_type=EventType.DynamoDBStreams)
 
 
-def process_record(record: DynamoDBRecord) -> str:
-    image = record.dynamodb.new_image if record.dynamodb else {}
+def process_record(record: StreamRecord) -> None:
+    image = record.new_image
     carry(image.get("correlation_id"))
     try:
         signal = parse(Signal, image)
@@ -41,16 +36,13 @@ def process_record(record: DynamoDBRecord) -> str:
             payload={"signal": image, "stream_event_id": record.event_id},
         )
         logger.warning("signal set aside", extra={"reason": reason, "signal_pk": image.get("pk")})
-        return reason
+        return
     logger.info("signal processed", extra={"signal_id": signal.key, "outcome": outcome.value})
     if outcome in COUNTED:
         count(COUNTED[outcome])
-    return outcome.value
 
 
 @publish_metrics
 @logger.inject_lambda_context(clear_state=True)
-def handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
-    return process_partial_response(
-        event=event, record_handler=process_record, processor=processor, context=context
-    )
+def handler(event: dict[str, Any], context: LambdaContext) -> BatchResponse:
+    return process_stream_batch(event, process_record)

@@ -12,10 +12,10 @@ from typing import TYPE_CHECKING, Any
 
 import boto3
 import pytest
-from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
 
 import announce_referrals
 import deliver_events
+from referral_engine.adapters.dynamodb_stream_batch import EntireBatchFailed
 from referral_engine.adapters.eventbridge import EventBridgePublisher
 from referral_engine.services.deliveries import DeliveryIncomplete
 from referrals_local.cli.parser import DLQ_NAMES
@@ -127,7 +127,7 @@ def unannounced(
     batch = deliveries.stream_batch()
     with monkeypatch.context() as patch:
         patch.setattr(EventBridgePublisher, "publish_created", unreachable)
-        with pytest.raises(BatchProcessingError):  # every record failed: the whole batch fails
+        with pytest.raises(EntireBatchFailed):  # every record failed: the whole batch fails
             announce_referrals.handler(batch, LambdaContext("announce_referrals"))
     assert deliveries.bus_events() == []
     return stream_failure(batch["Records"]), batch

@@ -7,10 +7,10 @@ from typing import TYPE_CHECKING, Any
 
 import boto3
 import pytest
-from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
 
 import issue_reward
 import qualify
+from referral_engine.adapters.dynamodb_stream_batch import EntireBatchFailed
 from referral_engine.adapters.eventbridge import EventBridgePublisher
 from support.events import LambdaContext, json_body, sample
 from support.journey import (
@@ -201,7 +201,7 @@ def test_a_signal_that_qualified_but_was_never_announced_is_announced_on_redrive
     batch = cli.stack.stream_batch()
     with monkeypatch.context() as patch:  # qualify writes the transition, then cannot publish
         patch.setattr(EventBridgePublisher, "publish_qualified", unreachable)
-        with pytest.raises(BatchProcessingError):  # every record failed: the whole batch fails
+        with pytest.raises(EntireBatchFailed):  # every record failed: the whole batch fails
             qualify.handler(batch, LambdaContext())
     assert json_body(get_referral(referral["id"]))["status"] == "qualified"
     assert cli.stack.captured_events() == []

@@ -4,10 +4,8 @@ CloudWatch EMF lines on stdout (Powertools' Metrics; track_click prints its own)
 
 from __future__ import annotations
 
-import io
 import json
 import os
-from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -21,7 +19,6 @@ import qualify
 from referral_engine import wiring
 from referral_engine.adapters.dynamodb.signals import DynamoSignalInbox
 from referral_engine.domain.models import Signal, SignalKind, SignalMatch, utcnow
-from referral_engine.observability import logger
 from support.aws import AwsStack, wire_event_delivery
 from support.events import LambdaContext, http_event, json_body, sample
 from support.journey import (
@@ -35,21 +32,10 @@ from support.journey import (
     run_qualify,
     vendor_hook,
 )
-
-Logs = Callable[[], list[dict[str, Any]]]
+from support.logs import Logs
 
 SIGNUP_REQUEST = "Sg7uPq1XIAMEa1Q="
 WEBHOOK_REQUEST = "Wh5kLm2YIAMEb2R="
-
-
-@pytest.fixture
-def logs() -> Iterator[Logs]:
-    """The JSON lines the shared Powertools logger wrote since the test began."""
-    handler = logger.registered_handler
-    buffer = io.StringIO()
-    previous = handler.setStream(buffer)  # type: ignore[attr-defined]
-    yield lambda: [json.loads(line) for line in buffer.getvalue().splitlines()]
-    handler.setStream(previous)  # type: ignore[attr-defined]
 
 
 def metric_lines(text: str) -> list[dict[str, Any]]:
