@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from referral_engine.domain.models import Milestone, ReferralStatus, RewardRule, Signal, SignalMatch
-from referral_engine.domain.records import Invalid, parse
+from referral_engine.domain.records import Invalid, parse, problems
 
 
 @pytest.mark.parametrize(
@@ -105,3 +105,10 @@ def test_statuses_have_their_wire_names() -> None:
         "rejected",
         "reversed",
     ]
+
+
+def test_problems_name_the_field_but_never_the_value() -> None:
+    with pytest.raises(Invalid) as refused:
+        parse(Signal, {"source": "s", "event_id": "e", "campaign_id": "c", "match": {}, "kind": "secret-x"})
+
+    assert problems(refused.value) == "kind: Invalid enum value"

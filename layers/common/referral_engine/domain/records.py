@@ -69,5 +69,7 @@ def to_json(record: Any) -> bytes:
 def problems(error: Invalid, whole: str = "value") -> str:
     """What is wrong, without the value (it may be personal data); `$.a.b` is written `a.b`."""
     message, _, where = str(error).partition(" - at `$")
+    if message.startswith("Invalid enum value"):  # msgspec quotes the value it got
+        message = "Invalid enum value"
     path = where.rstrip("`").lstrip(".")
     return f"{path or whole}: {message}"
