@@ -325,8 +325,8 @@ def test_zapier_and_make_event_ids_are_separate() -> None:
         (b"event_id=in_1&email=grace%40example.org", "a zapier call is a JSON object"),  # Payload Type: form
         (b"\xff\xfe{}", "a zapier call is a JSON object"),  # not UTF-8
         (b"", "event_id"),
-        (b"null", "valid dictionary"),
-        (b'[{"event_id": "in_1", "email": "grace@example.org"}]', "valid dictionary"),  # wrapped in an array
+        (b"null", "Expected `object`"),
+        (b'[{"event_id": "in_1", "email": "grace@example.org"}]', "Expected `object`"),  # wrapped in an array
         (edited("zapier", "qualify_invoice_paid", event_id=None), "event_id"),
         (edited("zapier", "qualify_invoice_paid", event_id="   "), "event_id"),
         (edited("zapier", "qualify_invoice_paid", event_id=True), "event_id"),

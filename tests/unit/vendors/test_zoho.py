@@ -103,13 +103,13 @@ def test_good_connections_are_accepted(milestone: dict[str, Any], settings: dict
 @pytest.mark.parametrize(
     ("milestone", "settings", "problem"),
     [
-        ({}, {}, "milestone.field"),
-        ({"field": "Stage"}, {}, "milestone.value"),
-        ({"field": " ", "value": "Closed Won"}, {}, "milestone.field"),
-        ({"field": "Stage", "value": "Closed Won", "stage": "x"}, {}, "milestone.stage"),
-        ({"field": "Stage", "value": 5}, {}, "milestone.value"),
-        (MILESTONE, {"username": "x"}, "settings.username"),
-        (MILESTONE, {"email": ""}, "settings.email"),
+        ({}, {}, "^milestone: .* `field`"),
+        ({"field": "Stage"}, {}, "^milestone: .* `value`"),
+        ({"field": " ", "value": "Closed Won"}, {}, r"^milestone\.field: "),
+        ({"field": "Stage", "value": "Closed Won", "stage": "x"}, {}, "^milestone: .* `stage`"),
+        ({"field": "Stage", "value": 5}, {}, r"^milestone\.value: "),
+        (MILESTONE, {"username": "x"}, "^settings: .* `username`"),
+        (MILESTONE, {"email": ""}, r"^settings\.email: "),
     ],
 )
 def test_bad_connections_are_refused(

@@ -12,9 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
-from typing import Any, Protocol
-
-from pydantic import ValidationError
+from typing import TYPE_CHECKING, Any, Protocol
 
 from referral_engine.domain.errors import DomainError
 from referral_engine.domain.models import MAX_EVENT_ID, Connection, Signal
@@ -85,6 +83,10 @@ class VendorAdapter(Protocol):
 
     def reply(self, normalised: Normalised) -> VendorReply:
         """What the vendor expects once the signals are durably stored."""
+
+
+if TYPE_CHECKING:  # only the adapters still on pydantic call this; the rest never load pydantic
+    from pydantic import ValidationError
 
 
 def problems(error: ValidationError, whole: str = "value") -> str:

@@ -5,71 +5,80 @@ is reached; the campaign's own milestone (amount, currency, days) still applies 
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from pydantic import (
-    AwareDatetime,
-    BaseModel,
-    BeforeValidator,
-    ConfigDict,
-    Field,
-    StringConstraints,
-    ValidationError,
-)
+import msgspec
 
-from referral_engine.domain.fields import Currency, Email
-from referral_engine.domain.identifiers import normalise_code
+from referral_engine.domain.identifiers import normalise_code, normalise_email
 from referral_engine.domain.models import Connection, Signal, SignalKind, SignalMatch
+from referral_engine.domain.money import CURRENCY_PATTERN
+from referral_engine.domain.records import Invalid, Record, parse, problems
 from referral_engine.domain.webhooks import (
     InboundRequest,
     MalformedWebhook,
     Normalised,
     VendorReply,
     WebhookRefused,
-    blank_is_none,
-    problems,
+    blanks_to_none,
     same,
 )
 
 SECRET_HEADER = "x-referrals-secret"  # noqa: S105 - a header name, not a secret
+_BODY = msgspec.json.Decoder(dict[str, Any], float_hook=Decimal)  # 12.10 stays 12.10
+
+EventId = Annotated[str, msgspec.Meta(min_length=1, max_length=190)]
+ExternalId = Annotated[str, msgspec.Meta(max_length=160)]  # as stored at signup: "stripe:cus_123"
+Currency = Annotated[str, msgspec.Meta(pattern=CURRENCY_PATTERN)]
+AwareDatetime = Annotated[datetime, msgspec.Meta(tz=True)]
 
 
-def _text(value: Any) -> Any:
-    """An id mapped from a number (Make's `{{1.id}}` unquoted) is the same id as text; trimmed."""
-    if isinstance(value, int) and not isinstance(value, bool):
-        return str(value)
-    return value.strip() if isinstance(value, str) else value
-
-
-def _currency(value: Any) -> Any:
-    value = blank_is_none(value)
-    return value.strip().upper() if isinstance(value, str) else value  # Stripe and others send "usd"
-
-
-BlankIsNone = BeforeValidator(blank_is_none)  # Zapier and Make send "" for a mapped field left empty
-ExternalId = Annotated[str, StringConstraints(max_length=160)]  # as stored at signup: "stripe:cus_123"
-Amount = Annotated[Decimal, Field(ge=0)]
-
-
-class AutomationCall(BaseModel):
-    model_config = ConfigDict(extra="ignore")
-
-    event_id: Annotated[str, StringConstraints(min_length=1, max_length=190), BeforeValidator(_text)]
+class AutomationCall(Record, frozen=True):
+    event_id: EventId
     event: Literal["qualify", "reverse"] = "qualify"
-    code: Annotated[str | None, BlankIsNone] = None
-    referral_code: Annotated[str | None, BlankIsNone] = None
-    email: Annotated[Email | None, BlankIsNone] = None
-    external_id: Annotated[ExternalId | None, BeforeValidator(_text), BlankIsNone] = None
-    amount: Annotated[Amount | None, BlankIsNone] = None
-    currency: Annotated[Currency | None, BeforeValidator(_currency)] = None
-    occurred_at: Annotated[AwareDatetime | None, BlankIsNone] = None
+    code: str | None = None
+    referral_code: str | None = None
+    email: str | None = None
+    external_id: ExternalId | None = None
+    amount: Decimal | None = None
+    currency: Currency | None = None
+    occurred_at: AwareDatetime | None = None
 
     @property
     def signal_event_id(self) -> str:
         """A reversal keeps apart from the qualification it undoes, even when the automation sends the
         same id for both (the invoice's id, say)."""
         return self.event_id if self.event == "qualify" else f"{self.event_id}:reverse"
+
+
+def _read(body: dict[str, Any]) -> AutomationCall:
+    """The call as the tool meant it: Zapier and Make send "" for a mapped field left empty, an id
+    mapped from a number (Make's `{{1.id}}` unquoted) is the same id as text, and a currency may come
+    in lower case (Stripe and others send "usd")."""
+    fields = blanks_to_none(body)
+    for name in ("event_id", "external_id"):
+        value = fields.get(name)
+        if isinstance(value, int) and not isinstance(value, bool):
+            fields[name] = str(value)
+        elif isinstance(value, str):
+            fields[name] = value.strip()
+    if isinstance(currency := fields.get("currency"), str):
+        fields["currency"] = currency.strip().upper()
+    return parse(AutomationCall, fields)
+
+
+def _email(call: AutomationCall) -> str | None:
+    try:
+        return normalise_email(call.email) if call.email else None
+    except ValueError:
+        raise MalformedWebhook("`email` is not an email address") from None
+
+
+def _amount(call: AutomationCall) -> Decimal | None:
+    if call.amount is not None and not (call.amount.is_finite() and call.amount >= 0):
+        raise MalformedWebhook("`amount` is not a number of 0 or more")
+    return call.amount
 
 
 class _AutomationAdapter:
@@ -92,16 +101,16 @@ class _AutomationAdapter:
 
     def normalise(self, request: InboundRequest, connection: Connection) -> Normalised:
         try:
-            call = AutomationCall.model_validate(json.loads(request.body or b"{}"))
-        except ValidationError as error:
+            call = _read(_BODY.decode(request.body or b"{}"))
+        except msgspec.ValidationError as error:
             raise MalformedWebhook(f"not a valid {self.source} call: {problems(error, 'body')}") from error
-        except ValueError as error:
+        except Invalid as error:
             raise MalformedWebhook(f"a {self.source} call is a JSON object") from error
         field, raw_code = ("code", call.code) if call.code else ("referral_code", call.referral_code)
         code = normalise_code(raw_code) if raw_code else None
         if raw_code and code is None:
             raise MalformedWebhook(f"`{field}` is not a referral code")
-        match = SignalMatch(code=code, email=call.email, external_id=call.external_id)
+        match = SignalMatch(code=code, email=_email(call), external_id=call.external_id)
         if match.is_empty():
             raise MalformedWebhook("pass the referred person's `code`, `email` or `external_id`")
         signal = Signal(
@@ -110,7 +119,7 @@ class _AutomationAdapter:
             campaign_id=connection.campaign_id,
             kind=SignalKind(call.event),
             match=match,
-            amount=call.amount,
+            amount=_amount(call),
             currency=call.currency,
             occurred_at=call.occurred_at,
             received_at=request.received_at,

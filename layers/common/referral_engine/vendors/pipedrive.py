@@ -23,12 +23,13 @@ import json
 import re
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictInt, ValidationError
+import msgspec
 
 from referral_engine.domain.identifiers import normalise_code
 from referral_engine.domain.models import Connection, Signal, SignalKind, SignalMatch
+from referral_engine.domain.records import Invalid, Record, problems
 from referral_engine.domain.webhooks import (
     InboundRequest,
     MalformedWebhook,
@@ -46,19 +47,22 @@ _USERNAME = re.compile(r"^[^:\x00-\x1f\x7f]{1,128}$")  # RFC 7617: no colon, no 
 _ADDED = {"create", "change", "added", "updated", "merged"}  # v2 and v1 actions that carry a deal
 
 
-class _Milestone(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class _Milestone(Record, frozen=True, forbid_unknown_fields=True):
     status: Literal["won"] | None = None
-    stage_id: StrictInt | None = Field(default=None, gt=0)
+    stage_id: Annotated[int, msgspec.Meta(gt=0)] | None = None
 
 
-class _Settings(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class _Settings(Record, frozen=True, forbid_unknown_fields=True):
     username: str
     match: Literal["person", "deal"] = "person"
     code_field: str | None = None
+
+
+class _Rule(Record, frozen=True):
+    """What `validate_connection` checks, so that a problem is located as `milestone.…`/`settings.…`."""
+
+    milestone: _Milestone
+    settings: _Settings
 
 
 class PipedriveAdapter:
@@ -66,11 +70,11 @@ class PipedriveAdapter:
     vendor_issues_secret = False
 
     def validate_connection(self, milestone: dict[str, Any], settings: dict[str, Any]) -> None:
-        try:
-            rule = _Milestone.model_validate(milestone)
-            options = _Settings.model_validate(settings)
-        except ValidationError as error:
-            raise ValueError(_first_problem(error)) from None
+        try:  # strict: a stage id is a number, not text
+            checked = msgspec.convert({"milestone": milestone, "settings": settings}, _Rule, strict=True)
+        except Invalid as error:
+            raise ValueError(problems(error)) from None
+        rule, options = checked.milestone, checked.settings
         if (rule.status is None) == (rule.stage_id is None):
             raise ValueError('a pipedrive milestone is {"status": "won"} or {"stage_id": <stage id>}')
         if not _USERNAME.fullmatch(options.username):
@@ -143,12 +147,6 @@ class PipedriveAdapter:
     def reply(self, normalised: Normalised) -> VendorReply:
         # Pipedrive wants any 2xx within 10 s; anything else is retried and counts towards a ban.
         return VendorReply(200, json.dumps({"accepted": len(normalised.signals)}))
-
-
-def _first_problem(error: ValidationError) -> str:
-    issue = error.errors(include_url=False, include_input=False)[0]
-    where = ".".join(str(part) for part in issue["loc"])
-    return f"{where}: {issue['msg']}" if where else str(issue["msg"])
 
 
 def _json_object(raw: bytes) -> dict[str, Any]:

@@ -22,18 +22,11 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from pydantic import (
-    BaseModel,
-    BeforeValidator,
-    ConfigDict,
-    Field,
-    StringConstraints,
-    ValidationError,
-    model_validator,
-)
+import msgspec
 
 from referral_engine.domain.identifiers import normalise_code, normalise_email
 from referral_engine.domain.models import Connection, Signal, SignalKind, SignalMatch
+from referral_engine.domain.records import Invalid, Record, decode, parse, problems
 from referral_engine.domain.webhooks import (
     InboundRequest,
     MalformedWebhook,
@@ -70,38 +63,42 @@ def major_units(minor: int, currency: str) -> Decimal:
     return Decimal(minor).scaleb(-exponent)
 
 
-def _upper(value: Any) -> Any:
-    return value.upper() if isinstance(value, str) else value
+MAX_MIN_AMOUNT = Decimal(10**9)
 
 
-class StripeMilestone(BaseModel):
+class StripeMilestone(Record, frozen=True, forbid_unknown_fields=True):
     """A Stripe connection's milestone rule: which events count, and how much they must be worth.
 
     The campaign's own milestone (amount, currency, `within_days` of signup) still applies in qualify.
     """
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    events: Annotated[list[PaymentEvent], Field(min_length=1)] = list(PAYMENT_EVENTS)
-    min_amount: Annotated[Decimal, Field(gt=0, le=Decimal(10**9))] | None = None
-    currency: Annotated[str, BeforeValidator(_upper), StringConstraints(pattern=r"^[A-Z]{3}$")] | None = None
+    events: Annotated[list[PaymentEvent], msgspec.Meta(min_length=1)] = msgspec.field(
+        default_factory=lambda: list(PAYMENT_EVENTS)
+    )
+    min_amount: Decimal | None = None
+    currency: Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z]{3}$")] | None = None  # upper-cased
     # invoice.paid only, e.g. ["subscription_create"] for the first payment of a subscription.
-    billing_reasons: list[Annotated[str, StringConstraints(pattern=r"^[a-z_]{1,64}$")]] | None = None
-    reversals: list[ReversalEvent] = list(REVERSAL_EVENTS)  # [] to never reverse from Stripe
+    billing_reasons: list[Annotated[str, msgspec.Meta(pattern=r"^[a-z_]{1,64}$")]] | None = None
+    reversals: list[ReversalEvent] = msgspec.field(default_factory=lambda: list(REVERSAL_EVENTS))  # []: never
 
-    @model_validator(mode="after")
-    def _amount_needs_currency(self) -> StripeMilestone:
-        if self.min_amount is not None and self.currency is None:
-            raise ValueError("a minimum amount needs its currency")
-        return self
+    def __post_init__(self) -> None:
+        if self.currency is not None:
+            msgspec.structs.force_setattr(self, "currency", self.currency.upper())
+        if self.min_amount is not None:
+            if not (self.min_amount.is_finite() and 0 < self.min_amount <= MAX_MIN_AMOUNT):
+                raise ValueError(f"min_amount must be more than 0 and at most {MAX_MIN_AMOUNT}")
+            if self.currency is None:
+                raise ValueError("a minimum amount needs its currency")
+
+
+class _Rule(Record, frozen=True):
+    """What `validate_connection` checks, so that a problem is located as `milestone.…`."""
+
+    milestone: StripeMilestone
 
 
 # ---------------------------------------------------------------------------- the payload we read
 # Only the fields this adapter uses; everything else in Stripe's objects is ignored.
-
-
-class _Loose(BaseModel):
-    model_config = ConfigDict(extra="ignore", frozen=True)
 
 
 Expandable = str | dict[str, Any] | None  # an id, or the object when the endpoint expands it
@@ -115,39 +112,40 @@ def _id(value: Expandable) -> str | None:
     return value or None
 
 
-class _Data(_Loose):
+class _Data(Record, frozen=True):
     object: dict[str, Any]
 
 
-class _Event(_Loose):
-    id: Annotated[str, StringConstraints(min_length=1, max_length=200)]
-    object: str = "event"
+class _Event(Record, frozen=True):
+    id: Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
     type: str
     created: int
     data: _Data
+    object: str = "event"
 
 
-class _Details(_Loose):
+class _Details(Record, frozen=True):
     email: str | None = None
     metadata: Metadata = None
 
 
-class _Parent(_Loose):
+class _Parent(Record, frozen=True):
     subscription_details: _Details | None = None
 
 
-class _Invoice(_Loose):
-    customer: Expandable = None
-    customer_email: str | None = None
+class _Invoice(Record, frozen=True):
     amount_paid: int
     currency: str
+    customer: Expandable = None
+    customer_email: str | None = None
     billing_reason: str | None = None
     metadata: Metadata = None
     subscription_details: _Details | None = None  # API versions before 2025-03-31.basil
     parent: _Parent | None = None  # 2025-03-31.basil and later
 
 
-class _CheckoutSession(_Loose):
+class _CheckoutSession(Record, frozen=True):
+    payment_status: str
     customer: Expandable = None
     customer_details: _Details | None = None
     customer_email: str | None = None
@@ -155,26 +153,25 @@ class _CheckoutSession(_Loose):
     metadata: Metadata = None
     amount_total: int | None = None
     currency: str | None = None
-    payment_status: str
 
 
-class _Charge(_Loose):
+class _Charge(Record, frozen=True):
+    amount: int
+    currency: str
     customer: Expandable = None
     billing_details: _Details | None = None
     receipt_email: str | None = None
     metadata: Metadata = None
-    amount: int
     amount_captured: int | None = None
     amount_refunded: int = 0
     refunded: bool = False
-    currency: str
 
 
-class _Evidence(_Loose):
+class _Evidence(Record, frozen=True):
     customer_email_address: str | None = None
 
 
-class _Dispute(_Loose):
+class _Dispute(Record, frozen=True):
     amount: int
     currency: str
     charge: Expandable = None
@@ -218,7 +215,10 @@ class StripeAdapter:
     vendor_issues_secret = True
 
     def validate_connection(self, milestone: dict[str, Any], settings: dict[str, Any]) -> None:
-        StripeMilestone.model_validate(milestone)  # ValidationError is a ValueError
+        try:
+            parse(_Rule, {"milestone": milestone})
+        except Invalid as error:
+            raise ValueError(problems(error)) from None
         if settings:
             raise ValueError("stripe connections take no settings: paste the endpoint's signing secret")
 
@@ -238,18 +238,20 @@ class StripeAdapter:
 
     def normalise(self, request: InboundRequest, connection: Connection) -> Normalised:
         try:
-            event = _Event.model_validate(json.loads(request.body))
-        except (ValueError, ValidationError) as error:
-            raise MalformedWebhook(f"not a Stripe event: {error}") from error
+            event = decode(_Event, request.body)
+        except Invalid as error:
+            raise MalformedWebhook(f"not a Stripe event: {problems(error, 'body')}") from error
         if event.object != "event":  # a thin event (v2) carries no object to read
             return Normalised([], [f"{event.type}: thin events are not read; use a snapshot endpoint"])
-        milestone = StripeMilestone.model_validate(connection.milestone)
+        milestone = parse(StripeMilestone, connection.milestone)
         try:
             signal = self._signal(event, milestone, connection, request.received_at)
         except _Skip as skipped:
             return Normalised([], [f"{event.type}: {skipped}"])
-        except ValidationError as error:
-            raise MalformedWebhook(f"{event.type} {event.id} is not shaped as Stripe's: {error}") from error
+        except Invalid as error:
+            raise MalformedWebhook(
+                f"{event.type} {event.id} is not shaped as Stripe's: {problems(error, 'object')}"
+            ) from error
         return Normalised([signal])
 
     def reply(self, normalised: Normalised) -> VendorReply:
@@ -266,16 +268,16 @@ class StripeAdapter:
         data = event.data.object
         kind = SignalKind.QUALIFY
         if event.type == "invoice.paid" and event.type in milestone.events:
-            match, amount, currency = _invoice(_Invoice.model_validate(data), milestone)
+            match, amount, currency = _invoice(parse(_Invoice, data), milestone)
         elif event.type in ("checkout.session.completed", ASYNC_CHECKOUT_PAID) and (
             "checkout.session.completed" in milestone.events
         ):
-            match, amount, currency = _checkout(_CheckoutSession.model_validate(data), milestone)
+            match, amount, currency = _checkout(parse(_CheckoutSession, data), milestone)
         elif event.type == "charge.refunded" and event.type in milestone.reversals:
-            match, amount, currency = _refund(_Charge.model_validate(data), milestone)
+            match, amount, currency = _refund(parse(_Charge, data), milestone)
             kind = SignalKind.REVERSE
         elif event.type == "charge.dispute.created" and event.type in milestone.reversals:
-            match, amount, currency = _dispute(_Dispute.model_validate(data), milestone)
+            match, amount, currency = _dispute(parse(_Dispute, data), milestone)
             kind = SignalKind.REVERSE
         else:
             raise _Skip("not an event this connection acts on")

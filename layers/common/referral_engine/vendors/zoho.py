@@ -23,10 +23,11 @@ from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any, Literal
 from urllib.parse import parse_qsl
 
-from pydantic import BaseModel, ConfigDict, StringConstraints, ValidationError
+import msgspec
 
 from referral_engine.domain.identifiers import normalise_code, normalise_email, sha256_hex
 from referral_engine.domain.models import Connection, Signal, SignalKind, SignalMatch
+from referral_engine.domain.records import Invalid, Record, parse, problems
 from referral_engine.domain.webhooks import (
     InboundRequest,
     MalformedWebhook,
@@ -52,20 +53,16 @@ _CURRENCY = re.compile(r"^[A-Z]{3}$")
 _NUMBER = re.compile(r"^[^\d-]*?(-?\d+(?:\.\d+)?)\s*$")  # "24000.0", "24,000.00", "$ 24000"
 _MAX_EVENT_ID = 160  # of the 200 a signal's event id may have: room for the amount
 
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
-Value = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+Name = Annotated[str, msgspec.Meta(min_length=1, max_length=100)]  # read `_stripped`
+Value = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
 
 
-class _Milestone(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class _Milestone(Record, frozen=True, forbid_unknown_fields=True):
     field: Name
     value: Value
 
 
-class _Settings(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class _Settings(Record, frozen=True, forbid_unknown_fields=True):
     record_id: Name | None = None
     email: Name | None = None
     code: Name | None = None
@@ -73,21 +70,30 @@ class _Settings(BaseModel):
     currency: Name | None = None
 
 
+class _Rule(Record, frozen=True):
+    """What `validate_connection` checks, so that a problem is located as `milestone.…`/`settings.…`."""
+
+    milestone: _Milestone
+    settings: _Settings
+
+
+def _stripped(fields: dict[str, Any]) -> dict[str, Any]:
+    """Names and values as the user meant them: a pasted " Stage" is `Stage`, " " is empty."""
+    return {key: value.strip() if isinstance(value, str) else value for key, value in fields.items()}
+
+
 class ZohoAdapter:
     source = SOURCE
     vendor_issues_secret = False
 
     def validate_connection(self, milestone: dict[str, Any], settings: dict[str, Any]) -> None:
-        for kind, model, given in (("milestone", _Milestone, milestone), ("settings", _Settings, settings)):
-            try:
-                model.model_validate(given)
-            except ValidationError as error:
-                issue = error.errors(include_url=False, include_input=False)[0]
-                where = ".".join([kind, *(str(part) for part in issue["loc"])])
-                raise ValueError(
-                    f"{where}: {issue['msg']} (a zoho milestone is "
-                    '{"field": "<parameter>", "value": "<value>"}; settings rename parameters)'
-                ) from None
+        try:
+            parse(_Rule, {"milestone": _stripped(milestone), "settings": _stripped(settings)})
+        except Invalid as error:
+            raise ValueError(
+                f"{problems(error)} (a zoho milestone is "
+                '{"field": "<parameter>", "value": "<value>"}; settings rename parameters)'
+            ) from None
 
     def verify(self, request: InboundRequest, secret: str, connection: Connection) -> None:
         given = request.header(SECRET_HEADER)
@@ -104,7 +110,7 @@ class ZohoAdapter:
     def normalise(self, request: InboundRequest, connection: Connection) -> Normalised:
         params = {**request.query, **_parameters(request)}
         params.pop(SECRET_PARAMETER, None)
-        rule = _Milestone.model_validate(connection.milestone)
+        rule = parse(_Milestone, _stripped(connection.milestone))
         renamed = {key: name for key, name in connection.settings.items() if isinstance(name, str) and name}
         names = {**DEFAULT_PARAMETERS, **renamed}
 
