@@ -34,7 +34,7 @@ Currency = Annotated[str, msgspec.Meta(pattern=CURRENCY_PATTERN)]
 AwareDatetime = Annotated[datetime, msgspec.Meta(tz=True)]
 
 
-class AutomationCall(Record, frozen=True):
+class AutomationCall(Record):
     event_id: EventId
     event: Literal["qualify", "reverse"] = "qualify"
     code: str | None = None

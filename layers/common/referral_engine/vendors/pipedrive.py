@@ -47,18 +47,18 @@ _USERNAME = re.compile(r"^[^:\x00-\x1f\x7f]{1,128}$")  # RFC 7617: no colon, no 
 _ADDED = {"create", "change", "added", "updated", "merged"}  # v2 and v1 actions that carry a deal
 
 
-class _Milestone(Record, frozen=True, forbid_unknown_fields=True):
+class _Milestone(Record, forbid_unknown_fields=True):
     status: Literal["won"] | None = None
     stage_id: Annotated[int, msgspec.Meta(gt=0)] | None = None
 
 
-class _Settings(Record, frozen=True, forbid_unknown_fields=True):
+class _Settings(Record, forbid_unknown_fields=True):
     username: str
     match: Literal["person", "deal"] = "person"
     code_field: str | None = None
 
 
-class _Rule(Record, frozen=True):
+class _Rule(Record):
     """What `validate_connection` checks, so that a problem is located as `milestone.…`/`settings.…`."""
 
     milestone: _Milestone

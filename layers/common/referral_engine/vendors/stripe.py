@@ -66,7 +66,7 @@ def major_units(minor: int, currency: str) -> Decimal:
 MAX_MIN_AMOUNT = Decimal(10**9)
 
 
-class StripeMilestone(Record, frozen=True, forbid_unknown_fields=True):
+class StripeMilestone(Record, forbid_unknown_fields=True):
     """A Stripe connection's milestone rule: which events count, and how much they must be worth.
 
     The campaign's own milestone (amount, currency, `within_days` of signup) still applies in qualify.
@@ -91,7 +91,7 @@ class StripeMilestone(Record, frozen=True, forbid_unknown_fields=True):
                 raise ValueError("a minimum amount needs its currency")
 
 
-class _Rule(Record, frozen=True):
+class _Rule(Record):
     """What `validate_connection` checks, so that a problem is located as `milestone.…`."""
 
     milestone: StripeMilestone
@@ -112,11 +112,11 @@ def _id(value: Expandable) -> str | None:
     return value or None
 
 
-class _Data(Record, frozen=True):
+class _Data(Record):
     object: dict[str, Any]
 
 
-class _Event(Record, frozen=True):
+class _Event(Record):
     id: Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
     type: str
     created: int
@@ -124,16 +124,16 @@ class _Event(Record, frozen=True):
     object: str = "event"
 
 
-class _Details(Record, frozen=True):
+class _Details(Record):
     email: str | None = None
     metadata: Metadata = None
 
 
-class _Parent(Record, frozen=True):
+class _Parent(Record):
     subscription_details: _Details | None = None
 
 
-class _Invoice(Record, frozen=True):
+class _Invoice(Record):
     amount_paid: int
     currency: str
     customer: Expandable = None
@@ -144,7 +144,7 @@ class _Invoice(Record, frozen=True):
     parent: _Parent | None = None  # 2025-03-31.basil and later
 
 
-class _CheckoutSession(Record, frozen=True):
+class _CheckoutSession(Record):
     payment_status: str
     customer: Expandable = None
     customer_details: _Details | None = None
@@ -155,7 +155,7 @@ class _CheckoutSession(Record, frozen=True):
     currency: str | None = None
 
 
-class _Charge(Record, frozen=True):
+class _Charge(Record):
     amount: int
     currency: str
     customer: Expandable = None
@@ -167,11 +167,11 @@ class _Charge(Record, frozen=True):
     refunded: bool = False
 
 
-class _Evidence(Record, frozen=True):
+class _Evidence(Record):
     customer_email_address: str | None = None
 
 
-class _Dispute(Record, frozen=True):
+class _Dispute(Record):
     amount: int
     currency: str
     charge: Expandable = None

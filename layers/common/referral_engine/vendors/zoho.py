@@ -57,12 +57,12 @@ Name = Annotated[str, msgspec.Meta(min_length=1, max_length=100)]  # read `_stri
 Value = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
 
 
-class _Milestone(Record, frozen=True, forbid_unknown_fields=True):
+class _Milestone(Record, forbid_unknown_fields=True):
     field: Name
     value: Value
 
 
-class _Settings(Record, frozen=True, forbid_unknown_fields=True):
+class _Settings(Record, forbid_unknown_fields=True):
     record_id: Name | None = None
     email: Name | None = None
     code: Name | None = None
@@ -70,7 +70,7 @@ class _Settings(Record, frozen=True, forbid_unknown_fields=True):
     currency: Name | None = None
 
 
-class _Rule(Record, frozen=True):
+class _Rule(Record):
     """What `validate_connection` checks, so that a problem is located as `milestone.…`/`settings.…`."""
 
     milestone: _Milestone
