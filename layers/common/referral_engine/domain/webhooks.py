@@ -12,12 +12,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
-from typing import Any, Protocol
-
-from pydantic import ValidationError
+from typing import TYPE_CHECKING, Any, Protocol
 
 from referral_engine.domain.errors import DomainError
 from referral_engine.domain.models import Connection, Signal
+
+if TYPE_CHECKING:  # the webhook function never loads pydantic (only the HTTP edge does)
+    from pydantic import ValidationError
 
 
 class WebhookRefused(DomainError):
