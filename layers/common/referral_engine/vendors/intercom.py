@@ -71,7 +71,7 @@ STANDARD_ATTRIBUTES = frozenset(
     }
 )
 
-Scalar = str | bool | int | float  # parsed strictly: "1" is not 1, nor 1 True
+Scalar = str | bool | int | float  # parsed strictly: "1" stays text, and 1 is not True
 _MISSING = object()
 NEEDS_A_MILESTONE = (
     'an intercom connection needs a milestone: {"tag": "<tag name>"} or '
