@@ -296,6 +296,25 @@ def test_a_numeric_stage_id_in_the_milestone_matches_hubspots_string() -> None:
     assert signal.match.external_id == "hubspot_deal:17208465803"
 
 
+def test_milestone_values_and_event_ids_are_read_as_text() -> None:
+    milestone = {"object": "deal", "property": "dealstage", "value": [" closedwon ", 148721392]}
+    events = json.loads(sample("app_webhook_deal_closedwon.json"))
+    as_numbers = {**events[0], "propertyValue": 148721392, "objectId": "17208465803"}
+    normalised = adapter.normalise(
+        request(json.dumps([events[0], as_numbers]).encode()), connection(milestone)
+    )
+    assert [signal.match.external_id for signal in normalised.signals] == ["hubspot_deal:17208465803"] * 2
+
+
+def test_an_event_that_is_not_an_object_is_ignored_with_the_reason() -> None:
+    normalised = adapter.normalise(request(b'[7, {"objectId": -1}]'), connection())
+    assert normalised.signals == []
+    assert normalised.ignored == [
+        "event 0: not a HubSpot webhook event (event: Expected `object`, got `int`)",
+        "event 1: not a HubSpot webhook event (objectId: Expected `str`, got `int`)",
+    ]
+
+
 @pytest.mark.parametrize(
     ("milestone", "settings", "message"),
     [

@@ -270,6 +270,16 @@ def test_booleans_and_numbers_are_not_confused() -> None:
     assert adapter.normalise(request(encoded), connection(as_int)).signals == []
 
 
+def test_text_is_not_a_number_in_a_milestone() -> None:
+    body = json.loads(raw("contact.user.updated"))
+    body["data"]["item"]["custom_attributes"]["seats"] = 3
+    encoded = json.dumps(body).encode()
+    as_text = {"attribute": " custom_attributes.seats ", "value": "3"}
+    as_number = {"attribute": "custom_attributes.seats", "value": [2, 3.0]}
+    assert adapter.normalise(request(encoded), connection(as_text)).signals == []
+    assert len(adapter.normalise(request(encoded), connection(as_number)).signals) == 1
+
+
 def test_a_conversation_notification_is_ignored() -> None:
     body = edited(
         "contact.user.updated",

@@ -145,8 +145,8 @@ def test_sensible_connections_are_accepted(
         ({}, {"organization_id": ORG}, "needs a milestone"),
         ({"object": "Opportunity", "field": "StageName"}, {"organization_id": ORG}, "milestone"),
         ({**OPPORTUNITY_WON, "stage": "won"}, {"organization_id": ORG}, "milestone"),
-        ({**OPPORTUNITY_WON, "field": "Stage Name"}, {"organization_id": ORG}, "milestone"),
-        ({**OPPORTUNITY_WON, "value": "  "}, {"organization_id": ORG}, "milestone"),
+        ({**OPPORTUNITY_WON, "field": "Stage Name"}, {"organization_id": ORG}, "field: "),
+        ({**OPPORTUNITY_WON, "value": "  "}, {"organization_id": ORG}, "value: "),
         (OPPORTUNITY_WON, {}, "organization_id"),
         (OPPORTUNITY_WON, {"organization_id": "0015e00000ZkM3hAAF"}, "organization_id"),
         (OPPORTUNITY_WON, {"organization_id": ORG, "code_field": "Referral Code"}, "code_field"),
@@ -412,6 +412,22 @@ def test_a_lead_status_may_be_sent_as_status(adapter: SalesforceAdapter) -> None
     assert signal.match.external_id == "salesforce:00Q5e00000BqW3rEAF"
 
 
+def test_a_referral_code_may_be_sent_as_code(adapter: SalesforceAdapter) -> None:
+    body = flow_sample(referral_code=None, code="P4WZ8HK2MQ7X")
+    [signal] = receive(adapter, flow(body), connection()).signals
+    assert signal.match.code == "p4wz8hk2mq7x"
+
+
+def test_a_connection_is_read_without_surrounding_whitespace(adapter: SalesforceAdapter) -> None:
+    milestone = {"object": " Opportunity", "field": "StageName ", "value": " Closed Won "}
+    conn = connection(milestone, organization_id=f" {ORG} ")
+    adapter.validate_connection(milestone, conn.settings)
+    body = flow_sample(event_id="  opp-won  ")
+    adapter.verify(flow(body), SECRET, conn)  # the callout names ORG: the same organization
+    [signal] = receive(adapter, flow(body), conn).signals
+    assert signal.event_id == "opp-won"
+
+
 @pytest.mark.parametrize(
     "headers",
     [
@@ -460,6 +476,7 @@ def test_a_flow_callout_before_the_milestone_is_ignored(adapter: SalesforceAdapt
         json.dumps(flow_sample(stage=None)).encode(),
         json.dumps(flow_sample(record_id="not an id")).encode(),
         json.dumps(flow_sample(currency="dollars")).encode(),
+        json.dumps(flow_sample(occurred_at="2026-11-23T20:14:58")).encode(),  # no time zone
     ],
 )
 def test_an_unreadable_flow_callout_is_malformed(adapter: SalesforceAdapter, body: bytes) -> None:

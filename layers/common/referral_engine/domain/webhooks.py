@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -16,6 +16,9 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from referral_engine.domain.errors import DomainError
 from referral_engine.domain.models import MAX_EVENT_ID, Connection, Signal
+
+if TYPE_CHECKING:  # the webhook function never loads pydantic (only the HTTP edge does)
+    from pydantic import ValidationError
 
 
 class WebhookRefused(DomainError):
@@ -100,6 +103,14 @@ def problems(error: ValidationError, whole: str = "value") -> str:
 def blanks_to_none(fields: Mapping[str, Any]) -> dict[str, Any]:
     """A body's fields with empty text as None, before it is parsed as a record (see `blank_is_none`)."""
     return {key: blank_is_none(value) for key, value in fields.items()}
+
+
+def stripped(fields: Mapping[str, Any], names: Collection[str]) -> dict[str, Any]:
+    """`fields` with the text of `names` stripped of surrounding whitespace, before they are parsed."""
+    return {
+        key: value.strip() if key in names and isinstance(value, str) else value
+        for key, value in fields.items()
+    }
 
 
 def blank_is_none(value: Any) -> Any:

@@ -42,21 +42,14 @@ import re
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
-from pydantic import (
-    BaseModel,
-    BeforeValidator,
-    ConfigDict,
-    Field,
-    PositiveInt,
-    StringConstraints,
-    ValidationError,
-    field_validator,
-)
+import msgspec
+from msgspec import Meta
 
 from referral_engine.domain.identifiers import fingerprint, normalise_code, normalise_email, sha256_hex
 from referral_engine.domain.models import Connection, Signal, SignalKind, SignalMatch
+from referral_engine.domain.records import Invalid, Record, parse, problems
 from referral_engine.domain.webhooks import (
     InboundRequest,
     MalformedWebhook,
@@ -64,7 +57,6 @@ from referral_engine.domain.webhooks import (
     StaleWebhook,
     VendorReply,
     WebhookRefused,
-    problems,
     same,
     state_event_id,
 )
@@ -108,19 +100,16 @@ _RECORD_ID_KEYS = ("hs_object_id", "objectId", "canonical-vid", "vid", "dealId",
 _DIGITS = re.compile(r"^[0-9]{1,30}$")
 _CURRENCY = re.compile(r"^[A-Z]{3}$")
 
-PropertyName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z][A-Za-z0-9_]{0,99}$")]
-PropertyValue = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+PropertyName = Annotated[str, Meta(pattern=r"^[A-Za-z][A-Za-z0-9_]{0,99}$")]
+PropertyValue = Annotated[str, Meta(min_length=1, max_length=200)]  # stripped before it is parsed
 
 
-class HubSpotMilestone(BaseModel):
+class HubSpotMilestone(Record, frozen=True, forbid_unknown_fields=True):
     """A property of a contact or deal reaching a value (or one of several values)."""
 
-    # Stage ids of custom pipelines are digits; `"value": 148721392` means the same as `"148721392"`.
-    model_config = ConfigDict(extra="forbid", frozen=True, coerce_numbers_to_str=True)
-
-    object: Literal["contact", "deal"]
-    property_name: PropertyName = Field(alias="property")
-    value: PropertyValue | Annotated[list[PropertyValue], Field(min_length=1, max_length=50)]
+    object: Annotated[str, Meta(pattern=r"^(contact|deal)$")]
+    property_name: PropertyName = msgspec.field(name="property")
+    value: PropertyValue | Annotated[list[PropertyValue], Meta(min_length=1, max_length=50)]
 
     @property
     def values(self) -> frozenset[str]:
@@ -130,12 +119,30 @@ class HubSpotMilestone(BaseModel):
         return name.casefold() == self.property_name.casefold()
 
 
-class HubSpotSettings(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    portal_id: PositiveInt | None = None  # events from other HubSpot accounts are ignored
+class HubSpotSettings(Record, frozen=True, forbid_unknown_fields=True):
+    portal_id: Annotated[int, Meta(gt=0)] | None = None  # events from other HubSpot accounts are ignored
     require_v3: bool = False  # refuse v1/v2 signatures, which carry no timestamp
     code_property: PropertyName = "referral_code"  # a workflow body's field holding the referral code
+
+
+def parse_milestone(milestone: Mapping[str, Any]) -> HubSpotMilestone:
+    """Raises `Invalid`. Stage ids of custom pipelines are digits: `"value": 148721392` means the same
+    as `"148721392"`; values are compared without their surrounding whitespace."""
+    fields = dict(milestone)
+    value = fields.get("value")
+    if value is not None:
+        fields["value"] = (
+            [_value_text(one) for one in value] if isinstance(value, list) else _value_text(value)
+        )
+    return parse(HubSpotMilestone, fields)
+
+
+def _value_text(value: Any) -> Any:
+    if isinstance(value, str):
+        return value.strip()
+    if isinstance(value, int | float | Decimal) and not isinstance(value, bool):
+        return str(value)
+    return value
 
 
 def _id_text(value: Any) -> Any:
@@ -149,29 +156,24 @@ def _id_text(value: Any) -> Any:
     return value
 
 
-HubSpotId = Annotated[str, BeforeValidator(_id_text), StringConstraints(pattern=r"^[0-9]{1,30}$")]
+HubSpotId = Annotated[str, Meta(pattern=r"^[0-9]{1,30}$")]  # numbers made text before parsing
+_ID_FIELDS = ("objectId", "portalId", "subscriptionId", "eventId")
+EpochMillis = Annotated[int, Meta(ge=0, lt=10**14)]
 
 
-class AppEvent(BaseModel):
+class AppEvent(Record, frozen=True, kw_only=True):  # restated: kw_only is not inherited
     """One event of an app webhook batch: the fields we read (HubSpot's names as aliases)."""
 
-    model_config = ConfigDict(extra="ignore", frozen=True)
-
-    subscription_type: str | None = Field(None, alias="subscriptionType")
-    event_type: str | None = Field(None, alias="eventType")  # the older name of the same field
-    object_type_id: str | None = Field(None, alias="objectTypeId")
-    object_id: HubSpotId = Field(alias="objectId")
-    property_name: str | None = Field(None, alias="propertyName")
-    property_value: str | None = Field(None, alias="propertyValue")
-    portal_id: HubSpotId = Field(alias="portalId")
-    subscription_id: HubSpotId = Field(alias="subscriptionId")
-    event_id: HubSpotId = Field(alias="eventId")
-    occurred_at: int = Field(alias="occurredAt", ge=0, lt=10**14)  # milliseconds since the epoch
-
-    @field_validator("property_value", mode="before")
-    @classmethod
-    def _scalar_text(cls, value: Any) -> Any:
-        return _text(value) if value is not None else None
+    subscription_type: str | None = msgspec.field(default=None, name="subscriptionType")
+    event_type: str | None = msgspec.field(default=None, name="eventType")  # subscriptionType's old name
+    object_type_id: str | None = msgspec.field(default=None, name="objectTypeId")
+    object_id: HubSpotId = msgspec.field(name="objectId")
+    property_name: str | None = msgspec.field(default=None, name="propertyName")
+    property_value: str | None = msgspec.field(default=None, name="propertyValue")
+    portal_id: HubSpotId = msgspec.field(name="portalId")
+    subscription_id: HubSpotId = msgspec.field(name="subscriptionId")
+    event_id: HubSpotId = msgspec.field(name="eventId")
+    occurred_at: EpochMillis = msgspec.field(name="occurredAt")
 
     @property
     def kind(self) -> str | None:
@@ -190,6 +192,16 @@ class AppEvent(BaseModel):
     def dedupe_id(self) -> str:
         """HubSpot's eventId alone is not unique; with the portal, subscription and time it is."""
         return f"{self.portal_id}-{self.subscription_id}-{self.event_id}-{self.occurred_at}"
+
+
+def parse_event(raw: Any) -> AppEvent:
+    """An app webhook event, its ids as text and its property value as text (None for an object)."""
+    if not isinstance(raw, dict):
+        return parse(AppEvent, raw)  # refused, with the reason
+    fields = {**raw, **{name: _id_text(raw[name]) for name in _ID_FIELDS if name in raw}}
+    if raw.get("propertyValue") is not None:
+        fields["propertyValue"] = _text(raw["propertyValue"])
+    return parse(AppEvent, fields)
 
 
 def signed_uri(url: str) -> str:
@@ -212,12 +224,8 @@ def _millis(value: Any) -> datetime | None:
         return None
 
 
-def _milestone(connection: Connection) -> HubSpotMilestone:
-    return HubSpotMilestone.model_validate(connection.milestone)
-
-
 def _settings(connection: Connection) -> HubSpotSettings:
-    return HubSpotSettings.model_validate(connection.settings)
+    return parse(HubSpotSettings, connection.settings)
 
 
 class HubSpotAdapter:
@@ -231,13 +239,13 @@ class HubSpotAdapter:
                 '"property": "<internal property name>", "value": "<value>"}'
             )
         try:
-            HubSpotMilestone.model_validate(milestone)
-        except ValidationError as error:
-            raise ValueError(f"hubspot milestone: {problems(error)}") from None
+            parse_milestone(milestone)
+        except Invalid as error:
+            raise ValueError(f"invalid hubspot {problems(error, 'milestone')}") from None
         try:
-            HubSpotSettings.model_validate(settings)
-        except ValidationError as error:
-            raise ValueError(f"hubspot settings: {problems(error)}") from None
+            parse(HubSpotSettings, settings)
+        except Invalid as error:
+            raise ValueError(f"invalid hubspot {problems(error, 'settings')}") from None
 
     # ------------------------------------------------------------------------------ verification
     def verify(self, request: InboundRequest, secret: str, connection: Connection) -> None:
@@ -284,7 +292,7 @@ class HubSpotAdapter:
             payload = json.loads(request.body)
         except ValueError as error:
             raise MalformedWebhook(f"not JSON: {error}") from None
-        milestone, settings = _milestone(connection), _settings(connection)
+        milestone, settings = parse_milestone(connection.milestone), _settings(connection)
         if isinstance(payload, list):
             return self._app_events(payload, request, connection, milestone, settings)
         if isinstance(payload, dict):
@@ -303,9 +311,9 @@ class HubSpotAdapter:
         ignored: list[str] = []
         for index, raw in enumerate(payload):
             try:
-                event = AppEvent.model_validate(raw)
-            except ValidationError as error:
-                ignored.append(f"event {index}: not a HubSpot webhook event ({problems(error)})")
+                event = parse_event(raw)
+            except Invalid as error:
+                ignored.append(f"event {index}: not a HubSpot webhook event ({problems(error, 'event')})")
                 continue
             reason = self._why_not(event, milestone, settings)
             if reason is not None:
@@ -317,7 +325,7 @@ class HubSpotAdapter:
                     event_id=event.dedupe_id,
                     campaign_id=connection.campaign_id,
                     kind=SignalKind.QUALIFY,
-                    match=SignalMatch(external_id=external_id(milestone.object, str(event.object_id))),
+                    match=SignalMatch(external_id=external_id(milestone.object, event.object_id)),
                     occurred_at=_millis(event.occurred_at),
                     received_at=request.received_at,
                 )

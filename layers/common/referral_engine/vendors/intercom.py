@@ -25,23 +25,14 @@ import hashlib
 import hmac
 import json
 from datetime import UTC, datetime, timedelta
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
-from pydantic import (
-    BaseModel,
-    ConfigDict,
-    Field,
-    StrictBool,
-    StrictFloat,
-    StrictInt,
-    StrictStr,
-    StringConstraints,
-    ValidationError,
-    field_validator,
-)
+import msgspec
+from msgspec import Meta
 
 from referral_engine.domain.identifiers import normalise_code, normalise_email
 from referral_engine.domain.models import Connection, Signal, SignalKind, SignalMatch
+from referral_engine.domain.records import Invalid, Record, decode, parse, problems
 from referral_engine.domain.webhooks import (
     InboundRequest,
     MalformedWebhook,
@@ -49,8 +40,8 @@ from referral_engine.domain.webhooks import (
     StaleWebhook,
     VendorReply,
     WebhookRefused,
-    problems,
     same,
+    stripped,
 )
 
 SOURCE = "intercom"
@@ -80,73 +71,59 @@ STANDARD_ATTRIBUTES = frozenset(
     }
 )
 
-Scalar = StrictStr | StrictBool | StrictInt | StrictFloat
+Scalar = str | bool | int | float  # parsed strictly: "1" stays text, and 1 is not True
 _MISSING = object()
+NEEDS_A_MILESTONE = (
+    'an intercom connection needs a milestone: {"tag": "<tag name>"} or '
+    '{"attribute": "custom_attributes.<name>" | "<standard attribute>", "value": <value>}'
+)
 
 
-def _attribute_path(path: str) -> str:
-    path = path.strip()
-    if path.startswith(CUSTOM) and path.removeprefix(CUSTOM).strip():
-        return path
-    if path in STANDARD_ATTRIBUTES:
-        return path
-    raise ValueError(
-        f"`attribute` must be custom_attributes.<name> or one of {', '.join(sorted(STANDARD_ATTRIBUTES))}"
-    )
+def _is_custom(path: str) -> bool:
+    return path.startswith(CUSTOM) and bool(path.removeprefix(CUSTOM).strip())
 
 
-class TagMilestone(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    tag: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=190)]
+class TagMilestone(Record, frozen=True, forbid_unknown_fields=True):
+    tag: Annotated[str, Meta(min_length=1, max_length=190)]  # stripped
 
 
-class AttributeMilestone(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+class AttributeMilestone(Record, frozen=True, forbid_unknown_fields=True):
+    attribute: str  # stripped
+    value: Scalar | Annotated[list[Scalar], Meta(min_length=1, max_length=20)]
 
-    attribute: str
-    value: Scalar | Annotated[list[Scalar], Field(min_length=1, max_length=20)]
-
-    @field_validator("attribute")
-    @classmethod
-    def _known(cls, path: str) -> str:
-        return _attribute_path(path)
+    def __post_init__(self) -> None:
+        if not _is_custom(self.attribute) and self.attribute not in STANDARD_ATTRIBUTES:
+            raise ValueError(
+                "`attribute` must be custom_attributes.<name> or one of "
+                f"{', '.join(sorted(STANDARD_ATTRIBUTES))}"
+            )
 
     def accepts(self, actual: object) -> bool:
         wanted = self.value if isinstance(self.value, list) else [self.value]
         return any(_same_value(actual, one) for one in wanted)
 
 
-class IntercomSettings(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    match_on: Literal["contact_id", "external_id"] = "contact_id"
+class IntercomSettings(Record, frozen=True, forbid_unknown_fields=True):
+    match_on: Annotated[str, Meta(pattern=r"^(contact_id|external_id)$")] = "contact_id"
     code_attribute: str | None = None  # "custom_attributes.referral_code": the friend's own code
-    workspace_id: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)] | None = None
-    max_age_hours: Annotated[int, Field(ge=1, le=720)] = 24
+    workspace_id: Annotated[str, Meta(min_length=1)] | None = None  # stripped
+    max_age_hours: Annotated[int, Meta(ge=1, le=720)] = 24
 
-    @field_validator("code_attribute")
-    @classmethod
-    def _custom(cls, path: str | None) -> str | None:
-        if path is not None and not (path.startswith(CUSTOM) and path.removeprefix(CUSTOM).strip()):
+    def __post_init__(self) -> None:
+        if self.code_attribute is not None and not _is_custom(self.code_attribute):
             raise ValueError("`code_attribute` must be custom_attributes.<name>")
-        return path
 
 
-class NotificationData(BaseModel):
-    model_config = ConfigDict(extra="ignore")
-
+class NotificationData(Record, frozen=True):
     item: dict[str, Any]
 
 
-class Notification(BaseModel):
+class Notification(Record, frozen=True, kw_only=True):  # restated: kw_only is not inherited
     """The envelope every Intercom webhook shares (Webhook notification object)."""
 
-    model_config = ConfigDict(extra="ignore")
-
-    type: Literal["notification_event"]
-    id: Annotated[str, StringConstraints(min_length=1, max_length=200)] | None = None  # null on pings
-    topic: Annotated[str, StringConstraints(min_length=1)]
+    type: Annotated[str, Meta(pattern=r"^notification_event$")]
+    id: Annotated[str, Meta(min_length=1, max_length=200)] | None = None  # null on pings
+    topic: Annotated[str, Meta(min_length=1)]
     app_id: str | None = None  # the workspace the event happened in
     created_at: int | str | None = None
     data: NotificationData
@@ -190,29 +167,27 @@ def _timestamp(value: object) -> datetime | None:
     return None
 
 
-def _friendly(error: ValidationError, what: str) -> str:
-    return f"invalid intercom {what}: {problems(error, what)}"
+def _friendly(error: Invalid, what: str) -> str:
+    return f"invalid intercom {problems(error, what)}"
 
 
 def parse_milestone(milestone: dict[str, Any]) -> TagMilestone | AttributeMilestone:
-    if not milestone:
-        raise ValueError(
-            'an intercom connection needs a milestone: {"tag": "<tag name>"} or '
-            '{"attribute": "custom_attributes.<name>" | "<standard attribute>", "value": <value>}'
-        )
+    if "tag" not in milestone and "attribute" not in milestone:
+        raise ValueError(NEEDS_A_MILESTONE)
     model: type[TagMilestone | AttributeMilestone] = (
         TagMilestone if "tag" in milestone else AttributeMilestone
     )
     try:
-        return model.model_validate(milestone)
-    except ValidationError as error:
+        # Strict: a milestone's value is compared with the contact's as JSON types (1 is not "1").
+        return msgspec.convert(stripped(milestone, ("tag", "attribute")), model, strict=True)
+    except Invalid as error:
         raise ValueError(_friendly(error, "milestone")) from None
 
 
 def parse_settings(settings: dict[str, Any]) -> IntercomSettings:
     try:
-        return IntercomSettings.model_validate(settings)
-    except ValidationError as error:
+        return parse(IntercomSettings, stripped(settings, ("workspace_id",)))
+    except Invalid as error:
         raise ValueError(_friendly(error, "settings")) from None
 
 
@@ -286,9 +261,9 @@ class IntercomAdapter:
 
 def _parse(body: bytes) -> Notification:
     try:
-        return Notification.model_validate(json.loads(body or b"{}"))
-    except (ValueError, ValidationError) as error:
-        raise MalformedWebhook(f"not an Intercom notification: {error}") from error
+        return decode(Notification, body or b"{}")
+    except Invalid as error:
+        raise MalformedWebhook(f"not an Intercom notification: {problems(error, 'body')}") from error
 
 
 def _settings_of(connection: Connection) -> IntercomSettings:

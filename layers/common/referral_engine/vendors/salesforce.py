@@ -37,20 +37,12 @@ from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any
 
-from pydantic import (
-    AliasChoices,
-    AwareDatetime,
-    BaseModel,
-    BeforeValidator,
-    ConfigDict,
-    Field,
-    StringConstraints,
-    ValidationError,
-)
+from msgspec import Meta
 
-from referral_engine.domain.fields import Currency
 from referral_engine.domain.identifiers import normalise_code, normalise_email
 from referral_engine.domain.models import Connection, Signal, SignalMatch
+from referral_engine.domain.money import CURRENCY_PATTERN
+from referral_engine.domain.records import Invalid, Record, parse, problems
 from referral_engine.domain.webhooks import (
     InboundRequest,
     MalformedWebhook,
@@ -58,10 +50,10 @@ from referral_engine.domain.webhooks import (
     VendorReply,
     WebhookForbidden,
     WebhookRefused,
-    blank_is_none,
-    problems,
+    blanks_to_none,
     same,
     state_event_id,
+    stripped,
 )
 
 SOURCE = "salesforce"
@@ -89,10 +81,13 @@ _ORGANIZATION_ID = re.compile(r"^00D[a-zA-Z0-9]{12}(?:[a-zA-Z0-9]{3})?$")
 _CURRENCY = re.compile(r"^[A-Z]{3}$")
 _FORBIDDEN_XML = re.compile(r"<!\s*(?:DOCTYPE|ENTITY)", re.IGNORECASE)
 
-ApiName = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^[A-Za-z][A-Za-z0-9_]{0,79}$")]
-OrganizationId = Annotated[str, StringConstraints(strip_whitespace=True, pattern=_ORGANIZATION_ID.pattern)]
-MilestoneValue = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=255)]
-EventId = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+# Text is stripped of surrounding whitespace before it is parsed (`stripped`), where noted.
+ApiName = Annotated[str, Meta(pattern=r"^[A-Za-z][A-Za-z0-9_]{0,79}$")]  # stripped
+OrganizationId = Annotated[str, Meta(pattern=_ORGANIZATION_ID.pattern)]  # stripped
+MilestoneValue = Annotated[str, Meta(min_length=1, max_length=255)]  # stripped
+EventId = Annotated[str, Meta(min_length=1, max_length=200)]  # stripped
+Currency = Annotated[str, Meta(pattern=CURRENCY_PATTERN)]
+AwareDatetime = Annotated[datetime, Meta(tz=True)]
 
 
 def _as_text(value: Any) -> Any:
@@ -102,14 +97,12 @@ def _as_text(value: Any) -> Any:
     return value
 
 
-class SalesforceMilestone(BaseModel):
+class SalesforceMilestone(Record, frozen=True, forbid_unknown_fields=True):
     """The connection's milestone: the record's `field` reaches `value` on an `object`."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
     object: ApiName
     field: ApiName
-    value: Annotated[MilestoneValue, BeforeValidator(_as_text)]
+    value: MilestoneValue
 
     def is_object(self, name: str | None) -> bool:
         return name is not None and name.casefold() == self.object.casefold()
@@ -119,9 +112,7 @@ class SalesforceMilestone(BaseModel):
         return value is not None and value.strip().casefold() == self.value.casefold()
 
 
-class SalesforceSettings(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
+class SalesforceSettings(Record, frozen=True, forbid_unknown_fields=True):
     organization_id: OrganizationId
     code_field: ApiName | None = None  # e.g. Referral_Code__c, mapped from the lead on conversion
     email_field: ApiName = "Email"  # e.g. a formula field on Opportunity with the contact's email
@@ -132,6 +123,17 @@ class SalesforceSettings(BaseModel):
         if given is None or _ORGANIZATION_ID.fullmatch(given) is None:
             return False
         return same(self.organization_id[:15], given[:15])
+
+
+def parse_milestone(milestone: dict[str, Any]) -> SalesforceMilestone:
+    """Raises `Invalid`."""
+    fields = {name: _as_text(value) if name == "value" else value for name, value in milestone.items()}
+    return parse(SalesforceMilestone, stripped(fields, ("object", "field", "value")))
+
+
+def parse_settings(settings: dict[str, Any]) -> SalesforceSettings:
+    """Raises `Invalid`."""
+    return parse(SalesforceSettings, stripped(settings, ("organization_id", "code_field", "email_field")))
 
 
 @dataclass(frozen=True)
@@ -151,7 +153,7 @@ class OutboundMessage:
 
 
 @dataclass(frozen=True)
-class Record:
+class SalesforceRecord:
     """What we need from a record, whichever way it arrived."""
 
     event_id: str
@@ -170,30 +172,37 @@ class OutboundMessageBatch(Normalised):
     """What an Outbound Message normalised to: answered with the SOAP Ack rather than JSON."""
 
 
-class FlowCallout(BaseModel):
-    """The JSON body our documented Flow HTTP callout sends."""
+class FlowCallout(Record, frozen=True, kw_only=True):  # restated: kw_only is not inherited
+    """The JSON body our documented Flow HTTP callout sends (read by `parse_flow_callout`)."""
 
-    model_config = ConfigDict(extra="ignore")
-
-    event_id: Annotated[EventId | None, BeforeValidator(blank_is_none)] = None
-    record_id: Annotated[str, StringConstraints(strip_whitespace=True, pattern=_RECORD_ID.pattern)]
+    event_id: EventId | None = None
+    record_id: Annotated[str, Meta(pattern=_RECORD_ID.pattern)]  # stripped
     object: ApiName
-    stage: Annotated[
-        str | None,
-        BeforeValidator(_as_text),
-        BeforeValidator(blank_is_none),
-        Field(validation_alias=AliasChoices("stage", "status")),
-    ] = None
-    organization_id: Annotated[str | None, BeforeValidator(blank_is_none)] = None
-    email: Annotated[str | None, BeforeValidator(blank_is_none)] = None
-    referral_code: Annotated[
-        str | None,
-        BeforeValidator(blank_is_none),
-        Field(validation_alias=AliasChoices("referral_code", "code")),
-    ] = None
-    amount: Annotated[Decimal | None, BeforeValidator(blank_is_none)] = None
-    currency: Annotated[Currency | None, BeforeValidator(blank_is_none)] = None
-    occurred_at: Annotated[AwareDatetime | None, BeforeValidator(blank_is_none)] = None
+    stage: str | None = None  # or `status`
+    organization_id: str | None = None
+    email: str | None = None
+    referral_code: str | None = None  # or `code`
+    amount: Decimal | None = None
+    currency: Currency | None = None
+    occurred_at: AwareDatetime | None = None
+
+
+def parse_flow_callout(body: bytes) -> FlowCallout:
+    """A Flow callout's JSON body, empty text read as absent; MalformedWebhook when it is not one."""
+    try:
+        fields = json.loads(body or b"{}", parse_float=Decimal)
+    except ValueError as error:
+        raise MalformedWebhook("a Salesforce Flow callout is a JSON object") from error
+    if not isinstance(fields, dict):
+        raise MalformedWebhook("a Salesforce Flow callout is a JSON object")
+    fields = blanks_to_none(stripped(fields, ("event_id", "record_id", "object")))
+    for name, alias in (("stage", "status"), ("referral_code", "code")):
+        fields[name] = fields[name] if name in fields else fields.get(alias)
+    fields["stage"] = _as_text(fields["stage"])
+    try:
+        return parse(FlowCallout, fields)
+    except Invalid as error:
+        raise MalformedWebhook(f"not a valid Salesforce Flow callout: {problems(error, 'body')}") from error
 
 
 def _local(tag: str) -> str:
@@ -283,7 +292,7 @@ def _occurred_at(raw: str | None) -> datetime | None:
 
 
 def _signal(
-    record: Record, settings: SalesforceSettings, connection: Connection, request: InboundRequest
+    record: SalesforceRecord, settings: SalesforceSettings, connection: Connection, request: InboundRequest
 ) -> Signal:
     amount = _amount(record.amount)
     currency = record.currency or settings.currency
@@ -306,9 +315,9 @@ def _signal(
 
 def record_of_notification(
     notification: Notification, milestone: SalesforceMilestone, settings: SalesforceSettings
-) -> Record:
+) -> SalesforceRecord:
     fields = notification.fields
-    return Record(
+    return SalesforceRecord(
         event_id=notification.id,  # unique per notification, repeated on redelivery
         object=notification.object,
         milestone_value=fields.get(milestone.field),
@@ -322,16 +331,11 @@ def record_of_notification(
     )
 
 
-def record_of_flow_callout(body: bytes) -> Record:
-    try:
-        call = FlowCallout.model_validate(json.loads(body or b"{}", parse_float=Decimal))
-    except ValidationError as error:
-        raise MalformedWebhook(f"not a valid Salesforce Flow callout: {problems(error)}") from error
-    except ValueError as error:
-        raise MalformedWebhook("a Salesforce Flow callout is a JSON object") from error
+def record_of_flow_callout(body: bytes) -> SalesforceRecord:
+    call = parse_flow_callout(body)
     if call.stage is None:
         raise MalformedWebhook("pass the value of the record's milestone field as `stage` (or `status`)")
-    return Record(
+    return SalesforceRecord(
         # Without an event id, the record reaching this stage (with this amount) is the event.
         event_id=call.event_id
         or state_event_id(f"{call.record_id}:{call.stage}"[:160], call.amount, call.currency),
@@ -358,19 +362,20 @@ class SalesforceAdapter:
                 '{"object": "Opportunity", "field": "StageName", "value": "Closed Won"}'
             )
         try:
-            SalesforceMilestone.model_validate(milestone)
-        except ValidationError as error:
-            raise ValueError(f"milestone: {problems(error)}") from None
+            parse_milestone(milestone)
+        except Invalid as error:
+            raise ValueError(f"invalid salesforce {problems(error, 'milestone')}") from None
         try:
-            SalesforceSettings.model_validate(settings)
-        except ValidationError as error:
+            parse_settings(settings)
+        except Invalid as error:
             raise ValueError(
-                f"settings {{organization_id, code_field?, email_field?, currency?}}: {problems(error)}"
+                f"invalid salesforce {problems(error, 'settings')} "
+                "(settings: organization_id, code_field?, email_field?, currency?)"
             ) from None
 
     # ------------------------------------------------------------------------ verification
     def verify(self, request: InboundRequest, secret: str, connection: Connection) -> None:
-        settings = SalesforceSettings.model_validate(connection.settings)
+        settings = parse_settings(connection.settings)
         if _is_outbound_message(request):
             if not same(secret, request.query.get(SECRET_PARAMETER)):
                 raise WebhookRefused(
@@ -401,8 +406,8 @@ class SalesforceAdapter:
 
     # ------------------------------------------------------------------------ normalisation
     def normalise(self, request: InboundRequest, connection: Connection) -> Normalised:
-        milestone = SalesforceMilestone.model_validate(connection.milestone)
-        settings = SalesforceSettings.model_validate(connection.settings)
+        milestone = parse_milestone(connection.milestone)
+        settings = parse_settings(connection.settings)
         if _is_outbound_message(request):
             message = parse_outbound_message(request.body)
             records = [record_of_notification(n, milestone, settings) for n in message.notifications]
@@ -412,7 +417,7 @@ class SalesforceAdapter:
 
     @staticmethod
     def _signals(
-        records: list[Record],
+        records: list[SalesforceRecord],
         milestone: SalesforceMilestone,
         settings: SalesforceSettings,
         connection: Connection,
