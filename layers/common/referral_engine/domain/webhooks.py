@@ -12,13 +12,10 @@ from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
 
 from referral_engine.domain.errors import DomainError
 from referral_engine.domain.models import MAX_EVENT_ID, Connection, Signal
-
-if TYPE_CHECKING:  # the webhook function never loads pydantic (only the HTTP edge does)
-    from pydantic import ValidationError
 
 
 class WebhookRefused(DomainError):
@@ -88,21 +85,12 @@ class VendorAdapter(Protocol):
         """What the vendor expects once the signals are durably stored."""
 
 
-if TYPE_CHECKING:  # only the adapters still on pydantic call this; the rest never load pydantic
-    from pydantic import ValidationError
-
-
-def problems(error: ValidationError, whole: str = "value") -> str:
-    """A payload's validation errors, one per field, without the values (they may be personal data)."""
-    return "; ".join(
-        f"{'.'.join(str(part) for part in issue['loc']) or whole}: {issue['msg']}"
-        for issue in error.errors(include_url=False, include_input=False)
-    )
-
-
 def blanks_to_none(fields: Mapping[str, Any]) -> dict[str, Any]:
-    """A body's fields with empty text as None, before it is parsed as a record (see `blank_is_none`)."""
-    return {key: blank_is_none(value) for key, value in fields.items()}
+    """A body's fields with empty text as None, before it is parsed as a record: tools (Salesforce
+    Flow, Make, Zapier) send empty text for a field left empty."""
+    return {
+        key: None if isinstance(value, str) and not value.strip() else value for key, value in fields.items()
+    }
 
 
 def stripped(fields: Mapping[str, Any], names: Collection[str]) -> dict[str, Any]:
@@ -111,11 +99,6 @@ def stripped(fields: Mapping[str, Any], names: Collection[str]) -> dict[str, Any
         key: value.strip() if key in names and isinstance(value, str) else value
         for key, value in fields.items()
     }
-
-
-def blank_is_none(value: Any) -> Any:
-    """For `BeforeValidator`: tools (Salesforce Flow, Make, Zapier) send empty text for empty fields."""
-    return None if isinstance(value, str) and not value.strip() else value
 
 
 def state_event_id(reached: str, amount: Decimal | None, currency: str | None) -> str:

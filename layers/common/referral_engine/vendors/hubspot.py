@@ -104,7 +104,7 @@ PropertyName = Annotated[str, Meta(pattern=r"^[A-Za-z][A-Za-z0-9_]{0,99}$")]
 PropertyValue = Annotated[str, Meta(min_length=1, max_length=200)]  # stripped before it is parsed
 
 
-class HubSpotMilestone(Record, frozen=True, forbid_unknown_fields=True):
+class HubSpotMilestone(Record, forbid_unknown_fields=True):
     """A property of a contact or deal reaching a value (or one of several values)."""
 
     object: Annotated[str, Meta(pattern=r"^(contact|deal)$")]
@@ -119,7 +119,7 @@ class HubSpotMilestone(Record, frozen=True, forbid_unknown_fields=True):
         return name.casefold() == self.property_name.casefold()
 
 
-class HubSpotSettings(Record, frozen=True, forbid_unknown_fields=True):
+class HubSpotSettings(Record, forbid_unknown_fields=True):
     portal_id: Annotated[int, Meta(gt=0)] | None = None  # events from other HubSpot accounts are ignored
     require_v3: bool = False  # refuse v1/v2 signatures, which carry no timestamp
     code_property: PropertyName = "referral_code"  # a workflow body's field holding the referral code
@@ -161,7 +161,7 @@ _ID_FIELDS = ("objectId", "portalId", "subscriptionId", "eventId")
 EpochMillis = Annotated[int, Meta(ge=0, lt=10**14)]
 
 
-class AppEvent(Record, frozen=True, kw_only=True):  # restated: kw_only is not inherited
+class AppEvent(Record):
     """One event of an app webhook batch: the fields we read (HubSpot's names as aliases)."""
 
     subscription_type: str | None = msgspec.field(default=None, name="subscriptionType")

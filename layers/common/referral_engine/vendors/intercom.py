@@ -83,11 +83,11 @@ def _is_custom(path: str) -> bool:
     return path.startswith(CUSTOM) and bool(path.removeprefix(CUSTOM).strip())
 
 
-class TagMilestone(Record, frozen=True, forbid_unknown_fields=True):
+class TagMilestone(Record, forbid_unknown_fields=True):
     tag: Annotated[str, Meta(min_length=1, max_length=190)]  # stripped
 
 
-class AttributeMilestone(Record, frozen=True, forbid_unknown_fields=True):
+class AttributeMilestone(Record, forbid_unknown_fields=True):
     attribute: str  # stripped
     value: Scalar | Annotated[list[Scalar], Meta(min_length=1, max_length=20)]
 
@@ -103,7 +103,7 @@ class AttributeMilestone(Record, frozen=True, forbid_unknown_fields=True):
         return any(_same_value(actual, one) for one in wanted)
 
 
-class IntercomSettings(Record, frozen=True, forbid_unknown_fields=True):
+class IntercomSettings(Record, forbid_unknown_fields=True):
     match_on: Annotated[str, Meta(pattern=r"^(contact_id|external_id)$")] = "contact_id"
     code_attribute: str | None = None  # "custom_attributes.referral_code": the friend's own code
     workspace_id: Annotated[str, Meta(min_length=1)] | None = None  # stripped
@@ -114,11 +114,11 @@ class IntercomSettings(Record, frozen=True, forbid_unknown_fields=True):
             raise ValueError("`code_attribute` must be custom_attributes.<name>")
 
 
-class NotificationData(Record, frozen=True):
+class NotificationData(Record):
     item: dict[str, Any]
 
 
-class Notification(Record, frozen=True, kw_only=True):  # restated: kw_only is not inherited
+class Notification(Record):
     """The envelope every Intercom webhook shares (Webhook notification object)."""
 
     type: Annotated[str, Meta(pattern=r"^notification_event$")]

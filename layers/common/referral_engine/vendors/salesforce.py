@@ -97,7 +97,7 @@ def _as_text(value: Any) -> Any:
     return value
 
 
-class SalesforceMilestone(Record, frozen=True, forbid_unknown_fields=True):
+class SalesforceMilestone(Record, forbid_unknown_fields=True):
     """The connection's milestone: the record's `field` reaches `value` on an `object`."""
 
     object: ApiName
@@ -112,7 +112,7 @@ class SalesforceMilestone(Record, frozen=True, forbid_unknown_fields=True):
         return value is not None and value.strip().casefold() == self.value.casefold()
 
 
-class SalesforceSettings(Record, frozen=True, forbid_unknown_fields=True):
+class SalesforceSettings(Record, forbid_unknown_fields=True):
     organization_id: OrganizationId
     code_field: ApiName | None = None  # e.g. Referral_Code__c, mapped from the lead on conversion
     email_field: ApiName = "Email"  # e.g. a formula field on Opportunity with the contact's email
@@ -172,7 +172,7 @@ class OutboundMessageBatch(Normalised):
     """What an Outbound Message normalised to: answered with the SOAP Ack rather than JSON."""
 
 
-class FlowCallout(Record, frozen=True, kw_only=True):  # restated: kw_only is not inherited
+class FlowCallout(Record):
     """The JSON body our documented Flow HTTP callout sends (read by `parse_flow_callout`)."""
 
     event_id: EventId | None = None
