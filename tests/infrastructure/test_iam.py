@@ -22,8 +22,11 @@ from referrals_local.template import REPO_ROOT, Template, load_template, resourc
 
 pytestmark = pytest.mark.infrastructure
 
+# Every queue of the template (test_template.py pins which): the admin inspects and acts on each.
+QUEUES = set(resources_of_type(load_template(), "AWS::SQS::Queue"))
+
 # What each resource a statement may name is called below.
-RESOURCES = {
+RESOURCES: dict[str, dict[str, Any]] = {
     "table": {"Fn::GetAtt": ["ReferralsTable", "Arn"]},
     "gsi1": {"Fn::Sub": "${ReferralsTable.Arn}/index/gsi1"},
     "gsi2": {"Fn::Sub": "${ReferralsTable.Arn}/index/gsi2"},
@@ -33,28 +36,13 @@ RESOURCES = {
         "Fn::Sub": "arn:${AWS::Partition}:ssm:${AWS::Region}:${AWS::AccountId}:parameter"
         "/referral-engine/${AWS::StackName}/connections/*"
     },
-    **{
-        queue: {"Fn::GetAtt": [queue, "Arn"]}
-        for queue in (
-            "QualifyFailureQueue",
-            "ExceptionsQueue",
-            "RewardEventsDLQ",
-            "IssueRewardFailureQueue",
-            "HookEventsDLQ",
-            "AnnounceReferralsFailureQueue",
-            "DeliverEventsFailureQueue",
-        )
-    },
+    **{queue: {"Fn::GetAtt": [queue, "Arn"]} for queue in QUEUES},
 }
-ADMIN_QUEUES = {name for name in RESOURCES if name.endswith(("Queue", "DLQ"))}
-
-# The idempotency records of `Idempotency-Key` requests (web/idempotency.py, Powertools'
-# DynamoDBPersistenceLayer): get, put if absent or expired, update with the answer, delete on failure.
-IDEMPOTENCY = {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"}
 
 # function → action → the resources it may act on. A transaction (TransactWriteItems) is authorised
 # per item as the PutItem, UpdateItem or DeleteItem it holds; ChangeMessageVisibilityBatch as
-# ChangeMessageVisibility.
+# ChangeMessageVisibility. "Idempotency records": the answers to `Idempotency-Key` requests
+# (web/idempotency.py, Powertools' DynamoDBPersistenceLayer: get, put, update, delete on failure).
 GRANTS: dict[str, dict[str, set[str]]] = {
     # adapters/dynamodb/clicks.count_click: one conditional UpdateItem
     "TrackClickFunction": {"dynamodb:UpdateItem": {"table"}},
@@ -90,10 +78,10 @@ GRANTS: dict[str, dict[str, set[str]]] = {
         # adapters/eventbridge: a redriven event, a re-announced referral, a re-qualified signal
         "events:PutEvents": {"bus"},
         # adapters/sqs.SqsQueue: peek, take, release (the batch form), delete, depth
-        "sqs:ReceiveMessage": ADMIN_QUEUES,
-        "sqs:ChangeMessageVisibility": ADMIN_QUEUES,
-        "sqs:DeleteMessage": ADMIN_QUEUES,
-        "sqs:GetQueueAttributes": ADMIN_QUEUES,
+        "sqs:ReceiveMessage": QUEUES,
+        "sqs:ChangeMessageVisibility": QUEUES,
+        "sqs:DeleteMessage": QUEUES,
+        "sqs:GetQueueAttributes": QUEUES,
     },
     "InboundWebhookFunction": {
         "dynamodb:GetItem": {"table"},  # the hook, its campaign or connection, a referral
@@ -266,15 +254,7 @@ def test_sam_grants_send_message_only_to_each_functions_on_failure_queue(
     for logical_id, function in functions.items():
         # A function-level DeadLetterQueue would be another grant SAM adds.
         assert "DeadLetterQueue" not in function["Properties"], logical_id
-        expected = (
-            [
-                {
-                    "On": "OnFailure",
-                    "Type": "SQS",
-                    "Destination": {"Fn::GetAtt": [ON_FAILURE[logical_id], "Arn"]},
-                }
-            ]
-            if logical_id in ON_FAILURE
-            else []
-        )
+        queue = ON_FAILURE.get(logical_id)
+        target = {"Type": "SQS", "Destination": {"Fn::GetAtt": [queue, "Arn"]}}
+        expected = [{"On": "OnFailure", **target}] if queue else []
         assert _destinations(function) == expected, logical_id
