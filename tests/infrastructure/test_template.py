@@ -1,7 +1,8 @@
 """Assertions on template.yaml: the contract the functions' code and the operators rely on.
 
 cfn-lint and `sam validate` check that the template is valid; these tests check that it says what we
-mean: the triggers' failure handling, alarms, log retention, runtime, routes and least privilege.
+mean: the triggers' failure handling, alarms, log retention, runtime and routes (the functions'
+permissions: test_iam.py).
 """
 
 from __future__ import annotations
@@ -37,94 +38,6 @@ QUEUES = {
     "HookEventsDLQ",
     "AnnounceReferralsFailureQueue",
     "DeliverEventsFailureQueue",
-}
-
-TABLE = {"Fn::GetAtt": ["ReferralsTable", "Arn"]}
-TABLE_INDEXES = {"Fn::Sub": "${ReferralsTable.Arn}/index/*"}
-
-ADMIN_QUEUE_ACTIONS = (
-    "sqs:ReceiveMessage",
-    "sqs:ChangeMessageVisibility",
-    "sqs:DeleteMessage",
-    "sqs:GetQueueAttributes",
-)
-
-# Every action each function may take, and on what. SAM adds the trigger-side grants itself (stream
-# read for QualifyFunction, sqs:SendMessage to the OnFailure destinations), which is not listed here.
-EXPECTED_GRANTS: dict[str, set[tuple[str, str]]] = {
-    "TrackClickFunction": {("dynamodb:UpdateItem", "table")},
-    # looks into and acts on the failure queues; re-reads the stream; re-stores signals; republishes
-    # events; writes the admin log and API keys; keeps Idempotency-Key answers
-    "AdminFunction": {
-        ("dynamodb:GetItem", "table"),
-        ("dynamodb:PutItem", "table"),
-        ("dynamodb:UpdateItem", "table"),
-        ("dynamodb:DeleteItem", "table"),
-        ("dynamodb:Query", "indexes"),
-        ("dynamodb:GetShardIterator", "stream"),
-        ("dynamodb:GetRecords", "stream"),
-        ("events:PutEvents", "bus"),
-        *((action, "exceptions-queue") for action in ADMIN_QUEUE_ACTIONS),
-        *(
-            (action, f"queue:{queue}")
-            for action in ADMIN_QUEUE_ACTIONS
-            for queue in QUEUES - {"ExceptionsQueue"}
-        ),
-    },
-    "ApiFunction": {
-        ("dynamodb:GetItem", "table"),
-        ("dynamodb:PutItem", "table"),
-        ("dynamodb:UpdateItem", "table"),
-        ("dynamodb:DeleteItem", "table"),
-        ("ssm:PutParameter", "connection-secrets"),
-        ("ssm:DeleteParameter", "connection-secrets"),
-        ("dynamodb:Query", "table"),
-        ("dynamodb:Query", "indexes"),
-    },
-    "InboundWebhookFunction": {
-        ("dynamodb:GetItem", "table"),
-        ("dynamodb:PutItem", "table"),
-        ("ssm:GetParameter", "connection-secrets"),
-    },
-    "QualifyFunction": {
-        ("dynamodb:GetItem", "table"),
-        ("dynamodb:PutItem", "table"),
-        ("dynamodb:UpdateItem", "table"),
-        ("events:PutEvents", "bus"),
-        ("sqs:SendMessage", "exceptions-queue"),
-    },
-    "IssueRewardFunction": {
-        ("dynamodb:GetItem", "table"),
-        ("dynamodb:PutItem", "table"),
-        ("dynamodb:UpdateItem", "table"),
-    },
-    "AnnounceReferralsFunction": {("events:PutEvents", "bus")},  # referral.created
-    "DeliverEventsFunction": {
-        ("dynamodb:GetItem", "table"),  # referral, advocate, subscription, delivery log
-        ("dynamodb:PutItem", "table"),  # delivery log
-        ("dynamodb:DeleteItem", "table"),  # a subscription whose target answered 410
-        ("dynamodb:Query", "indexes"),  # the subscriptions matching an event
-    },
-}
-
-RESOURCE_NAMES = {
-    json.dumps(TABLE, sort_keys=True): "table",
-    json.dumps(TABLE_INDEXES, sort_keys=True): "indexes",
-    json.dumps({"Fn::GetAtt": ["EventBus", "Arn"]}, sort_keys=True): "bus",
-    json.dumps({"Fn::GetAtt": ["ExceptionsQueue", "Arn"]}, sort_keys=True): "exceptions-queue",
-    json.dumps({"Fn::GetAtt": ["ReferralsTable", "StreamArn"]}, sort_keys=True): "stream",
-    **{
-        json.dumps({"Fn::GetAtt": [queue, "Arn"]}, sort_keys=True): f"queue:{queue}"
-        for queue in QUEUES
-        if queue != "ExceptionsQueue"
-    },
-    json.dumps(
-        {
-            "Fn::Sub": "arn:${AWS::Partition}:ssm:${AWS::Region}:${AWS::AccountId}:parameter"
-            "/referral-engine/${AWS::StackName}/connections/*"
-        },
-        sort_keys=True,
-    ): "connection-secrets",
 }
 
 ROUTES = {
@@ -539,52 +452,6 @@ def test_alarm_topic_is_encrypted_with_a_key_cloudwatch_can_use(
     assert template["Conditions"]["HasAlarmEmail"] == {
         "Fn::Not": [{"Fn::Equals": [{"Ref": "AlarmEmail"}, ""]}]
     }
-
-
-# ----------------------------------------------------------------------------- permissions
-
-
-def _statements(function: dict[str, Any]) -> list[dict[str, Any]]:
-    statements: list[dict[str, Any]] = []
-    for policy in function["Properties"].get("Policies", []):
-        # Only inline policy documents: no SAM policy templates, no managed policies.
-        assert isinstance(policy, dict), policy
-        assert set(policy) <= {"Version", "Statement"}, policy
-        statements.extend(policy["Statement"])
-    return statements
-
-
-def _as_list(value: Any) -> list[Any]:
-    return value if isinstance(value, list) else [value]
-
-
-def test_policies_are_least_privilege(functions: dict[str, dict[str, Any]]) -> None:
-    for logical_id, function in functions.items():
-        assert "Role" not in function["Properties"], logical_id
-        grants = set()
-        for statement in _statements(function):
-            assert statement["Effect"] == "Allow"
-            assert "NotAction" not in statement
-            assert "NotResource" not in statement
-            for action in _as_list(statement["Action"]):
-                assert "*" not in action, f"{logical_id}: wildcard action {action}"
-                for resource in _as_list(statement["Resource"]):
-                    assert resource != "*", f"{logical_id}: {action} on every resource"
-                    name = RESOURCE_NAMES.get(json.dumps(resource, sort_keys=True), repr(resource))
-                    grants.add((action, name))
-        assert grants == EXPECTED_GRANTS[logical_id], logical_id
-
-
-def test_track_click_may_only_update_the_table(functions: dict[str, dict[str, Any]]) -> None:
-    [statement] = _statements(functions["TrackClickFunction"])
-    assert _as_list(statement["Action"]) == ["dynamodb:UpdateItem"]
-    assert statement["Resource"] == TABLE
-
-
-def test_no_crud_policy_templates_anywhere() -> None:
-    text = (REPO_ROOT / "template.yaml").read_text(encoding="utf-8")
-    assert not re.search(r"\b\w+CrudPolicy\b", text)
-    assert not re.search(r"\bAWSLambda_FullAccess\b|FullAccess\b", text)
 
 
 # --------------------------------------------------------------------------------- outputs
