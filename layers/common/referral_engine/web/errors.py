@@ -3,11 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
 from typing import Any
-
-from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
-from pydantic import ValidationError
 
 from referral_engine.domain.errors import (
     Conflict,
@@ -71,19 +67,3 @@ def error_body(code: str, message: str, **extra: Any) -> str:
     """The error answer, with the id of the request being answered (quoted to support, found in the logs)."""
     request_id = current_request_id()
     return json.dumps({"error": {"code": code, "message": message, **extra, "request_id": request_id}})
-
-
-def validation_details(error: ValidationError | RequestValidationError) -> list[dict[str, str]]:
-    """Each refused field and why, never the value sent. A body's fields are named as in the body
-    (`reward.amount`), a query's or path's with their place (`query.limit`)."""
-    issues = error.errors(include_url=False) if isinstance(error, ValidationError) else error.errors()
-    return [{"field": _field(issue["loc"]), "message": issue["msg"]} for issue in issues]
-
-
-def _field(loc: Sequence[str | int]) -> str:
-    parts = [str(part) for part in loc]
-    if parts[:1] == ["body"] and len(parts) > 1:
-        parts = parts[1:]
-    elif parts[:1] in (["query"], ["header"]) and len(parts) > 2:
-        del parts[1]  # a query model's parameter name: a query's values are never nested otherwise
-    return ".".join(parts) or "body"

@@ -10,9 +10,9 @@ is imported on the first request that needs it, not at cold init (docs/adr/0006)
 from __future__ import annotations
 
 import binascii
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Mapping, Sequence
 from functools import partial
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
@@ -24,9 +24,12 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import (
 from pydantic import ValidationError
 
 from referral_engine.domain.errors import DomainError
-from referral_engine.web.errors import error_body, status_for, validation_details
-from referral_engine.web.request_ids import RequestIdResolver
+from referral_engine.web.errors import error_body, status_for
+from referral_engine.web.request_ids import answered
 from referral_engine.web.requests import API_MAX_BODY_BYTES, json_object
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.typing import LambdaContext
 
 Middleware = Callable[[APIGatewayHttpResolver, NextMiddleware], Response[Any]]
 
@@ -35,6 +38,13 @@ def json_response(status: int, body: str, headers: dict[str, str] | None = None)
     return Response(
         status_code=status, content_type=content_types.APPLICATION_JSON, body=body, headers=headers
     )
+
+
+class RequestIdResolver(APIGatewayHttpResolver):
+    """Answers every request, errors and unknown routes included, with its request id."""
+
+    def resolve(self, event: Mapping[str, Any], context: LambdaContext) -> dict[str, Any]:
+        return answered(event, partial(super().resolve, event, context))
 
 
 def new_resolver(logger: Logger, *, max_body_bytes: int = API_MAX_BODY_BYTES) -> APIGatewayHttpResolver:
@@ -69,6 +79,22 @@ def new_resolver(logger: Logger, *, max_body_bytes: int = API_MAX_BODY_BYTES) ->
         return json_response(404, error_body("not_found", "no such route"))
 
     return app
+
+
+def validation_details(error: ValidationError | RequestValidationError) -> list[dict[str, str]]:
+    """Each refused field and why, never the value sent. A body's fields are named as in the body
+    (`reward.amount`), a query's or path's with their place (`query.limit`)."""
+    issues = error.errors(include_url=False) if isinstance(error, ValidationError) else error.errors()
+    return [{"field": _field(issue["loc"]), "message": issue["msg"]} for issue in issues]
+
+
+def _field(loc: Sequence[str | int]) -> str:
+    parts = [str(part) for part in loc]
+    if parts[:1] == ["body"] and len(parts) > 1:
+        parts = parts[1:]
+    elif parts[:1] in (["query"], ["header"]) and len(parts) > 2:
+        del parts[1]  # a query model's parameter name: a query's values are never nested otherwise
+    return ".".join(parts) or "body"
 
 
 _validation: list[Middleware] = []
@@ -110,11 +136,3 @@ def except_on(paths: Collection[str], middleware: Middleware) -> Middleware:
         return middleware(app, next_middleware)
 
     return unless_exempt
-
-
-def base_url(configured: str, domain_name: str, stage: str | None) -> str:
-    """The public URL of this API: configured (custom domain, local stack) or the request's own host."""
-    if configured:
-        return configured.rstrip("/")
-    suffix = f"/{stage}" if stage and stage != "$default" else ""
-    return f"https://{domain_name}{suffix}"
