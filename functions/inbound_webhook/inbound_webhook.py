@@ -65,7 +65,7 @@ def _body_fields(request: Request) -> dict[str, Any]:
 @count_refusals
 def generic(request: Request, hook_id: str) -> Answer:
     _checked(hook_id)
-    parse_fields(GenericHookRequest, request.query, "query")
+    parse_fields(GenericHookRequest, request.query, "query")  # a bad query value is `query.<field>`
     _known(hook_id)
     fields = parse_fields(GenericHookRequest, {**request.query, **_body_fields(request)})
     signal, accepted = wiring.signals().accept_generic(hook_id, fields)

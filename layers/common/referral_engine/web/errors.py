@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from referral_engine.domain.errors import (
     Conflict,
@@ -14,6 +14,9 @@ from referral_engine.domain.errors import (
 )
 from referral_engine.domain.webhooks import MalformedWebhook, WebhookForbidden, WebhookRefused
 from referral_engine.web.request_ids import current_request_id
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools import Logger
 
 
 class MalformedJson(InvalidRequest):
@@ -67,3 +70,17 @@ def error_body(code: str, message: str, **extra: Any) -> str:
     """The error answer, with the id of the request being answered (quoted to support, found in the logs)."""
     request_id = current_request_id()
     return json.dumps({"error": {"code": code, "message": message, **extra, "request_id": request_id}})
+
+
+def refusal(error: DomainError, logger: Logger) -> tuple[int, str, dict[str, str] | None]:
+    """A refused request's status, body and headers (a 401 names the scheme), logged."""
+    status = status_for(error)
+    logger.info("request refused", extra={"status": status, "error_code": error.code})
+    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    return status, error_body(error.code, error.message), headers
+
+
+def invalid_body(details: list[dict[str, str]], logger: Logger) -> str:
+    """A 422's body: each refused field and why (never the value sent), logged."""
+    logger.info("request invalid", extra={"status": 422, "fields": [d["field"] for d in details]})
+    return error_body("validation_error", "the request is not valid", details=details)

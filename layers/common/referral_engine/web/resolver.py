@@ -24,7 +24,7 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import (
 from pydantic import ValidationError
 
 from referral_engine.domain.errors import DomainError
-from referral_engine.web.errors import error_body, status_for
+from referral_engine.web.errors import error_body, invalid_body, refusal
 from referral_engine.web.request_ids import answered
 from referral_engine.web.requests import API_MAX_BODY_BYTES, json_object
 
@@ -54,16 +54,11 @@ def new_resolver(logger: Logger, *, max_body_bytes: int = API_MAX_BODY_BYTES) ->
 
     @app.exception_handler(DomainError)  # type: ignore[untyped-decorator]
     def _domain_error(error: DomainError) -> Response[str]:
-        status = status_for(error)
-        logger.info("request refused", extra={"status": status, "error_code": error.code})
-        headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
-        return json_response(status, error_body(error.code, error.message), headers)
+        return json_response(*refusal(error, logger))
 
     @app.exception_handler([ValidationError, RequestValidationError])  # type: ignore[untyped-decorator]
     def _invalid(error: ValidationError | RequestValidationError) -> Response[str]:
-        details = validation_details(error)
-        logger.info("request invalid", extra={"status": 422, "fields": [d["field"] for d in details]})
-        return json_response(422, error_body("validation_error", "the request is not valid", details=details))
+        return json_response(422, invalid_body(validation_details(error), logger))
 
     @app.exception_handler([UnicodeDecodeError, binascii.Error])  # type: ignore[untyped-decorator]
     def _undecodable(_: ValueError) -> Response[str]:

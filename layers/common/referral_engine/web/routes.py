@@ -19,7 +19,7 @@ from aws_lambda_powertools import Logger
 
 from referral_engine.domain.errors import DomainError
 from referral_engine.domain.records import Invalid, parse, problems
-from referral_engine.web.errors import error_body, status_for
+from referral_engine.web.errors import error_body, invalid_body, refusal
 from referral_engine.web.request_ids import answered
 from referral_engine.web.requests import raw_body
 
@@ -132,15 +132,10 @@ def _answer(routes: list[Route], request: Request, logger: Logger) -> Answer:
         try:
             return route.handle(request, **matched.groupdict())
         except DomainError as error:
-            status = status_for(error)
-            logger.info("request refused", extra={"status": status, "error_code": error.code})
-            headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
-            return answer(status, error_body(error.code, error.message), headers=headers)
+            status, body, headers = refusal(error, logger)
+            return answer(status, body, headers=headers)
         except InvalidFields as error:
-            fields = [detail["field"] for detail in error.details]
-            logger.info("request invalid", extra={"status": 422, "fields": fields})
-            body = error_body("validation_error", "the request is not valid", details=error.details)
-            return answer(422, body)
+            return answer(422, invalid_body(error.details, logger))
         except (UnicodeDecodeError, binascii.Error):
             return answer(400, error_body("invalid_body", "the body is not UTF-8 text"))
     return answer(404, error_body("not_found", "no such route"))
