@@ -2,8 +2,10 @@
 
 Every function of template.yaml with `HttpApi` events is a part of the API: its handler module's
 resolver (`app`) describes its routes from the same typed parameters it validates requests with; a
-plain handler without one (track_click) is described by a small hand-kept path item below. The paths
-are merged into one document, which the api function serves at GET /v1/openapi.json.
+handler routed by hand (inbound_webhook) by its route table (`ROUTES`, web/routes.py) and the records
+it parses requests into (their msgspec JSON schema); a plain handler without either (track_click) by a
+small hand-kept path item below. The paths are merged into one document, which the api function serves
+at GET /v1/openapi.json.
 
     python tools/openapi_document.py           # (re)write docs/openapi.json (`make openapi`)
     python tools/openapi_document.py --check   # exit 1 if docs/openapi.json is not what this makes
@@ -14,8 +16,10 @@ from __future__ import annotations
 import argparse
 import importlib
 import json
+import re
 import sys
 from dataclasses import dataclass
+from types import ModuleType
 from typing import Any
 
 from referrals_local.template import REPO_ROOT, Template, load_template, resources_of_type
@@ -29,7 +33,8 @@ DESCRIPTION = (
     "referral links (/r/{code}) and inbound webhooks (/hooks/...). Every 4xx answer is an `Error`."
 )
 
-# Functions whose handler has no resolver describe their routes here, by handler module.
+SCHEMA_REF = "#/components/schemas/{name}"
+# Functions whose handler has no resolver nor route table describe their routes here, by handler module.
 PLAIN_HANDLERS: dict[str, dict[str, Any]] = {
     "track_click": {
         "/r/{code}": {
@@ -88,12 +93,16 @@ def http_functions(template: Template | None = None) -> list[HttpFunction]:
 
 
 def describe(function: HttpFunction) -> dict[str, Any]:
-    """One function's part of the document (paths, components): its resolver's or its hand-kept one."""
+    """One function's part of the document (paths, components): its resolver's, its route table's or
+    its hand-kept one."""
     from referral_engine.web.contract import SECURITY_SCHEMES
 
     if function.module in PLAIN_HANDLERS:
         return {"paths": PLAIN_HANDLERS[function.module]}
-    app = getattr(importlib.import_module(function.module), "app", None)
+    module = importlib.import_module(function.module)
+    if hasattr(module, "ROUTES"):
+        return _described_routes(module)
+    app = getattr(module, "app", None)
     if app is None:
         raise LookupError(f"{function.module} has no resolver `app`: describe it in PLAIN_HANDLERS")
     schema = app.get_openapi_schema(security_schemes=SECURITY_SCHEMES)
@@ -121,6 +130,65 @@ def _query_model_fields(app: Any) -> dict[str, dict[str, Any]]:
                 schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
                 fields.setdefault(route.operation_id, {}).update(schema["properties"])
     return fields
+
+
+def _described_routes(module: ModuleType) -> dict[str, Any]:
+    """A hand-routed handler's paths from its `ROUTES`, `PATH_PARAMETERS` and `TAGS`; the records its
+    routes read from the query string are components (their msgspec JSON schema)."""
+    from msgspec.json import schema_components
+
+    from referral_engine.web.routes import Route
+
+    routes: list[Route] = module.ROUTES
+    records = sorted({route.query for route in routes if route.query}, key=lambda record: record.__name__)
+    _, schemas = schema_components(records, ref_template=SCHEMA_REF)
+    paths: dict[str, dict[str, Any]] = {}
+    for route in routes:
+        operation: dict[str, Any] = {"tags": module.TAGS, "summary": route.summary}
+        if route.description:
+            operation["description"] = route.description
+        # As Powertools names a resolver's operations.
+        name = re.sub(r"\W", "_", f"{route.handle.__name__}{route.path}")
+        operation["operationId"] = f"{name}_{route.method.lower()}"
+        operation["parameters"] = [
+            _path_parameter(name, module.PATH_PARAMETERS[name])
+            for name in re.findall(r"\{(\w+)\}", route.path)
+        ]
+        if route.query:
+            fields = schemas[route.query.__name__]["properties"]
+            operation["parameters"] += [
+                {"required": False, "schema": schema, "name": name, "in": "query"}
+                for name, schema in fields.items()
+            ]
+        if route.request_body:
+            operation["requestBody"] = dict(route.request_body)
+        operation["responses"] = _responses(dict(route.answers), route.errors)
+        paths.setdefault(route.path, {})[route.method.lower()] = operation
+    return {"paths": paths, "components": {"schemas": schemas}}
+
+
+def _path_parameter(name: str, schema: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "description": schema["description"],
+        "required": True,
+        "schema": {"type": "string", **schema},
+        "name": name,
+        "in": "path",
+    }
+
+
+def _responses(success: dict[int, str], errors: tuple[int, ...]) -> dict[str, Any]:
+    """`contract.answers`, with its `Error` model as the reference the resolvers' documents use."""
+    from referral_engine.web.contract import answers
+
+    documented = {}
+    for status, answer in answers(success, *errors).items():
+        content = answer["content"].get("application/json", {})
+        if "model" in content:
+            content = {"schema": {"$ref": SCHEMA_REF.format(name=content.pop("model").__name__)}}
+            answer["content"]["application/json"] = content
+        documented[str(status)] = answer
+    return documented
 
 
 def routes_of(described: dict[str, Any]) -> set[tuple[str, str]]:

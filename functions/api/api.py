@@ -21,8 +21,8 @@ from referral_engine.domain.subscriptions import SUBSCRIPTION_EVENTS, Subscripti
 from referral_engine.observability import Count, count, logger, publish_metrics
 from referral_engine.services.campaigns import NewAdvocate, NewCampaign
 from referral_engine.services.connections import NewConnection, SecretRotation
+from referral_engine.services.qualify_request import QualifyRequest
 from referral_engine.services.referrals import NewSignup
-from referral_engine.services.signals import QualifyRequest
 from referral_engine.services.subscription_request import NewSubscription
 from referral_engine.services.subscriptions import MAX_SAMPLES
 from referral_engine.settings import get_settings
@@ -30,7 +30,8 @@ from referral_engine.web.auth import requires
 from referral_engine.web.contract import API_KEY, answers
 from referral_engine.web.idempotency import honour_idempotency_keys
 from referral_engine.web.pages import Page, PageQuery, page_of, page_view
-from referral_engine.web.resolver import base_url, except_on, json_response, new_resolver, validate_request
+from referral_engine.web.requests import base_url
+from referral_engine.web.resolver import except_on, json_response, new_resolver, validate_request
 from referral_engine.web.views import (
     campaign_view,
     connection_view,

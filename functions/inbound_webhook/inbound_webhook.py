@@ -1,6 +1,7 @@
 """Inbound webhooks: verify, normalise, store the signal idempotently, acknowledge fast.
 
-All business logic runs later, behind the table's stream (functions/qualify).
+All business logic runs later, behind the table's stream (functions/qualify). Routed by hand
+(web/routes.py): neither Powertools' resolver nor pydantic is loaded, for a short cold start.
 """
 
 from __future__ import annotations
@@ -8,10 +9,8 @@ from __future__ import annotations
 import json
 import re
 from datetime import UTC, datetime
-from typing import Annotated, Any, get_args
+from typing import Any, get_args
 
-from aws_lambda_powertools.event_handler import Response
-from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
@@ -22,126 +21,86 @@ from referral_engine.domain.webhooks import InboundRequest
 from referral_engine.observability import Count, count, count_refusals, logger, publish_metrics
 from referral_engine.services.signals import GenericHookRequest
 from referral_engine.settings import get_settings
-from referral_engine.web.contract import answers
-from referral_engine.web.requests import check_size, form_object, json_object, raw_body
-from referral_engine.web.resolver import base_url, json_response, new_resolver, validate_request
+from referral_engine.web.requests import base_url, check_size, form_object, json_object
+from referral_engine.web.routes import Answer, InvalidFields, Request, Route, answer, dispatch, parse_fields
 
 WEBHOOK_MAX_BODY_BYTES = 256 * 1024
 VENDOR_MAX_BODY_BYTES = 1024 * 1024  # Salesforce sends up to 100 records per notification
 _HOOK_ID = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
+_HOOK_ID_MAX = 64
 
-app = new_resolver(logger, max_body_bytes=WEBHOOK_MAX_BODY_BYTES)
-app.use(middlewares=[count_refusals, validate_request])
-
-HookId = Annotated[str, Path(description="The hook's id, the last part of its hook URL.", max_length=64)]
-GENERIC_BODY = {
-    "requestBody": {
-        "description": "The same fields as the query string, which they override; `referral_code` "
-        "stands for `code`. Zapier and Make send JSON or a form.",
-        "content": {
-            media_type: {"schema": {"$ref": "#/components/schemas/GenericHookRequest"}}
-            for media_type in ("application/json", "application/x-www-form-urlencoded")
-        },
-    }
+# What the OpenAPI document says of the path parameters (tools/openapi_document.py).
+PATH_PARAMETERS: dict[str, dict[str, Any]] = {
+    "hook_id": {"description": "The hook's id, the last part of its hook URL.", "maxLength": _HOOK_ID_MAX},
+    "source": {"description": f"The vendor: one of {', '.join(get_args(Source))}."},
 }
-VENDOR_BODY = {
-    "requestBody": {
-        "description": "The vendor's notification exactly as it sends it (JSON, a form or SOAP XML): "
-        "its signature is computed over these bytes, so they are read verbatim.",
-        "required": True,
-        "content": {"*/*": {"schema": {"type": "string", "contentMediaType": "application/octet-stream"}}},
-    }
-}
+TAGS = ["webhooks"]
 
 
-def _body_fields() -> dict[str, Any]:
+def _checked(hook_id: str) -> None:
+    """A 422 for an id longer than the documented path parameter, before anything else is read."""
+    if len(hook_id) > _HOOK_ID_MAX:
+        raise InvalidFields(
+            [{"field": "path.hook_id", "message": f"Expected `str` of length <= {_HOOK_ID_MAX}"}]
+        )
+
+
+def _known(hook_id: str) -> None:
+    """A 404 for what cannot be a hook id, before any lookup."""
+    if not _HOOK_ID.fullmatch(hook_id):
+        raise NotFound("no such webhook")
+
+
+def _body_fields(request: Request) -> dict[str, Any]:
     """A JSON or form body's fields (by hand: a form's and a JSON body's fields mean the same)."""
-    event = app.current_event
-    body = event.decoded_body
+    body = request.text()
     check_size(body, WEBHOOK_MAX_BODY_BYTES)
-    content_type = (event.headers.get("content-type") or "").split(";")[0].strip().lower()
-    from_body = (
-        form_object(body) if content_type == "application/x-www-form-urlencoded" else json_object(body)
-    )
+    form = request.content_type == "application/x-www-form-urlencoded"
+    from_body: dict[str, Any] = form_object(body) if form else json_object(body)
     if "referral_code" in from_body and "code" not in from_body:
         from_body["code"] = from_body.pop("referral_code")
     return from_body
 
 
-GENERIC_ANSWERS = answers({202: "Stored, or a duplicate of a stored signal."}, 400, 404, 413, 422)
-
-
-@app.get(
-    "/hooks/generic/<hook_id>",
-    summary="Report a qualifying event (query string)",
-    description="A campaign's generic hook, for automation tools: which referral (`code` or `email`), "
-    "an `event_id` to deduplicate on, and the amount.",
-    tags=["webhooks"],
-    responses=GENERIC_ANSWERS,
-)
-@app.post(
-    "/hooks/generic/<hook_id>",
-    summary="Report a qualifying event (body)",
-    description="As the GET, with the fields in a JSON or form body as well.",
-    openapi_extensions=GENERIC_BODY,
-    tags=["webhooks"],
-    responses=GENERIC_ANSWERS,
-)
-def generic(hook_id: HookId, query: Annotated[GenericHookRequest, Query()]) -> Response[str]:
-    if not _HOOK_ID.fullmatch(hook_id):
-        raise NotFound("no such webhook")
-    fields = {**query.model_dump(exclude_unset=True), **_body_fields()}
-    request = GenericHookRequest.model_validate(fields)
-    signal, accepted = wiring.signals().accept_generic(hook_id, request)
+@count_refusals
+def generic(request: Request, hook_id: str) -> Answer:
+    _checked(hook_id)
+    parse_fields(GenericHookRequest, request.query, "query")  # a bad query value is `query.<field>`
+    _known(hook_id)
+    fields = parse_fields(GenericHookRequest, {**request.query, **_body_fields(request)})
+    signal, accepted = wiring.signals().accept_generic(hook_id, fields)
     logger.info("signal stored", extra={"signal_id": signal.key, "duplicate": not accepted})
     count(Count.SIGNALS_ACCEPTED, int(accepted), source="generic")
-    return json_response(
-        202, json.dumps({"accepted": True, "duplicate": not accepted, "signal_id": signal.key})
-    )
+    return answer(202, json.dumps({"accepted": True, "duplicate": not accepted, "signal_id": signal.key}))
 
 
-VendorSource = Annotated[str, Path(description=f"The vendor: one of {', '.join(get_args(Source))}.")]
-
-
-@app.head(
-    "/hooks/<source>/<hook_id>",
-    summary="Check a vendor hook URL",
-    tags=["webhooks"],
-    responses=answers({200: "The URL answers."}, 404, 422),
-)
-def vendor_url_check(source: VendorSource, hook_id: HookId) -> Response[str]:
+@count_refusals
+def vendor_url_check(request: Request, source: str, hook_id: str) -> Answer:
     """Some vendors (Intercom) check that a URL answers before they save it."""
-    if not _HOOK_ID.fullmatch(hook_id):
-        raise NotFound("no such webhook")
-    return Response(status_code=200, content_type="application/json", body="")
+    _checked(hook_id)
+    _known(hook_id)
+    return answer(200, "")
 
 
-@app.post(
-    "/hooks/<source>/<hook_id>",
-    summary="Receive a vendor's webhook",
-    description="A connection's hook URL: the vendor's signature (or the connection's secret) is "
-    "verified, the notification normalised and stored; the reply is the one the vendor expects.",
-    tags=["webhooks"],
-    openapi_extensions=VENDOR_BODY,
-    responses=answers({200: "Received (the vendor's expected reply)."}, 400, 401, 403, 404, 413, 422),
-)
-def vendor(source: VendorSource, hook_id: HookId) -> Response[str]:
-    if not _HOOK_ID.fullmatch(hook_id):
-        raise NotFound("no such webhook")
-    event = app.current_event
-    raw = raw_body(event.raw_event)
+@count_refusals
+def vendor(request: Request, source: str, hook_id: str) -> Answer:
+    _checked(hook_id)
+    _known(hook_id)
+    raw = request.body
     check_size(raw, VENDOR_MAX_BODY_BYTES)
-    context = event.request_context
-    query = f"?{event.raw_query_string}" if event.raw_query_string else ""
-    request = InboundRequest(
-        method=event.http_method,
-        url=f"{base_url(get_settings().public_base_url, context.domain_name, None)}{event.raw_path}{query}",
-        headers={name.lower(): value for name, value in (event.headers or {}).items()},
-        query=event.query_string_parameters or {},
+    event = request.event
+    raw_query = event.get("rawQueryString") or ""
+    query = f"?{raw_query}" if raw_query else ""
+    domain_name = event["requestContext"].get("domainName", "")
+    inbound = InboundRequest(
+        method=request.method,
+        url=f"{base_url(get_settings().public_base_url, domain_name, None)}{event.get('rawPath', '')}{query}",
+        headers={name.lower(): value for name, value in request.headers.items()},
+        query=request.query,
         body=raw,
         received_at=datetime.now(UTC),
     )
-    received = wiring.webhooks().receive(source, hook_id, request)
+    received = wiring.webhooks().receive(source, hook_id, inbound)
     logger.info(
         "vendor webhook stored",
         extra={
@@ -153,10 +112,72 @@ def vendor(source: VendorSource, hook_id: HookId) -> Response[str]:
     )
     count(Count.SIGNALS_ACCEPTED, received.stored, source=source)
     reply = received.reply
-    return Response(status_code=reply.status, content_type=reply.content_type, body=reply.body)
+    return answer(reply.status, reply.body, reply.content_type)
+
+
+_GENERIC_ANSWERS = {202: "Stored, or a duplicate of a stored signal."}
+_GENERIC_ERRORS = (400, 404, 413, 422)
+
+ROUTES = [
+    Route(
+        "GET",
+        "/hooks/generic/{hook_id}",
+        generic,
+        summary="Report a qualifying event (query string)",
+        description="A campaign's generic hook, for automation tools: which referral (`code` or `email`), "
+        "an `event_id` to deduplicate on, and the amount.",
+        answers=_GENERIC_ANSWERS,
+        errors=_GENERIC_ERRORS,
+        query=GenericHookRequest,
+    ),
+    Route(
+        "POST",
+        "/hooks/generic/{hook_id}",
+        generic,
+        summary="Report a qualifying event (body)",
+        description="As the GET, with the fields in a JSON or form body as well.",
+        answers=_GENERIC_ANSWERS,
+        errors=_GENERIC_ERRORS,
+        query=GenericHookRequest,
+        request_body={
+            "description": "The same fields as the query string, which they override; `referral_code` "
+            "stands for `code`. Zapier and Make send JSON or a form.",
+            "content": {
+                media_type: {"schema": {"$ref": "#/components/schemas/GenericHookRequest"}}
+                for media_type in ("application/json", "application/x-www-form-urlencoded")
+            },
+        },
+    ),
+    Route(
+        "POST",
+        "/hooks/{source}/{hook_id}",
+        vendor,
+        summary="Receive a vendor's webhook",
+        description="A connection's hook URL: the vendor's signature (or the connection's secret) is "
+        "verified, the notification normalised and stored; the reply is the one the vendor expects.",
+        answers={200: "Received (the vendor's expected reply)."},
+        errors=(400, 401, 403, 404, 413, 422),
+        request_body={
+            "description": "The vendor's notification exactly as it sends it (JSON, a form or SOAP XML): "
+            "its signature is computed over these bytes, so they are read verbatim.",
+            "content": {
+                "*/*": {"schema": {"type": "string", "contentMediaType": "application/octet-stream"}}
+            },
+            "required": True,
+        },
+    ),
+    Route(
+        "HEAD",
+        "/hooks/{source}/{hook_id}",
+        vendor_url_check,
+        summary="Check a vendor hook URL",
+        answers={200: "The URL answers."},
+        errors=(404, 422),
+    ),
+]
 
 
 @publish_metrics
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, clear_state=True)
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return app.resolve(event, context)
+    return dispatch(ROUTES, event, logger)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -76,7 +77,10 @@ def test_post_form_encoded_base64_body(stack: AwsStack, hook: dict[str, Any]) ->
         ("HOOK", {"code": "<script>"}, None, 400, "invalid_request"),
         ("HOOK", {"code": "CODE", "amount": "lots"}, None, 422, "validation_error"),
         ("HOOK", {"code": "CODE", "currency": "dollars"}, None, 422, "validation_error"),
+        ("HOOK", {"code": "CODE"}, {"amount": "0"}, 422, "validation_error"),
+        ("A" * 65, {"code": "CODE"}, None, 422, "validation_error"),
         ("HOOK", {}, "{broken", 400, "invalid_json"),
+        ("HOOK", {}, "[1, 2]", 400, "invalid_json"),
         ("HOOK", {}, {"code": "x" * 300_000}, 413, "payload_too_large"),
     ],
 )
@@ -107,3 +111,66 @@ def test_event_ids_are_scoped_to_their_campaign(stack: AwsStack) -> None:
         response = generic_hook(hook_id_of(campaign), {"code": code, "event_id": "1"})
         assert json_body(response)["duplicate"] is False
     assert len(stack.items_of("signal")) == 2
+
+
+@pytest.mark.parametrize(
+    ("query", "body", "field"),
+    [
+        ({"amount": "lots"}, None, "query.amount"),
+        ({}, {"amount": "1.001"}, "amount"),
+        ({}, {"email": "not-an-address"}, "email"),
+        ({}, {"occurred_at": "2030-01-01T00:00:00"}, "occurred_at"),
+    ],
+)
+def test_a_refused_value_is_named_by_its_field_and_not_echoed(
+    stack: AwsStack, hook: dict[str, Any], query: dict[str, str], body: Any, field: str
+) -> None:
+    response = generic_hook(
+        hook["hook_id"], {"code": hook["code"], **query}, method="POST" if body else "GET", body=body
+    )
+
+    error = json_body(response)["error"]
+    assert response["statusCode"] == 422
+    assert [detail["field"] for detail in error["details"]] == [field]
+    sent = {**query, **(body or {})}
+    assert all(value not in error["details"][0]["message"] for value in sent.values())
+
+
+def test_a_form_and_a_json_body_override_the_query_string(stack: AwsStack, hook: dict[str, Any]) -> None:
+    response = generic_hook(
+        hook["hook_id"],
+        {"code": hook["code"], "event_id": "from-query", "amount": "1.00"},
+        method="POST",
+        body={"event_id": "from-body", "amount": 12.5, "currency": "EUR", "email": " Bob@Example.com "},
+    )
+
+    assert json_body(response)["signal_id"] == "generic:from-body"
+    (signal,) = stack.items_of("signal")
+    assert (signal["amount"], signal["currency"]) == (Decimal("12.5"), "EUR")
+    assert signal["match"] == {"code": hook["code"], "email": "bob@example.com"}
+
+
+def test_a_vendor_hook_url_answers_a_head_check(stack: AwsStack) -> None:
+    hook_id = "Q9fXw2LmN5pK7wZs1cDfXq3v"
+    check = http_event(
+        "inbound_webhook/vendor_zapier", path_parameters={"source": "intercom", "hook_id": hook_id}
+    )
+    check["requestContext"]["http"]["method"] = "HEAD"
+
+    response = handler(check, LambdaContext())
+
+    assert (response["statusCode"], response["body"]) == (200, "")
+
+
+@pytest.mark.parametrize(("method", "path"), [("PUT", "/hooks/generic/{}"), ("GET", "/hooks/stripe/{}")])
+def test_other_methods_and_paths_are_no_route(
+    stack: AwsStack, hook: dict[str, Any], method: str, path: str
+) -> None:
+    event = http_event("inbound_webhook/generic_get", path=path.format(hook["hook_id"]))
+    event["requestContext"]["http"]["method"] = method
+
+    response = handler(event, LambdaContext())
+
+    assert response["statusCode"] == 404
+    assert json_body(response)["error"]["message"] == "no such route"
+    assert stack.items_of("signal") == []

@@ -12,7 +12,7 @@ from referral_engine.domain.errors import PermanentSignalError, UnmatchedSignal
 from referral_engine.domain.events import ReferralQualified, SignalRef
 from referral_engine.domain.models import Referral, ReferralStatus, SignalMatch
 from referral_engine.services.qualification import Outcome
-from referral_engine.services.signals import QualifyRequest
+from referral_engine.services.qualify_request import QualifyRequest
 from support.fakes import PublishFailed, World, hold_first_reads
 
 

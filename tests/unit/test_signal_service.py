@@ -10,7 +10,9 @@ from pydantic import ValidationError
 
 from referral_engine.domain.errors import InvalidRequest, NotFound
 from referral_engine.domain.models import Referral, SignalMatch
-from referral_engine.services.signals import GenericHookRequest, QualifyRequest
+from referral_engine.domain.records import Invalid, parse, problems
+from referral_engine.services.qualify_request import QualifyRequest
+from referral_engine.services.signals import GenericHookRequest
 from support.fakes import World
 
 
@@ -109,7 +111,7 @@ def test_the_generic_hook_matches_by_the_referred_persons_code(world: World, ref
 def test_the_generic_hook_matches_by_email_when_there_is_no_code(world: World, referral: Referral) -> None:
     campaign = world.campaigns.get(referral.campaign_id)
     signal, accepted = world.signals.accept_generic(
-        campaign.hook_id, GenericHookRequest.model_validate({"email": "Bob@Example.com", "extra": "ignored"})
+        campaign.hook_id, parse(GenericHookRequest, {"email": "Bob@Example.com", "extra": "ignored"})
     )
     assert accepted
     assert signal.match == SignalMatch(email="bob@example.com")
@@ -138,8 +140,52 @@ def test_the_generic_hook_needs_a_code_or_an_email(
 ) -> None:
     campaign = world.campaigns.get(referral.campaign_id)
     with pytest.raises(InvalidRequest):
-        world.signals.accept_generic(campaign.hook_id, GenericHookRequest.model_validate(request_body))
+        world.signals.accept_generic(campaign.hook_id, parse(GenericHookRequest, request_body))
     assert world.backend.inbox.signals == {}
+
+
+def test_a_generic_hook_request_is_read_leniently_and_normalised() -> None:
+    request = parse(
+        GenericHookRequest,
+        {
+            "event_id": " order-1 ",
+            "amount": "79.50",
+            "email": " Bob@Example.com ",
+            "occurred_at": "2030-01-01T00:00:00Z",
+        },
+    )
+    assert (request.event_id, request.amount, request.email) == (
+        "order-1",
+        Decimal("79.50"),
+        "bob@example.com",
+    )
+    assert request.occurred_at == datetime(2030, 1, 1, tzinfo=UTC)
+    assert parse(GenericHookRequest, {"amount": 12.5, "unknown": "ignored"}).amount == Decimal("12.5")
+
+
+@pytest.mark.parametrize(
+    ("request_body", "field"),
+    [
+        ({"amount": "lots"}, "amount"),
+        ({"amount": "0"}, "amount"),
+        ({"amount": "NaN"}, "amount"),
+        ({"amount": "1000000.01"}, "amount"),
+        ({"amount": "1.001"}, "amount"),
+        ({"currency": "eur"}, "currency"),
+        ({"event_id": "  "}, "event_id"),
+        ({"event_id": "x" * 201}, "event_id"),
+        ({"occurred_at": "2030-01-01T00:00:00"}, "occurred_at"),
+        ({"code": "x" * 65}, "code"),
+        ({"code": 12}, "code"),
+        ({"email": "bob"}, "email"),
+    ],
+)
+def test_a_generic_hook_request_names_the_field_it_refuses(
+    request_body: dict[str, object], field: str
+) -> None:
+    with pytest.raises(Invalid) as refused:
+        parse(GenericHookRequest, request_body)
+    assert problems(refused.value).startswith(f"{field}: ")
 
 
 def test_the_same_event_id_on_two_campaigns_hooks_is_two_signals(world: World) -> None:

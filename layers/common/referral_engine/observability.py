@@ -12,19 +12,16 @@ track_click does not import this (no Powertools on the click path): it prints it
 
 from __future__ import annotations
 
+import functools
 import warnings
 from collections.abc import Callable
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import Any, TypeVar, cast
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 
 from referral_engine.domain.errors import NotFound
-
-if TYPE_CHECKING:
-    from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
-    from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
 
 logger = Logger()
 metrics = Metrics()
@@ -61,17 +58,22 @@ def count(name: Count, value: int = 1, **dimensions: str) -> None:
     metrics.add_metric(name=name.value, unit=MetricUnit.Count, value=value)
 
 
-def count_refusals(app: APIGatewayHttpResolver, next_middleware: NextMiddleware) -> Response[Any]:
-    """inbound_webhook's middleware: a webhook refused for its signature or credentials, or sent to a
-    hook URL that does not exist, counts as `SignalsRefused` by source and reason (the error code)."""
-    from referral_engine.domain.webhooks import WebhookForbidden, WebhookRefused  # pydantic: not at import
+def count_refusals(route: Handler) -> Handler:
+    """inbound_webhook's routes: a webhook refused for its signature or credentials, or sent to a hook
+    URL that does not exist, counts as `SignalsRefused` by source (the route's, else generic) and reason
+    (the error code)."""
+    from referral_engine.domain.webhooks import WebhookForbidden, WebhookRefused
 
-    try:
-        return next_middleware(app)
-    except (WebhookRefused, WebhookForbidden, NotFound) as refused:
-        source = app.context.get("_route_args", {}).get("source", "generic")
-        count(Count.SIGNALS_REFUSED, source=source, reason=refused.code)
-        raise
+    @functools.wraps(route)
+    def counted(*args: Any, **path_parameters: str) -> Any:
+        try:
+            return route(*args, **path_parameters)
+        except (WebhookRefused, WebhookForbidden, NotFound) as refused:
+            source = path_parameters.get("source", "generic")
+            count(Count.SIGNALS_REFUSED, source=source, reason=refused.code)
+            raise
+
+    return cast("Handler", counted)
 
 
 def correlation_id() -> str | None:

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from decimal import Decimal
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, StringConstraints
+import msgspec
 
 from referral_engine.domain.errors import InvalidRequest, NotFound
-from referral_engine.domain.fields import Currency, Email, Money
-from referral_engine.domain.identifiers import normalise_code, sha256_hex
+from referral_engine.domain.identifiers import normalise_code, normalise_email, sha256_hex
 from referral_engine.domain.models import Signal, SignalMatch, utcnow
+from referral_engine.domain.money import CURRENCY_PATTERN, MAX_AMOUNT, two_places
+from referral_engine.domain.records import Record
 from referral_engine.ports import (
     CampaignStore,
     CorrelationSource,
@@ -19,25 +21,61 @@ from referral_engine.ports import (
     no_correlation,
 )
 
-EventId = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+if TYPE_CHECKING:
+    from referral_engine.services.qualify_request import QualifyRequest
+
+# msgspec's schema of a Decimal is a string; a number is read as well (Zapier sends either).
+Amount = Annotated[
+    Decimal,
+    msgspec.Meta(
+        description=f"A JSON number or a string (`79.00`): more than 0, at most {MAX_AMOUNT}, with at most "
+        "two decimal places."
+    ),
+]
 
 
-class QualifyRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class InvalidField(ValueError):
+    """A field's value breaks a rule its type cannot state. Worded as msgspec words its own errors
+    (`records.problems` and the webhook's 422 name the field from it)."""
 
-    event_id: EventId | None = None
-    amount: Money | None = None
-    currency: Currency | None = None
-    occurred_at: AwareDatetime | None = None
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(f"{message} - at `$.{field}`")
 
 
-class GenericHookRequest(QualifyRequest):
+class GenericHookRequest(Record):
     """The generic webhook's parameters, from the query string and/or a JSON or form body."""
 
-    model_config = ConfigDict(extra="ignore")
+    event_id: Annotated[str, msgspec.Meta(min_length=1, max_length=200)] | None = None
+    amount: Amount | None = None
+    currency: Annotated[str, msgspec.Meta(pattern=CURRENCY_PATTERN)] | None = None
+    occurred_at: Annotated[datetime, msgspec.Meta(tz=True)] | None = None
+    code: Annotated[str, msgspec.Meta(max_length=64)] | None = None
+    email: str | None = None
 
-    code: Annotated[str, StringConstraints(max_length=64)] | None = None
-    email: Email | None = None
+    def __post_init__(self) -> None:
+        if self.event_id is not None:
+            msgspec.structs.force_setattr(self, "event_id", self.event_id.strip())
+            if not self.event_id:
+                raise InvalidField("event_id", "Expected `str` of length >= 1")
+        if self.amount is not None:
+            _check_amount(self.amount)
+        if self.email is not None:
+            try:
+                msgspec.structs.force_setattr(self, "email", normalise_email(self.email))
+            except ValueError as error:
+                raise InvalidField("email", str(error)) from None
+
+
+def _check_amount(amount: Decimal) -> None:
+    """The rules of `domain.fields.Money`: more than 0, at most a million, at most two decimal places."""
+    if not amount.is_finite() or amount <= 0:
+        raise InvalidField("amount", "Expected a number > 0")
+    if amount > MAX_AMOUNT:
+        raise InvalidField("amount", f"Expected a number <= {MAX_AMOUNT}")
+    try:
+        two_places(amount)
+    except ValueError as error:
+        raise InvalidField("amount", str(error)) from None
 
 
 def _derived_event_id(*parts: object) -> str:

@@ -3,11 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
-from typing import Any
-
-from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
-from pydantic import ValidationError
+from typing import TYPE_CHECKING, Any
 
 from referral_engine.domain.errors import (
     Conflict,
@@ -18,6 +14,9 @@ from referral_engine.domain.errors import (
 )
 from referral_engine.domain.webhooks import MalformedWebhook, WebhookForbidden, WebhookRefused
 from referral_engine.web.request_ids import current_request_id
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools import Logger
 
 
 class MalformedJson(InvalidRequest):
@@ -73,17 +72,15 @@ def error_body(code: str, message: str, **extra: Any) -> str:
     return json.dumps({"error": {"code": code, "message": message, **extra, "request_id": request_id}})
 
 
-def validation_details(error: ValidationError | RequestValidationError) -> list[dict[str, str]]:
-    """Each refused field and why, never the value sent. A body's fields are named as in the body
-    (`reward.amount`), a query's or path's with their place (`query.limit`)."""
-    issues = error.errors(include_url=False) if isinstance(error, ValidationError) else error.errors()
-    return [{"field": _field(issue["loc"]), "message": issue["msg"]} for issue in issues]
+def refusal(error: DomainError, logger: Logger) -> tuple[int, str, dict[str, str] | None]:
+    """A refused request's status, body and headers (a 401 names the scheme), logged."""
+    status = status_for(error)
+    logger.info("request refused", extra={"status": status, "error_code": error.code})
+    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    return status, error_body(error.code, error.message), headers
 
 
-def _field(loc: Sequence[str | int]) -> str:
-    parts = [str(part) for part in loc]
-    if parts[:1] == ["body"] and len(parts) > 1:
-        parts = parts[1:]
-    elif parts[:1] in (["query"], ["header"]) and len(parts) > 2:
-        del parts[1]  # a query model's parameter name: a query's values are never nested otherwise
-    return ".".join(parts) or "body"
+def invalid_body(details: list[dict[str, str]], logger: Logger) -> str:
+    """A 422's body: each refused field and why (never the value sent), logged."""
+    logger.info("request invalid", extra={"status": 422, "fields": [d["field"] for d in details]})
+    return error_body("validation_error", "the request is not valid", details=details)

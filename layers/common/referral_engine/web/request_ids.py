@@ -6,14 +6,9 @@ finds the same value as the log lines' correlation id and in the HTTP API's acce
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from contextvars import ContextVar
-from typing import TYPE_CHECKING, Any
-
-from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
-
-if TYPE_CHECKING:
-    from aws_lambda_powertools.utilities.typing import LambdaContext
+from typing import Any
 
 REQUEST_ID_HEADER = "Request-Id"
 
@@ -31,19 +26,17 @@ def current_request_id() -> str | None:
     return _current.get()
 
 
-class RequestIdResolver(APIGatewayHttpResolver):
-    """Answers every request, errors and unknown routes included, with its request id. The handlers'
-    `inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)` puts the same value
-    on the request's log lines."""
-
-    def resolve(self, event: Mapping[str, Any], context: LambdaContext) -> dict[str, Any]:
-        request_id = request_id_of(event)
-        if request_id is None:
-            return super().resolve(event, context)
-        token = _current.set(request_id)
-        try:
-            response = super().resolve(event, context)
-        finally:
-            _current.reset(token)
-        response["headers"] = {**(response.get("headers") or {}), REQUEST_ID_HEADER: request_id}
-        return response
+def answered(event: Mapping[str, Any], respond: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+    """`respond()`'s answer to the event, with the request's id as `current_request_id()` meanwhile and
+    in its `Request-Id` header. The handlers' `inject_lambda_context(correlation_id_path=
+    correlation_paths.API_GATEWAY_HTTP)` puts the same value on the request's log lines."""
+    request_id = request_id_of(event)
+    if request_id is None:
+        return respond()
+    token = _current.set(request_id)
+    try:
+        response = respond()
+    finally:
+        _current.reset(token)
+    response["headers"] = {**(response.get("headers") or {}), REQUEST_ID_HEADER: request_id}
+    return response

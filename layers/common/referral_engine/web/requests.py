@@ -1,4 +1,4 @@
-"""Reading request bodies: size limit, JSON objects, form encoding."""
+"""Reading requests: size limit, JSON objects, form encoding, the raw body, the API's own URL."""
 
 from __future__ import annotations
 
@@ -40,3 +40,11 @@ def raw_body(event: dict[str, Any]) -> bytes:
     """The body exactly as the caller sent it: what vendors' signatures are computed over."""
     body = event.get("body") or ""
     return base64.b64decode(body) if event.get("isBase64Encoded") else body.encode()
+
+
+def base_url(configured: str, domain_name: str, stage: str | None) -> str:
+    """The public URL of this API: configured (custom domain, local stack) or the request's own host."""
+    if configured:
+        return configured.rstrip("/")
+    suffix = f"/{stage}" if stage and stage != "$default" else ""
+    return f"https://{domain_name}{suffix}"

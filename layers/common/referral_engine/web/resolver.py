@@ -10,9 +10,9 @@ is imported on the first request that needs it, not at cold init (docs/adr/0006)
 from __future__ import annotations
 
 import binascii
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Mapping, Sequence
 from functools import partial
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
@@ -24,9 +24,12 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import (
 from pydantic import ValidationError
 
 from referral_engine.domain.errors import DomainError
-from referral_engine.web.errors import error_body, status_for, validation_details
-from referral_engine.web.request_ids import RequestIdResolver
+from referral_engine.web.errors import error_body, invalid_body, refusal
+from referral_engine.web.request_ids import answered
 from referral_engine.web.requests import API_MAX_BODY_BYTES, json_object
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.typing import LambdaContext
 
 Middleware = Callable[[APIGatewayHttpResolver, NextMiddleware], Response[Any]]
 
@@ -37,6 +40,13 @@ def json_response(status: int, body: str, headers: dict[str, str] | None = None)
     )
 
 
+class RequestIdResolver(APIGatewayHttpResolver):
+    """Answers every request, errors and unknown routes included, with its request id."""
+
+    def resolve(self, event: Mapping[str, Any], context: LambdaContext) -> dict[str, Any]:
+        return answered(event, partial(super().resolve, event, context))
+
+
 def new_resolver(logger: Logger, *, max_body_bytes: int = API_MAX_BODY_BYTES) -> APIGatewayHttpResolver:
     """A resolver whose JSON bodies are size-checked objects (413, 400) and whose errors are our 4xx
     JSON. Add `validate_request` as the last of its middlewares."""
@@ -44,16 +54,11 @@ def new_resolver(logger: Logger, *, max_body_bytes: int = API_MAX_BODY_BYTES) ->
 
     @app.exception_handler(DomainError)  # type: ignore[untyped-decorator]
     def _domain_error(error: DomainError) -> Response[str]:
-        status = status_for(error)
-        logger.info("request refused", extra={"status": status, "error_code": error.code})
-        headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
-        return json_response(status, error_body(error.code, error.message), headers)
+        return json_response(*refusal(error, logger))
 
     @app.exception_handler([ValidationError, RequestValidationError])  # type: ignore[untyped-decorator]
     def _invalid(error: ValidationError | RequestValidationError) -> Response[str]:
-        details = validation_details(error)
-        logger.info("request invalid", extra={"status": 422, "fields": [d["field"] for d in details]})
-        return json_response(422, error_body("validation_error", "the request is not valid", details=details))
+        return json_response(422, invalid_body(validation_details(error), logger))
 
     @app.exception_handler([UnicodeDecodeError, binascii.Error])  # type: ignore[untyped-decorator]
     def _undecodable(_: ValueError) -> Response[str]:
@@ -69,6 +74,22 @@ def new_resolver(logger: Logger, *, max_body_bytes: int = API_MAX_BODY_BYTES) ->
         return json_response(404, error_body("not_found", "no such route"))
 
     return app
+
+
+def validation_details(error: ValidationError | RequestValidationError) -> list[dict[str, str]]:
+    """Each refused field and why, never the value sent. A body's fields are named as in the body
+    (`reward.amount`), a query's or path's with their place (`query.limit`)."""
+    issues = error.errors(include_url=False) if isinstance(error, ValidationError) else error.errors()
+    return [{"field": _field(issue["loc"]), "message": issue["msg"]} for issue in issues]
+
+
+def _field(loc: Sequence[str | int]) -> str:
+    parts = [str(part) for part in loc]
+    if parts[:1] == ["body"] and len(parts) > 1:
+        parts = parts[1:]
+    elif parts[:1] in (["query"], ["header"]) and len(parts) > 2:
+        del parts[1]  # a query model's parameter name: a query's values are never nested otherwise
+    return ".".join(parts) or "body"
 
 
 _validation: list[Middleware] = []
@@ -110,11 +131,3 @@ def except_on(paths: Collection[str], middleware: Middleware) -> Middleware:
         return middleware(app, next_middleware)
 
     return unless_exempt
-
-
-def base_url(configured: str, domain_name: str, stage: str | None) -> str:
-    """The public URL of this API: configured (custom domain, local stack) or the request's own host."""
-    if configured:
-        return configured.rstrip("/")
-    suffix = f"/{stage}" if stage and stage != "$default" else ""
-    return f"https://{domain_name}{suffix}"
