@@ -11,7 +11,6 @@ from referral_engine.adapters.dynamodb.campaigns import DynamoCampaignStore
 from referral_engine.adapters.dynamodb.participants import DynamoParticipantStore
 from referral_engine.adapters.dynamodb.table import Table
 from referral_engine.domain.errors import InvalidRequest
-from referral_engine.domain.records import parse
 from referral_engine.services.campaigns import CampaignService, NewCampaign
 from support.aws import TABLE
 from support.fakes import InMemoryBackend, World
@@ -112,8 +111,7 @@ def test_show_of_an_unknown_campaign_exits_1_not_found(cli: Cli) -> None:
 
 # The listing port itself: the fake and the DynamoDB adapter agree.
 def _new(name: str) -> NewCampaign:
-    return parse(
-        NewCampaign,
+    return NewCampaign.model_validate(
         {"name": name, "landing_url": "https://shop.example/", "reward": {"amount": "5", "currency": "EUR"}},
     )
 
