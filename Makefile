@@ -135,7 +135,7 @@ demo: $(DEV_STAMP) ## a narrated tour against the running local stack (start it 
 	$(BIN)/referrals demo
 
 # BENCH_ARGS, e.g. `make bench BENCH_ARGS="--only 1 --only 5"` (the other figures keep their last results).
-bench: $(DEV_STAMP) ## the benchmark: one markdown table of five figures, JSON in bench/results/latest.json
+bench: $(DEV_STAMP) ## the benchmark: one markdown table of six figures, JSON in bench/results/latest.json
 	$(BIN)/python -m bench $(BENCH_ARGS)
 
 # ----------------------------------------------------------------------------------- upkeep
