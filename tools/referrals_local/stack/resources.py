@@ -16,6 +16,16 @@ def physical_name(stack_name: str, logical_id: str) -> str:
     return f"{stack_name}-{logical_id}"
 
 
+def create_queue(sqs: Any, name: str, attributes: dict[str, str]) -> str:
+    """The queue's URL; a queue kept from the last run (ADR 0013) gets the attributes asked for."""
+    try:
+        return str(sqs.create_queue(QueueName=name, Attributes=attributes)["QueueUrl"])
+    except sqs.exceptions.QueueNameExists:
+        url = str(sqs.get_queue_url(QueueName=name)["QueueUrl"])
+        sqs.set_queue_attributes(QueueUrl=url, Attributes=attributes)
+        return url
+
+
 def create_resources(template: Template, resolver: Resolver, clients: Any) -> None:
     """`clients(service)` returns a boto3 client for the local endpoint."""
     for logical_id in resources_of_type(template, "AWS::DynamoDB::Table"):
@@ -39,13 +49,7 @@ def create_resources(template: Template, resolver: Resolver, clients: Any) -> No
         properties = resource.get("Properties", {})
         name = physical_name(resolver.stack_name, logical_id)
         attributes = {key: str(properties[key]) for key in _QUEUE_ATTRIBUTES if key in properties}
-        sqs = clients("sqs")
-        try:
-            url = sqs.create_queue(QueueName=name, Attributes=attributes)["QueueUrl"]
-        except sqs.exceptions.QueueNameExists:  # kept from the last run, with other attributes
-            url = sqs.get_queue_url(QueueName=name)["QueueUrl"]
-            if attributes:
-                sqs.set_queue_attributes(QueueUrl=url, Attributes=attributes)
+        url = create_queue(clients("sqs"), name, attributes)
         resolver.refs[logical_id] = url
         resolver.attributes[(logical_id, "Arn")] = f"arn:aws:sqs:{REGION}:{ACCOUNT}:{name}"
         resolver.attributes[(logical_id, "QueueName")] = name
