@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import boto3
@@ -17,21 +16,10 @@ from referrals_local.stack.checkpoints import StreamCheckpoints
 from referrals_local.stack.model import EventSpec, FunctionSpec, Resolver
 from referrals_local.stack.runtime import InvokeResult
 from referrals_local.stack.stream_poller import StreamPoller
+from support.function_specs import QUALIFY
 from support.polling import settled
 
-FUNCTION = FunctionSpec(
-    logical_id="QualifyFunction",
-    name="stack-QualifyFunction",
-    code_dir=Path("/code/qualify"),
-    handler="qualify.handler",
-    timeout=60,
-    memory=512,
-    environment={},
-    layer_dirs=(),
-    log_format="JSON",
-    events=(),
-    event_invoke_config={},
-)
+FUNCTION = QUALIFY
 
 
 def client(service: str) -> Any:
