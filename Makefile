@@ -29,6 +29,8 @@ TIERS := unit integration infrastructure cli e2e
 # `make run`'s ports, e.g. `make run API_PORT=3001 AWS_PORT=4567`.
 API_PORT ?= 3000
 AWS_PORT ?= 4566
+# `make run RESET=1` starts clean, forgetting the data and API keys kept in .referrals-local/.
+RESET ?=
 
 # uv: never ask pip's configuration, always use the venv given, no progress bars in logs.
 export UV_NO_PROGRESS := 1
@@ -128,8 +130,8 @@ build: $(SAM_STAMP) ## sam build (arm64, python3.13), skipped with a reason when
 test: lint typecheck validate pytest build ## everything CI runs
 
 # ------------------------------------------------------------------------------- local stack
-run: $(DEV_STAMP) ## the whole system locally: HTTP API on :API_PORT (3000), AWS endpoint on :AWS_PORT (4566)
-	$(BIN)/referrals run --api-port $(API_PORT) --aws-port $(AWS_PORT)
+run: $(DEV_STAMP) ## the whole system locally, data kept across restarts (RESET=1: start clean); HTTP API on :API_PORT (3000), AWS endpoint on :AWS_PORT (4566)
+	$(BIN)/referrals run --api-port $(API_PORT) --aws-port $(AWS_PORT)$(if $(filter-out 0,$(RESET)), --reset)
 
 demo: $(DEV_STAMP) ## a narrated tour against the running local stack (start it with make run)
 	$(BIN)/referrals demo
