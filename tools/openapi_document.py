@@ -133,7 +133,7 @@ def _query_model_fields(app: Any) -> dict[str, dict[str, Any]]:
 
 
 def _described_routes(module: ModuleType) -> dict[str, Any]:
-    """A hand-routed handler's paths from its `ROUTES` (and `PATH_PARAMETERS` where a route has no
+    """A hand-routed handler's paths from its `ROUTES` (and its `PATH_PARAMETERS` where a route has no
     record of them) and `TAGS`; the records its routes read are described by their msgspec JSON
     schema, those the paths refer to as components."""
     from msgspec.json import schema_components
@@ -161,7 +161,7 @@ def _described_routes(module: ModuleType) -> dict[str, Any]:
         path_fields = (
             schemas[route.path_parameters.__name__]["properties"]
             if route.path_parameters
-            else module.PATH_PARAMETERS
+            else getattr(module, "PATH_PARAMETERS", {})
         )
         parameters = [
             _path_parameter(name, path_fields[name]) for name in re.findall(r"\{(\w+)\}", route.path)

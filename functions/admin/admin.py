@@ -28,7 +28,6 @@ from referral_engine.web.security import ADMIN
 
 MIDDLEWARES = (admits("admin", wiring.api_keys, iam=True), keeps_answers(wiring.idempotency_records))
 TAGS = ["admin"]
-PATH_PARAMETERS: dict[str, dict[str, Any]] = {}  # each route's path parameters are a record
 
 # Every route's errors beyond its own: no key or IAM identity, a server key, a refused parameter.
 GUARDED = (401, 403, 422)
@@ -41,6 +40,11 @@ def _json(status: int, payload: dict[str, Any]) -> Answer:
 
 def _actor(request: Request) -> str:
     return str(request.actor)
+
+
+def _redrive_reason(request: Request) -> str | None:
+    body = request.json_body(RedriveRequest)
+    return body.reason if body else None
 
 
 def _paging(request: Request) -> Paging:
@@ -65,16 +69,14 @@ def show_message(request: Request, queue: QueueName, message_id: str) -> Answer:
 
 
 def redrive_message(request: Request, queue: QueueName, message_id: str) -> Answer:
-    body = request.json_body(RedriveRequest)
-    reason = body.reason if body else None
+    reason = _redrive_reason(request)
     [result] = wiring.admin_queues().redrive(queue, message_id, operator=_actor(request), reason=reason)
     logger.info("message redriven", extra={"queue": queue, "message_id": message_id, "ok": result.ok})
     return _json(200, result_view(result))
 
 
 def redrive_queue(request: Request, queue: QueueName) -> Answer:
-    body = request.json_body(RedriveRequest)
-    reason = body.reason if body else None
+    reason = _redrive_reason(request)
     results = wiring.admin_queues().redrive(queue, None, operator=_actor(request), reason=reason)
     logger.info("queue redriven", extra={"queue": queue, "failed": sum(not r.ok for r in results)})
     return _json(200, {"results": [result_view(result) for result in results]})

@@ -56,7 +56,7 @@ def honour_idempotency_keys(records: Callable[[], BasePersistenceLayer]) -> Midd
         kept = _once(
             records(), fingerprint, app.lambda_context, lambda: _resolver_answer(app, next_middleware)
         )
-        from aws_lambda_powertools.event_handler import Response
+        from aws_lambda_powertools.event_handler import Response  # here: admin loads no resolver
 
         return Response(status_code=kept["status"], body=kept["body"], headers=_headers(kept))
 
