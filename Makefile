@@ -1,5 +1,6 @@
 # referral-engine developer tasks. Needs only python3 (3.11+) and make: `make test` installs the rest
-# from the lock files in requirements/ into .venv (project + tools) and .venv-sam (AWS SAM CLI).
+# from the lock files in requirements/ into .venv (project + tools), .venv-sam (AWS SAM CLI) and
+# .venv-checkov (checkov).
 
 SHELL := bash
 .SHELLFLAGS := -eu -o pipefail -c
@@ -9,13 +10,16 @@ MAKEFLAGS += --no-builtin-rules
 PYTHON ?= python3
 VENV := .venv
 SAM_VENV := .venv-sam
+CHECKOV_VENV := .venv-checkov
 BIN := $(VENV)/bin
 UV := $(BIN)/uv
 SAM := $(SAM_VENV)/bin/sam
+CHECKOV := $(CHECKOV_VENV)/bin/checkov
 
 BOOT_STAMP := $(VENV)/.bootstrapped
 DEV_STAMP := $(VENV)/.installed
 SAM_STAMP := $(SAM_VENV)/.installed
+CHECKOV_STAMP := $(CHECKOV_VENV)/.installed
 
 # pytest arguments, e.g. `make unit PYTEST_ARGS="-n auto -k qualify"`.
 PYTEST_ARGS ?=
@@ -25,6 +29,8 @@ TIERS := unit integration infrastructure cli e2e
 # `make run`'s ports, e.g. `make run API_PORT=3001 AWS_PORT=4567`.
 API_PORT ?= 3000
 AWS_PORT ?= 4566
+# `make run RESET=1` starts clean, forgetting the data and API keys kept in .referrals-local/.
+RESET ?=
 
 # uv: never ask pip's configuration, always use the venv given, no progress bars in logs.
 export UV_NO_PROGRESS := 1
@@ -64,13 +70,20 @@ $(SAM_STAMP): $(BOOT_STAMP) requirements/sam.txt
 	$(UV) pip sync --python $(SAM_VENV)/bin/python --require-hashes requirements/sam.txt
 	@touch $@
 
-install: $(DEV_STAMP) $(SAM_STAMP) ## create .venv and .venv-sam from the lock files (idempotent)
+$(CHECKOV_STAMP): $(BOOT_STAMP) requirements/checkov.txt
+	@test -x $(CHECKOV_VENV)/bin/python || $(UV) venv --quiet --python $(BIN)/python $(CHECKOV_VENV)
+	$(UV) pip sync --python $(CHECKOV_VENV)/bin/python --require-hashes requirements/checkov.txt
+	@touch $@
+
+install: $(DEV_STAMP) $(SAM_STAMP) $(CHECKOV_STAMP) ## create .venv, .venv-sam and .venv-checkov from the lock files (idempotent)
 
 # ----------------------------------------------------------------------------------- checks
-lint: $(DEV_STAMP) ## ruff check, ruff format --check, lint-imports (the layering contracts in pyproject.toml)
+lint: $(DEV_STAMP) $(CHECKOV_STAMP) ## ruff, lint-imports (the layering contracts), bandit and checkov (offline; skips with reasons in pyproject.toml and .checkov.yaml)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports --no-cache --no-logo
+	$(BIN)/bandit -c pyproject.toml -q -r layers functions tools
+	CKV_SKIP_PACKAGE_UPDATE_CHECK=true $(CHECKOV) --config-file .checkov.yaml
 
 format: $(DEV_STAMP) ## apply ruff's fixes and formatting
 	$(BIN)/ruff check --fix .
@@ -117,14 +130,14 @@ build: $(SAM_STAMP) ## sam build (arm64, python3.13), skipped with a reason when
 test: lint typecheck validate pytest build ## everything CI runs
 
 # ------------------------------------------------------------------------------- local stack
-run: $(DEV_STAMP) ## the whole system locally: HTTP API on :API_PORT (3000), AWS endpoint on :AWS_PORT (4566)
-	$(BIN)/referrals run --api-port $(API_PORT) --aws-port $(AWS_PORT)
+run: $(DEV_STAMP) ## the whole system locally, data kept across restarts (RESET=1: start clean); HTTP API on :API_PORT (3000), AWS endpoint on :AWS_PORT (4566)
+	$(BIN)/referrals run --api-port $(API_PORT) --aws-port $(AWS_PORT)$(if $(filter-out 0,$(RESET)), --reset)
 
 demo: $(DEV_STAMP) ## a narrated tour against the running local stack (start it with make run)
 	$(BIN)/referrals demo
 
 # BENCH_ARGS, e.g. `make bench BENCH_ARGS="--only 1 --only 5"` (the other figures keep their last results).
-bench: $(DEV_STAMP) ## the benchmark: one markdown table of five figures, JSON in bench/results/latest.json
+bench: $(DEV_STAMP) ## the benchmark: one markdown table of six figures, JSON in bench/results/latest.json
 	$(BIN)/python -m bench $(BENCH_ARGS)
 
 # ----------------------------------------------------------------------------------- upkeep
@@ -134,11 +147,12 @@ openapi: $(DEV_STAMP) ## write docs/openapi.json from the HTTP handlers' typed r
 lock: $(BOOT_STAMP) ## regenerate the lock files (UPGRADE=1 to move to the newest allowed versions)
 	$(UV_LOCK) pyproject.toml requirements/dev.in -o requirements/dev.txt
 	$(UV_LOCK) requirements/sam.in -o requirements/sam.txt
+	$(UV_LOCK) requirements/checkov.in -o requirements/checkov.txt
 	$(UV_LOCK) requirements/bootstrap.in -c requirements/dev.txt -o requirements/bootstrap.txt
 	$(UV_COMPILE) --no-annotate --python-version 3.13 --python-platform aarch64-manylinux_2_28 \
 		requirements/layer.in -c requirements/dev.txt -o layers/common/requirements.txt
 
 clean: ## remove the venvs, build output and caches
-	rm -rf $(VENV) $(SAM_VENV) .aws-sam .mypy_cache .ruff_cache .pytest_cache .hypothesis
+	rm -rf $(VENV) $(SAM_VENV) $(CHECKOV_VENV) .aws-sam .mypy_cache .ruff_cache .pytest_cache .hypothesis
 	find . -name __pycache__ -type d -prune -not -path './.git/*' -exec rm -rf {} +
 	find . -name '*.egg-info' -type d -prune -not -path './.git/*' -exec rm -rf {} +

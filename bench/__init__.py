@@ -1,1 +1,1 @@
-"""`make bench`: the five figures of issue 3 (see bench/README.md). A benchmark, not a test."""
+"""`make bench`: the figures of issues 3 and 9 (see bench/README.md). A benchmark, not a test."""

@@ -16,7 +16,7 @@ def _parser() -> argparse.ArgumentParser:
         "--only",
         type=int,
         action="append",
-        choices=range(1, 6),
+        choices=range(1, 7),
         metavar="N",
         help="run only figure N (repeatable); the other figures keep their last saved results",
     )
@@ -24,7 +24,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _run(number: str, figures: dict[str, Any]) -> dict[str, Any]:
-    from bench import calls, click_latency, cold_start, cost, end_to_end
+    from bench import calls, click_latency, cold_start, cost, end_to_end, hot_link
 
     if number == "1":
         return calls.run()
@@ -34,6 +34,8 @@ def _run(number: str, figures: dict[str, Any]) -> dict[str, Any]:
         return cold_start.run()
     if number == "4":
         return end_to_end.run()
+    if number == "6":
+        return hot_link.run()
     missing = [n for n in ("1", "2", "4") if n not in figures]
     if missing:
         raise SystemExit(f"figure 5 prices figures 1, 2 and 4: run {', '.join(missing)} first (make bench)")
@@ -43,7 +45,7 @@ def _run(number: str, figures: dict[str, Any]) -> dict[str, Any]:
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     common.prepare()
-    selected = [str(n) for n in sorted(set(args.only))] if args.only else ["1", "2", "3", "4", "5"]
+    selected = [str(n) for n in sorted(set(args.only))] if args.only else ["1", "2", "3", "4", "5", "6"]
     if {"1", "2", "4"} & set(selected) and "5" not in selected:
         selected.append("5")  # it prices their results: never leave it stale (and it is instant)
     figures = report.load() if args.only else {}

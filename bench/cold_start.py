@@ -32,6 +32,7 @@ CLIENTS = {
     "announce_referrals": ("events",),  # it only publishes referral.created
     "deliver_events": ("dynamodb",),  # subscriptions and the delivery log
     "admin": ("dynamodb", "sqs"),  # the API keys and the failure queues
+    "track_click": ("dynamodb_without_retries",),  # its own client: retries on other shards (ADR 0014)
 }
 DEFAULT_CLIENTS = ("dynamodb",)
 _PROBE = """
@@ -44,7 +45,7 @@ else:
     importlib.import_module(sys.argv[1])
     from referral_engine.adapters import aws
     for name in sys.argv[2:]:
-        aws.client(name)
+        getattr(aws, name)()
 print(time.perf_counter() - started, time.process_time() - cpu)
 """
 _IMPORTTIME = re.compile(r"^import time:\s+(\d+) \|\s+\d+ \| +(\S+)$")

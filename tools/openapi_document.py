@@ -41,7 +41,8 @@ PLAIN_HANDLERS: dict[str, dict[str, Any]] = {
             "get": {
                 "summary": "Follow a referral link",
                 "description": "Counts the click, sets a first-party `ref` cookie (30 days) and "
-                "redirects to the campaign's landing URL with `?ref=<code>`.",
+                "redirects to the campaign's landing URL with `?ref=<code>`. The redirect does not depend "
+                "on the count: a click that cannot be counted is still redirected (and metered).",
                 "operationId": "track_click_r__code__get",
                 "tags": ["links"],
                 "parameters": [
@@ -57,6 +58,11 @@ PLAIN_HANDLERS: dict[str, dict[str, Any]] = {
                     "302": {"description": "To the landing URL; sets the `ref` cookie."},
                     "404": {
                         "description": "No such referral link (`unknown_code`).",
+                        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+                    },
+                    "503": {
+                        "description": "The link's target could not be read (`unavailable`): only when "
+                        "DynamoDB can be neither written nor read; retry after `Retry-After` seconds.",
                         "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
                     },
                 },

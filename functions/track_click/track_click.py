@@ -1,4 +1,7 @@
-"""GET /r/{code}: count the click (one DynamoDB call), set the first-party cookie, redirect.
+"""GET /r/{code}: count the click (one DynamoDB write), set the first-party cookie, redirect.
+
+The redirect never depends on the count (docs/adr/0014-hot-links.md): a throttled or failed count is
+logged and metered as `ClicksLost`, and the visitor still gets the landing page.
 
 Kept deliberately light (no Powertools, no pydantic) because it is the hot, latency-visible path;
 Lambda's JSON log format structures the standard library's log records.
@@ -8,32 +11,40 @@ from __future__ import annotations
 
 import json
 import logging
+import random
 import sys
 from datetime import UTC, datetime
 from typing import Any
 
 from referral_engine.adapters import aws
-from referral_engine.adapters.dynamodb.clicks import count_click
+from referral_engine.adapters.dynamodb.clicks import ClickCounter, LandingTargets, LandingUnavailable
 from referral_engine.domain.identifiers import normalise_code
 from referral_engine.domain.links import landing_with_ref
 from referral_engine.settings import Settings, get_settings
 
 COOKIE_MAX_AGE_SECONDS = 30 * 24 * 3600
 logger = logging.getLogger(__name__)
+# code → landing URL for this container's life (bounded): a warm container redirects without a read.
+landing_targets = LandingTargets()
+_shard_draws = random.Random()  # noqa: S311 - spreads the writes, guards nothing
+
+
+def _error(status: int, code: str, message: str, request_id: str) -> dict[str, Any]:
+    error = {"code": code, "message": message, "request_id": request_id}
+    headers = {"Content-Type": "application/json", "Cache-Control": "no-store", "Request-Id": request_id}
+    if status == 503:
+        headers["Retry-After"] = "1"
+    return {"statusCode": status, "headers": headers, "body": json.dumps({"error": error})}
 
 
 def _not_found(request_id: str) -> dict[str, Any]:
-    error = {"code": "unknown_code", "message": "no such referral link", "request_id": request_id}
-    headers = {"Content-Type": "application/json", "Cache-Control": "no-store", "Request-Id": request_id}
-    return {
-        "statusCode": 404,
-        "headers": headers,
-        "body": json.dumps({"error": error}),
-    }
+    return _error(404, "unknown_code", "no such referral link", request_id)
 
 
-def _count_click(settings: Settings, at: datetime) -> None:
-    """One CloudWatch EMF line for the `Clicks` count, shaped as Powertools' Metrics prints it."""
+def _metrics(settings: Settings, at: datetime, *, lost: bool) -> None:
+    """One CloudWatch EMF line, shaped as Powertools' Metrics prints it: `Clicks` (redirects served)
+    and, when the count failed, `ClicksLost` (served but not counted)."""
+    names = ["Clicks", "ClicksLost"] if lost else ["Clicks"]
     line = {
         "_aws": {
             "Timestamp": int(at.timestamp() * 1000),
@@ -41,12 +52,12 @@ def _count_click(settings: Settings, at: datetime) -> None:
                 {
                     "Namespace": settings.powertools_metrics_namespace,
                     "Dimensions": [["service"]],
-                    "Metrics": [{"Name": "Clicks", "Unit": "Count"}],
+                    "Metrics": [{"Name": name, "Unit": "Count"} for name in names],
                 }
             ],
         },
         "service": settings.powertools_service_name,
-        "Clicks": 1,
+        **dict.fromkeys(names, 1),
     }
     sys.stdout.write(json.dumps(line, separators=(",", ":")) + "\n")
 
@@ -58,14 +69,25 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     if code is None:
         return _not_found(request_id)
     settings, now = get_settings(), datetime.now(UTC)
-    landing_url = count_click(aws.dynamodb(), settings.table_name, code, now.isoformat())
-    if landing_url is None:
+    try:
+        clicks = ClickCounter(
+            aws.dynamodb_without_retries(), settings.table_name, landing_targets, _shard_draws
+        )
+        click = clicks.count(code, now.isoformat())
+    except LandingUnavailable as unavailable:
+        logger.error(
+            "no redirect target: DynamoDB could not be read", extra={"code": code, "error": str(unavailable)}
+        )
+        return _error(503, "unavailable", "the referral link cannot be resolved right now", request_id)
+    if click.landing_url is None:
         return _not_found(request_id)
-    _count_click(settings, now)
+    if click.lost:
+        logger.warning("click not counted", extra={"code": code, "error": click.lost})
+    _metrics(settings, now, lost=click.lost is not None)
     return {
         "statusCode": 302,
         "headers": {
-            "Location": landing_with_ref(landing_url, code),
+            "Location": landing_with_ref(click.landing_url, code),
             "Cache-Control": "no-store",
             "Referrer-Policy": "strict-origin-when-cross-origin",
             "Request-Id": request_id,

@@ -51,6 +51,12 @@ def test_the_journey_over_http(local_stack: RunningStack) -> None:
     assert parse_qs(urlsplit(click.headers["Location"]).query) == {"ref": [advocate["code"]]}
     assert click.cookies.get("ref") == advocate["code"]
     assert "HttpOnly" in click.headers["Set-Cookie"]
+    again = requests.get(advocate["share_url"], allow_redirects=False, timeout=10)
+    assert again.status_code == 302
+    enrolled_again = stack.post(
+        f"/v1/campaigns/{campaign.json()['id']}/advocates", {"email": "ada@example.com"}
+    )
+    assert enrolled_again.json()["clicks"] == 2  # the participant item and the click shards, summed
 
     by_api = stack.post("/v1/referrals", {"code": advocate["code"], "email": "one@example.org"}).json()
     by_hook = stack.post("/v1/referrals", {"code": advocate["code"], "email": "two@example.org"}).json()

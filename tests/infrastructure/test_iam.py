@@ -44,11 +44,15 @@ RESOURCES: dict[str, dict[str, Any]] = {
 # ChangeMessageVisibility. "Idempotency records": the answers to `Idempotency-Key` requests
 # (web/idempotency.py, Powertools' DynamoDBPersistenceLayer: get, put, update, delete on failure).
 GRANTS: dict[str, dict[str, set[str]]] = {
-    # adapters/dynamodb/clicks.count_click: one conditional UpdateItem
-    "TrackClickFunction": {"dynamodb:UpdateItem": {"table"}},
+    "TrackClickFunction": {
+        # adapters/dynamodb/clicks.ClickCounter: the participant item or a click shard
+        "dynamodb:UpdateItem": {"table"},
+        "dynamodb:GetItem": {"table"},  # the landing URL, when the first click's count failed
+    },
     "ApiFunction": {
         # API keys (web/auth), campaigns, participants, referrals, connections, subscriptions
         "dynamodb:GetItem": {"table"},
+        "dynamodb:BatchGetItem": {"table"},  # participants.with_clicks: a code's click shards
         # the stores' puts and transactions, the signal inbox (POST .../qualify)
         "dynamodb:PutItem": {"table"},
         # a sign-up's transaction counts the advocate's referrals; idempotency records

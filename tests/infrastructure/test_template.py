@@ -40,6 +40,20 @@ QUEUES = {
     "DeliverEventsFailureQueue",
 }
 
+# Reserved concurrency per function (ADR 0012): a guarantee and a cap on the account's pool.
+RESERVED_CONCURRENCY = {
+    "TrackClickFunction": 200,
+    "ApiFunction": 100,
+    "AdminFunction": 10,
+    "InboundWebhookFunction": 100,
+    "QualifyFunction": 20,
+    "IssueRewardFunction": 50,
+    "AnnounceReferralsFunction": 20,
+    "DeliverEventsFunction": 50,
+}
+LAMBDA_UNRESERVED_MINIMUM = 100  # Lambda refuses a reservation that leaves fewer unreserved
+DEFAULT_ACCOUNT_CONCURRENCY = 1000
+
 ROUTES = {
     ("GET", "/r/{code}", "TrackClickFunction"),
     ("POST", "/v1/campaigns", "ApiFunction"),
@@ -137,6 +151,38 @@ def test_timeouts(template: Template, functions: dict[str, dict[str, Any]]) -> N
     assert functions["AnnounceReferralsFunction"]["Properties"]["Timeout"] == 30
     assert functions["DeliverEventsFunction"]["Properties"]["Timeout"] == 60
     assert functions["AdminFunction"]["Properties"]["Timeout"] == 30  # a redrive of a whole queue
+
+
+def test_every_function_reserves_its_concurrency_unless_the_parameter_says_not(
+    template: Template, functions: dict[str, dict[str, Any]]
+) -> None:
+    parameter = template["Parameters"]["ReserveConcurrency"]
+    assert (parameter["Default"], parameter["AllowedValues"]) == ("true", ["true", "false"])
+    assert template["Conditions"]["ReservesConcurrency"] == {
+        "Fn::Equals": [{"Ref": "ReserveConcurrency"}, "true"]
+    }
+    reserved = {}
+    for logical_id, function in functions.items():
+        condition, value, otherwise = function["Properties"]["ReservedConcurrentExecutions"]["Fn::If"]
+        assert (condition, otherwise) == ("ReservesConcurrency", {"Ref": "AWS::NoValue"}), logical_id
+        reserved[logical_id] = value
+    assert reserved == RESERVED_CONCURRENCY
+
+
+def test_reservations_fit_an_account_at_the_default_quota_as_the_parameter_says(template: Template) -> None:
+    total = sum(RESERVED_CONCURRENCY.values())
+    needed = total + LAMBDA_UNRESERVED_MINIMUM
+    assert needed <= DEFAULT_ACCOUNT_CONCURRENCY
+    description = " ".join(template["Parameters"]["ReserveConcurrency"]["Description"].split())
+    assert f"({total} in all)" in description
+    assert f"at least {needed}" in description
+
+
+def test_redirects_reserve_at_least_the_api_burst(resources: dict[str, dict[str, Any]]) -> None:
+    # A burst the API admits finds a Lambda slot for every redirect: throttling, if any, is the
+    # API's own 429, not a failed invocation.
+    burst = props(resources, "HttpApi")["DefaultRouteSettings"]["ThrottlingBurstLimit"]
+    assert RESERVED_CONCURRENCY["TrackClickFunction"] >= burst
 
 
 def test_common_layer_is_built_for_python313_arm64(resources: dict[str, dict[str, Any]]) -> None:
@@ -405,6 +451,8 @@ def test_queues_are_encrypted_and_keep_messages_for_14_days(
     assert set(queues) == QUEUES
     for logical_id, queue in queues.items():
         assert queue["Properties"]["SqsManagedSseEnabled"] is True, logical_id
+        # SQS-managed keys: EventBridge cannot send to a queue under alias/aws/sqs (ADR 0012).
+        assert "KmsMasterKeyId" not in queue["Properties"], logical_id
         assert queue["Properties"]["MessageRetentionPeriod"] == 1209600, logical_id
 
 

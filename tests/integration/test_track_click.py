@@ -1,17 +1,31 @@
-"""GET /r/{code}: one DynamoDB call, a first-party cookie, a redirect only to the campaign's landing URL."""
+"""GET /r/{code}: one DynamoDB write, a first-party cookie, a redirect only to the campaign's landing URL,
+whatever happens to the count (ADR 0014)."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
+import track_click
 from referral_engine.adapters import aws
 from support.aws import AwsStack
 from support.events import LambdaContext, http_event, json_body
 from support.journey import click, create_campaign, enrol
+from support.throttling import THROTTLED, refusing
+
+LANDING = "https://shop.example.com/welcome?utm_source=referral&ref="
+
+
+@pytest.fixture(autouse=True)
+def cold_container() -> Iterator[None]:
+    """Each test starts as a fresh container: no landing URL known yet."""
+    track_click.landing_targets.clear()
+    yield
+    track_click.landing_targets.clear()
 
 
 @pytest.fixture
@@ -21,9 +35,22 @@ def dynamodb_calls(stack: AwsStack) -> Iterator[list[str]]:
     def count(event_name: str, **_: Any) -> None:
         calls.append(event_name.rsplit(".", 1)[-1])
 
-    aws.dynamodb().meta.events.register("before-call.dynamodb", count)
+    client = aws.dynamodb_without_retries()
+    client.meta.events.register("before-call.dynamodb", count)
     yield calls
-    aws.dynamodb().meta.events.unregister("before-call.dynamodb", count)
+    client.meta.events.unregister("before-call.dynamodb", count)
+
+
+def click_shards(stack: AwsStack, code: str) -> dict[str, int]:
+    return {
+        item["pk"]: item["clicks"]
+        for item in stack.items_of("click_shard")
+        if item["pk"].startswith(f"CLICKS#{code}#")
+    }
+
+
+def emf_lines(output: str) -> list[dict[str, Any]]:
+    return [line for line in map(json.loads, output.splitlines()) if "_aws" in line]
 
 
 def test_click_redirects_with_ref_sets_cookie_and_counts_once(
@@ -43,9 +70,107 @@ def test_click_redirects_with_ref_sets_cookie_and_counts_once(
     (cookie,) = response["cookies"]
     assert cookie.startswith(f"ref={code};")
     assert all(flag in cookie for flag in ("Secure", "HttpOnly", "SameSite=Lax", "Max-Age=2592000"))
-    click(code)
     (participant,) = stack.items_of("participant")
-    assert participant["clicks"] == 2
+    assert participant["clicks"] == 1
+
+
+def test_a_warm_container_counts_on_a_random_shard_in_one_write(
+    stack: AwsStack, dynamodb_calls: list[str]
+) -> None:
+    code = enrol(create_campaign()["id"])["code"]
+    click(code)
+    dynamodb_calls.clear()
+
+    responses = [click(code) for _ in range(6)]
+
+    assert [r["headers"]["Location"] for r in responses] == [LANDING + code] * 6
+    assert dynamodb_calls == ["UpdateItem"] * 6
+    (participant,) = stack.items_of("participant")
+    assert participant["clicks"] == 1  # the first click's; the others went to shard items
+    assert sum(click_shards(stack, code).values()) == 6
+
+
+def test_a_throttled_first_click_still_redirects_and_is_counted_on_a_shard(
+    stack: AwsStack, dynamodb_calls: list[str]
+) -> None:
+    code = enrol(create_campaign()["id"])["code"]
+    dynamodb_calls.clear()
+
+    with refusing(
+        aws.dynamodb_without_retries(),
+        lambda op, pk: THROTTLED if (op, pk) == ("UpdateItem", f"CODE#{code}") else None,
+    ):
+        response = click(code)
+
+    assert response["statusCode"] == 302
+    assert response["headers"]["Location"] == LANDING + code
+    assert dynamodb_calls == ["UpdateItem", "GetItem", "UpdateItem"]  # refused, the target read, a shard
+    assert sum(click_shards(stack, code).values()) == 1
+
+
+def test_when_every_write_is_throttled_the_click_redirects_and_is_metered_as_lost(
+    stack: AwsStack, dynamodb_calls: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = enrol(create_campaign()["id"])["code"]
+    capsys.readouterr()
+    dynamodb_calls.clear()
+
+    with refusing(
+        aws.dynamodb_without_retries(), lambda op, pk: THROTTLED if op == "UpdateItem" else None
+    ) as refused:
+        first, warm = click(code), click(code)
+
+    assert [first["statusCode"], warm["statusCode"]] == [302, 302]
+    assert first["headers"]["Location"] == warm["headers"]["Location"] == LANDING + code
+    # the first: the participant item, the target read, then 3 shards; the warm one: 3 shards, no read
+    assert dynamodb_calls == ["UpdateItem", "GetItem"] + ["UpdateItem"] * 6
+    assert len({pk for _, pk, _ in refused[1:4]}) == 3  # three different shards each time
+    lines = emf_lines(capsys.readouterr().out)
+    assert [(line["Clicks"], line.get("ClicksLost")) for line in lines] == [(1, 1), (1, 1)]
+    assert click_shards(stack, code) == {}
+
+
+def test_an_unknown_code_is_404_even_when_writes_are_throttled(stack: AwsStack) -> None:
+    before = stack.items()
+
+    with refusing(aws.dynamodb_without_retries(), lambda op, pk: THROTTLED if op == "UpdateItem" else None):
+        response = click("zzzzzzzzzzzz")
+        again = click("zzzzzzzzzzzz")
+
+    assert [response["statusCode"], again["statusCode"]] == [404, 404]
+    assert json_body(response)["error"]["code"] == "unknown_code"
+    assert "Location" not in response["headers"]
+    assert stack.items() == before
+
+
+def test_no_redirect_target_readable_is_a_503_error_not_a_guess(stack: AwsStack) -> None:
+    code = enrol(create_campaign()["id"])["code"]
+
+    with refusing(
+        aws.dynamodb_without_retries(),
+        lambda op, pk: THROTTLED if op == "UpdateItem" else "InternalServerError",
+    ):
+        response = click(code)
+
+    assert response["statusCode"] == 503
+    assert json_body(response)["error"]["code"] == "unavailable"
+    assert "Location" not in response["headers"]
+
+
+def test_the_api_participant_view_sums_the_item_and_its_shards(stack: AwsStack) -> None:
+    campaign_id = create_campaign()["id"]
+    code = enrol(campaign_id)["code"]
+    # Clicks counted before the shards existed stay on the participant item, and keep counting.
+    stack.dynamodb.update_item(
+        TableName=stack.dynamodb.describe_table(TableName="referrals-test")["Table"]["TableName"],
+        Key={"pk": {"S": f"CODE#{code}"}, "sk": {"S": "CODE"}},
+        UpdateExpression="SET clicks = :before",
+        ExpressionAttributeValues={":before": {"N": "10"}},
+    )
+    for _ in range(5):
+        assert click(code)["statusCode"] == 302  # 1 on the participant item, 4 on shards
+
+    assert enrol(campaign_id)["clicks"] == 15
 
 
 def test_the_request_cannot_choose_the_redirect_target(stack: AwsStack) -> None:

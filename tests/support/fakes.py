@@ -20,6 +20,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from referral_engine.domain import records
+from referral_engine.domain.click_shards import total_clicks
 from referral_engine.domain.events import ReferralQualified, ReferralReversed
 from referral_engine.domain.models import (
     AuditEntry,
@@ -133,6 +134,7 @@ class InMemoryParticipantStore:
         self.lock = lock or threading.RLock()
         self.participants: dict[str, Participant] = {}  # code → participant
         self.email_claims: dict[tuple[str, str], str] = {}  # (campaign id, email) → code
+        self.click_shards: dict[str, dict[int, int]] = {}  # code → shard → clicks counted there
 
     def add(self, participant: Participant) -> None:
         with self.lock:
@@ -147,6 +149,11 @@ class InMemoryParticipantStore:
         with self.lock:
             code = self.email_claims.get((campaign_id, email))
             return None if code is None else self.participants.get(code)
+
+    def with_clicks(self, participant: Participant) -> Participant:
+        with self.lock:
+            on_shards = self.click_shards.get(participant.code, {}).values()
+            return records.replace(participant, clicks=total_clicks(participant.clicks, on_shards))
 
     # Shared with InMemoryReferralStore, which writes a participant inside its own "transaction".
     def check_claims(self, participant: Participant) -> None:

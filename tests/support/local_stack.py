@@ -24,6 +24,7 @@ T = TypeVar("T")
 # Every hop of the pipeline (stream poll, bus rule, async invoke) takes well under a second locally:
 # this long without a new invocation, the stack has done what it will do.
 QUIET_S = 1.5
+FIXED_KEYS = {"REFERRALS_API_KEY": "rk_e2e_key_0123456789", "REFERRALS_ADMIN_KEY": "rk_e2e_admin_0123456789"}
 
 
 def free_port() -> int:
@@ -128,7 +129,8 @@ class RunningStack:
             self.log_file.close()
 
 
-def start_stack(tmp_path: Path, *extra: str) -> RunningStack:
+def start_stack(tmp_path: Path, *extra: str, fixed_keys: bool = True) -> RunningStack:
+    """`fixed_keys`: start with REFERRALS_API_KEY and REFERRALS_ADMIN_KEY set (else the stack's own)."""
     state_dir = tmp_path / "state"
     log_path = tmp_path / "runner.log"
     log = log_path.open("w")
@@ -153,9 +155,8 @@ def start_stack(tmp_path: Path, *extra: str) -> RunningStack:
         stderr=subprocess.STDOUT,
         text=True,
         env={
-            **os.environ,
-            "REFERRALS_API_KEY": "rk_e2e_key_0123456789",
-            "REFERRALS_ADMIN_KEY": "rk_e2e_admin_0123456789",
+            **{k: v for k, v in os.environ.items() if k not in FIXED_KEYS},
+            **(FIXED_KEYS if fixed_keys else {}),
         },
     )
     try:

@@ -156,3 +156,17 @@ def test_enrolling_in_a_paused_campaign_is_refused(world: World) -> None:
 def test_an_advocate_request_is_validated(advocate: dict[str, object]) -> None:
     with pytest.raises(ValidationError):
         NewAdvocate.model_validate(advocate)
+
+
+def test_an_advocate_is_shown_with_every_click_counted_for_the_code(world: World) -> None:
+    campaign = world.a_campaign()
+    first, _ = world.campaigns.enrol_advocate(campaign.id, NewAdvocate(email="ann@example.com"))
+    # 10 clicks on the participant item itself (from before the shards, or a container's first click)
+    world.backend.participants.update(first.code, clicks=10)
+    world.backend.participants.click_shards[first.code] = {0: 3, 7: 2}
+
+    again, created = world.campaigns.enrol_advocate(campaign.id, NewAdvocate(email="ann@example.com"))
+    shown, _ = world.campaigns.participant(first.code)
+
+    assert not created
+    assert again.clicks == shown.clicks == 15

@@ -90,6 +90,10 @@ class ParticipantStore(Protocol):
     def get(self, code: str) -> Participant | None: ...
     def by_email(self, campaign_id: str, email: str) -> Participant | None: ...
 
+    def with_clicks(self, participant: Participant) -> Participant:
+        """The participant with every click counted for its code: `get` reads only its own item,
+        while the click path counts on write-sharded items too (domain/click_shards.py)."""
+
 
 class ReferralStore(Protocol):
     def add(self, referral: Referral, referred: Participant, audit: AuditEntry) -> None:

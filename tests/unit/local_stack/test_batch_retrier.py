@@ -5,26 +5,14 @@ from __future__ import annotations
 import json
 import threading
 import time
-from pathlib import Path
 from typing import Any
 
 from referrals_local.stack.model import FunctionSpec
 from referrals_local.stack.runtime import InvokeResult
 from referrals_local.stack.stream_poller import BatchRetrier
+from support.function_specs import QUALIFY
 
-FUNCTION = FunctionSpec(
-    logical_id="QualifyFunction",
-    name="stack-QualifyFunction",
-    code_dir=Path("/code/qualify"),
-    handler="qualify.handler",
-    timeout=60,
-    memory=512,
-    environment={},
-    layer_dirs=(),
-    log_format="JSON",
-    events=(),
-    event_invoke_config={},
-)
+FUNCTION = QUALIFY
 PROPERTIES = {
     "BisectBatchOnFunctionError": True,
     "MaximumRetryAttempts": 2,

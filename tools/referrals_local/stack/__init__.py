@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import secrets
 import signal
 import sys
 import threading
@@ -30,6 +29,17 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--stack-name", default="referral-engine")
     parser.add_argument(
+        "--reset",
+        action="store_true",
+        help="start clean: forget the data and API keys kept in the state directory from the last run",
+    )
+    parser.add_argument(
+        "--snapshot-interval",
+        type=float,
+        default=1.0,
+        help="seconds between snapshots of the local AWS state (default: %(default)s)",
+    )
+    parser.add_argument(
         "--async-retry-delay", type=float, default=1.0, help="seconds before an async retry (Lambda: minutes)"
     )
     parser.add_argument(
@@ -45,16 +55,16 @@ def serve(argv: list[str] | None = None) -> int:
     from referrals_local.stack.supervisor import LocalStack, Options, StartFailed
 
     args = _parser().parse_args(argv)
-    api_key = os.environ.get("REFERRALS_API_KEY") or f"rk_local_{secrets.token_urlsafe(24)}"
-    admin_api_key = os.environ.get("REFERRALS_ADMIN_KEY") or f"rk_admin_{secrets.token_urlsafe(24)}"
     options = Options(
         host=args.host,
         api_port=args.api_port,
         aws_port=args.aws_port,
         state_dir=args.state_dir,
         stack_name=args.stack_name,
-        api_key=api_key,
-        admin_api_key=admin_api_key,
+        api_key=os.environ.get("REFERRALS_API_KEY") or None,
+        admin_api_key=os.environ.get("REFERRALS_ADMIN_KEY") or None,
+        reset=args.reset,
+        snapshot_interval=args.snapshot_interval,
         async_retry_delays=(args.async_retry_delay, 2 * args.async_retry_delay),
         stream_retry_delay=args.stream_retry_delay,
     )
@@ -81,9 +91,9 @@ def serve(argv: list[str] | None = None) -> int:
             f"\nreferral-engine is running locally (started in {time.monotonic() - started:.1f} s)\n"
             f"  HTTP API      {outputs.api_url}    (GET /r/{{code}}, /v1/..., /hooks/generic/{{hook_id}})\n"
             f"  AWS endpoint  {outputs.endpoint_url}    (moto: DynamoDB + stream, SQS, EventBridge)\n"
-            f"  API key       {api_key}    (server: /v1/...)\n"
-            f"  admin key     {admin_api_key}    (/v1/admin/...)\n"
-            f"  state, logs   {options.state_dir}\n"
+            f"  API key       {outputs.api_key}    (server: /v1/...)\n"
+            f"  admin key     {outputs.admin_api_key}    (/v1/admin/...)\n"
+            f"  state, logs   {options.state_dir}    (kept across restarts; make run RESET=1 starts clean)\n"
             f"Try `make demo` in another terminal. Ctrl-C stops everything.\n",
             flush=True,
         )

@@ -40,7 +40,7 @@ class AsyncInvoker:
         self._clients = clients
         self._invoke = invoke
         self._retry_delays = retry_delays
-        self._queue: queue.Queue[tuple[bytes, str, float] | None] = queue.Queue()
+        self._queue: queue.Queue[tuple[bytes, str, float, Callable[[], None]] | None] = queue.Queue()
         self._stopped = False
         self._threads = [
             threading.Thread(target=self._run, daemon=True, name=f"{function.short_name}-async-{n}")
@@ -60,19 +60,23 @@ class AsyncInvoker:
         for _ in self._threads:
             self._queue.put(None)
 
-    def submit(self, payload: bytes, trigger: str) -> None:
-        """Accepted like Lambda's `Invoke(InvocationType=Event)`: queued, answered at once."""
+    def submit(self, payload: bytes, trigger: str, done: Callable[[], None] = lambda: None) -> None:
+        """Accepted like Lambda's `Invoke(InvocationType=Event)`: queued, answered at once. `done()`
+        runs once the event is finished with (succeeded, or sent to its OnFailure destination): until
+        then the caller keeps it, so an event the runner had not finished is delivered again after
+        a restart (ADR 0013)."""
         if self._stopped:
             raise RuntimeError(f"{self.function.short_name} does not accept events")
-        self._queue.put((payload, trigger, time.time()))
+        self._queue.put((payload, trigger, time.time(), done))
 
     def _run(self) -> None:
         while (item := self._queue.get()) is not None:
-            payload, trigger, received = item
+            payload, trigger, received, done = item
             try:
                 self._deliver(payload, trigger, received)
+                done()
             except Exception as error:  # e.g. the destination queue is gone: say so, keep serving
-                print(f"{self.function.short_name}: async event lost: {error!r}", flush=True)
+                print(f"{self.function.short_name}: async event not finished: {error!r}", flush=True)
 
     def _deliver(self, payload: bytes, trigger: str, received: float) -> None:
         attempt = 0

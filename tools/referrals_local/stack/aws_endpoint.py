@@ -8,8 +8,9 @@ concurrent request iterating the table while it is copied fails ("dictionary cha
 iteration"); a write made by another request during the transaction is lost on rollback; and stream
 readers lose their shard, which was replaced. So:
 
-- every DynamoDB and DynamoDB Streams request runs under one lock (DynamoDB serialises conflicting
-  writes too; moto's tables are plain dicts that even a read can grow);
+- every request runs under one lock (DynamoDB serialises conflicting writes too; moto's tables are
+  plain dicts that even a read can grow; and a snapshot of the state, ADR 0013, is then one moment of
+  all services). An SQS long poll waits without it: each queue's condition is built on that lock;
 - a transaction snapshots only the items it names (and the stream's length), and a cancelled one puts
   back exactly those items and drops the stream records it wrote: the table object, and with it every
   shard iterator, stays the same.
@@ -17,20 +18,26 @@ readers lose their shard, which was replaced. So:
 
 from __future__ import annotations
 
+import argparse
 import copy
+import os
+import signal
 import sys
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
+from moto.core.responses import BaseResponse
 from moto.dynamodb import models as dynamodb_models
 from moto.dynamodb.models import DynamoDBBackend
 from moto.dynamodb.models.dynamo_type import DynamoType, Item
 from moto.dynamodb.models.table import Table
-from moto.dynamodb.responses import DynamoHandler
-from moto.dynamodbstreams.responses import DynamoDBStreamsHandler
+from moto.sqs.models import Queue
+
+from referrals_local.stack import moto_state
 
 LOCK = threading.RLock()
 
@@ -129,12 +136,53 @@ def _transact_write_items(
     return transact_write_items
 
 
+# Actions that change nothing a restart must keep (a received message is visible again after one).
+_KEEPS_STATE = (
+    "Get",
+    "Describe",
+    "List",
+    "Query",
+    "Scan",
+    "BatchGet",
+    "TransactGet",
+    "Receive",
+    "ChangeMessageVisibility",
+)
+
+
+@dataclass
+class Changes:
+    """How many requests may have changed the state: a snapshot is due when the count moved."""
+
+    count: int = 0
+
+    def note(self, handler: BaseResponse) -> None:
+        try:
+            action = handler._get_action()
+        except Exception:  # an odd request: assume it changed something
+            action = ""
+        if not action.startswith(_KEEPS_STATE):
+            self.count += 1
+
+
+CHANGES = Changes()
+
+
 def _serialised(call_action: Callable[[Any], Any]) -> Callable[[Any], Any]:
     def locked(self: Any) -> Any:
         with LOCK:
+            CHANGES.note(self)
             return call_action(self)
 
     return locked
+
+
+def _queue_waits_without_the_lock(init: Callable[..., None]) -> Callable[..., None]:
+    def queue_init(self: Queue, *args: Any, **kwargs: Any) -> None:
+        init(self, *args, **kwargs)
+        self._messages_lock = threading.Condition(LOCK)  # a long poll's wait releases LOCK
+
+    return queue_init
 
 
 @contextmanager
@@ -146,8 +194,8 @@ def patched() -> Iterator[None]:
             "transact_write_items",
             _transact_write_items(DynamoDBBackend.transact_write_items),
         ),
-        (DynamoHandler, "call_action", _serialised(DynamoHandler.call_action)),
-        (DynamoDBStreamsHandler, "call_action", _serialised(DynamoDBStreamsHandler.call_action)),
+        (BaseResponse, "call_action", _serialised(BaseResponse.call_action)),
+        (Queue, "__init__", _queue_waits_without_the_lock(Queue.__init__)),
         (dynamodb_models, "copy", _NoTableCopies()),
     ]
     saved = [(owner, name, getattr(owner, name)) for owner, name, _ in replacements]
@@ -160,11 +208,43 @@ def patched() -> Iterator[None]:
             setattr(owner, name, original)
 
 
+def _exit_with(parent_pid: int) -> None:
+    """Stops this endpoint (SIGTERM: a last snapshot, then exit) once the runner that started it is
+    gone, e.g. killed with SIGKILL, so no orphan keeps the port and the state."""
+
+    def watch() -> None:
+        while os.getppid() == parent_pid:
+            threading.Event().wait(0.2)
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    threading.Thread(target=watch, daemon=True, name="parent-watch").start()
+
+
 def main(argv: list[str] | None = None) -> None:
+    """moto's server options, and: `--state-file PATH` (restored before serving, snapshotted every
+    `--snapshot-interval` seconds and on exit) and `--parent-pid PID` (exit when it is gone)."""
     from moto import server
 
+    parser = argparse.ArgumentParser(add_help=False)
+    parser.add_argument("--state-file", type=Path)
+    parser.add_argument("--snapshot-interval", type=float, default=1.0)
+    parser.add_argument("--parent-pid", type=int)
+    ours, moto_argv = parser.parse_known_args(argv if argv is not None else sys.argv[1:])
     with patched():
-        server.main(argv if argv is not None else sys.argv[1:])
+        snapshots = None
+        if ours.state_file is not None:
+            moto_state.restore(ours.state_file, LOCK)
+            snapshots = moto_state.Snapshots(
+                ours.state_file, LOCK, lambda: CHANGES.count, interval=ours.snapshot_interval
+            )
+            snapshots.start()
+        if ours.parent_pid is not None:
+            _exit_with(ours.parent_pid)
+        try:
+            server.main(moto_argv)
+        finally:
+            if snapshots is not None:
+                snapshots.close()
 
 
 if __name__ == "__main__":

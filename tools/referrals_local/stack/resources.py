@@ -1,5 +1,6 @@
 """Creates the template's data resources (tables, queues, buses) on the local AWS endpoint, from the
-template's own definitions, and records what Ref/GetAtt of each resolve to."""
+template's own definitions, and records what Ref/GetAtt of each resolve to. Tables and queues kept
+from the last run (ADR 0013) are used as they are."""
 
 from __future__ import annotations
 
@@ -15,15 +16,29 @@ def physical_name(stack_name: str, logical_id: str) -> str:
     return f"{stack_name}-{logical_id}"
 
 
+def create_queue(sqs: Any, name: str, attributes: dict[str, str]) -> str:
+    """The queue's URL; a queue kept from the last run (ADR 0013) gets the attributes asked for."""
+    try:
+        return str(sqs.create_queue(QueueName=name, Attributes=attributes)["QueueUrl"])
+    except sqs.exceptions.QueueNameExists:
+        url = str(sqs.get_queue_url(QueueName=name)["QueueUrl"])
+        sqs.set_queue_attributes(QueueUrl=url, Attributes=attributes)
+        return url
+
+
 def create_resources(template: Template, resolver: Resolver, clients: Any) -> None:
     """`clients(service)` returns a boto3 client for the local endpoint."""
     for logical_id in resources_of_type(template, "AWS::DynamoDB::Table"):
         name = physical_name(resolver.stack_name, logical_id)
         dynamodb = clients("dynamodb")
-        dynamodb.create_table(**table_create_kwargs(template, logical_id, table_name=name))
-        ttl = time_to_live_kwargs(template, logical_id, table_name=name)
-        if ttl:
-            dynamodb.update_time_to_live(**ttl)
+        try:
+            dynamodb.create_table(**table_create_kwargs(template, logical_id, table_name=name))
+        except dynamodb.exceptions.ResourceInUseException:
+            pass  # restored from the last run's snapshot, with its time to live (ADR 0013)
+        else:
+            ttl = time_to_live_kwargs(template, logical_id, table_name=name)
+            if ttl:
+                dynamodb.update_time_to_live(**ttl)
         table = dynamodb.describe_table(TableName=name)["Table"]
         resolver.refs[logical_id] = name
         resolver.attributes[(logical_id, "Arn")] = table["TableArn"]
@@ -34,7 +49,7 @@ def create_resources(template: Template, resolver: Resolver, clients: Any) -> No
         properties = resource.get("Properties", {})
         name = physical_name(resolver.stack_name, logical_id)
         attributes = {key: str(properties[key]) for key in _QUEUE_ATTRIBUTES if key in properties}
-        url = clients("sqs").create_queue(QueueName=name, Attributes=attributes)["QueueUrl"]
+        url = create_queue(clients("sqs"), name, attributes)
         resolver.refs[logical_id] = url
         resolver.attributes[(logical_id, "Arn")] = f"arn:aws:sqs:{REGION}:{ACCOUNT}:{name}"
         resolver.attributes[(logical_id, "QueueName")] = name

@@ -3,7 +3,9 @@
 moto evaluates the rule's pattern on put_events but cannot invoke a Lambda target, so each rule gets
 a hidden SQS target queue; the runner drains it, completes the envelope as EventBridge delivers it,
 and invokes the function asynchronously. Delivery failures (the function cannot take the event)
-follow the rule target's RetryPolicy and then its DeadLetterConfig.
+follow the rule target's RetryPolicy and then its DeadLetterConfig. A message leaves the hidden
+queue once its asynchronous invocation is finished with: the queue is what keeps Lambda's internal
+event queue across a restart (ADR 0013).
 """
 
 from __future__ import annotations
@@ -20,9 +22,12 @@ from typing import Any
 from referrals_local.stack.async_invoke import AsyncInvoker
 from referrals_local.stack.destinations import send_to_arn
 from referrals_local.stack.model import ACCOUNT, REGION, EventSpec, FunctionSpec, Resolver
+from referrals_local.stack.resources import create_queue
 
 _RATE = re.compile(r"^rate\((\d+) (minute|minutes|hour|hours|day|days)\)$")
 _UNIT_SECONDS = {"minute": 60, "hour": 3600, "day": 86400}
+# Longer than an event's invocation with its retries takes, so it is not delivered twice meanwhile.
+_IN_FLIGHT_SECONDS = 900
 
 
 class RuleTarget:
@@ -49,7 +54,9 @@ class RuleTarget:
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True, name=f"rule-{self.name}")
         sqs = clients("sqs")
-        self._queue_url = sqs.create_queue(QueueName=f"local-rule-target-{self.name}")["QueueUrl"]
+        self._queue_url = create_queue(
+            sqs, f"local-rule-target-{self.name}", {"VisibilityTimeout": str(_IN_FLIGHT_SECONDS)}
+        )
         queue_arn = sqs.get_queue_attributes(QueueUrl=self._queue_url, AttributeNames=["QueueArn"])
         events = clients("events")
         events.put_rule(Name=self.name, EventBusName=self.bus, EventPattern=json.dumps(self.pattern))
@@ -78,26 +85,34 @@ class RuleTarget:
                 continue
             for message in messages:
                 try:
-                    self._deliver(envelope(json.loads(message["Body"])))
+                    self._deliver(envelope(json.loads(message["Body"])), message["ReceiptHandle"])
                 except (
                     Exception
                 ) as error:  # left in the target queue: it comes back after its visibility timeout
                     print(f"rule {self.name}: delivery failed, will retry: {error!r}", flush=True)
-                    continue
-                sqs.delete_message(QueueUrl=self._queue_url, ReceiptHandle=message["ReceiptHandle"])
 
-    def _deliver(self, event: dict[str, Any]) -> None:
+    def _finished(self, receipt_handle: str) -> None:
+        self._clients("sqs").delete_message(QueueUrl=self._queue_url, ReceiptHandle=receipt_handle)
+
+    def _deliver(self, event: dict[str, Any], receipt_handle: str) -> None:
         payload = json.dumps(event).encode()
         started = time.time()
         for attempt in range(self.max_retries + 1):
             try:
-                self._invoker.submit(payload, f"eventbridge {event.get('detail-type')}")
+                self._invoker.submit(
+                    payload,
+                    f"eventbridge {event.get('detail-type')}",
+                    done=lambda: self._finished(receipt_handle),
+                )
                 return
             except RuntimeError:  # the function is stopped: EventBridge would retry, then dead-letter
-                if self._stop.wait(min(2**attempt, 30)) or time.time() - started > self.max_age:
+                if self._stop.wait(min(2**attempt, 30)):
+                    return  # the runner is stopping: the event stays queued for its next start
+                if time.time() - started > self.max_age:
                     break
         if self.dead_letter_arn:
             send_to_arn(self._clients, self.dead_letter_arn, event)
+        self._finished(receipt_handle)
 
 
 def envelope(event: dict[str, Any]) -> dict[str, Any]:

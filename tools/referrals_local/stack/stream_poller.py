@@ -11,6 +11,7 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
+from referrals_local.stack.checkpoints import StreamCheckpoints
 from referrals_local.stack.destinations import iso_time, send_to_arn
 from referrals_local.stack.filters import filter_patterns, passes
 from referrals_local.stack.model import EventSpec, FunctionSpec, Resolver
@@ -135,7 +136,8 @@ class BatchRetrier:
 
 
 class StreamPoller:
-    """Reads the stream, filters, and hands batches of up to BatchSize records to a BatchRetrier."""
+    """Reads the stream, filters, and hands batches of up to BatchSize records to a BatchRetrier.
+    Where it got to is checkpointed after each batch, and resumed from on the next start."""
 
     def __init__(
         self,
@@ -165,10 +167,14 @@ class StreamPoller:
             retry_delay=retry_delay,
             stop=self._stop,
         )
+        self._mapping = f"{function.logical_id}.{event.name}"
+        self._checkpoints = StreamCheckpoints(clients("dynamodb"))
+        self._checkpointed = self._checkpoints.load(self._mapping)
         self._reader = StreamReader(
             clients("dynamodbstreams"),
             stream_arn,
             starting_position=properties.get("StartingPosition", "LATEST"),
+            after=self._checkpointed,
         )
         self._poll_interval = poll_interval
         self._thread = threading.Thread(target=self._run, daemon=True, name=f"{function.short_name}-stream")
@@ -193,6 +199,8 @@ class StreamPoller:
             if fresh and not buffered:
                 first_seen = time.monotonic()
             buffered.extend(fresh)
+            if not buffered:  # all read so far is handled, or filtered out
+                self._checkpoint(self._reader.positions)
             window_open = time.monotonic() - first_seen < self.window
             if not buffered or (len(buffered) < self.batch_size and window_open):
                 self._stop.wait(self._poll_interval)
@@ -204,4 +212,19 @@ class StreamPoller:
                 print(f"stream poller: batch kept for a retry: {error!r}", flush=True)
                 self._stop.wait(1)
                 continue
+            if self._stop.is_set():  # the batch may be unfinished: the next start reads it again
+                return
             buffered = buffered[self.batch_size :]
+            handled = dict(self._checkpointed)
+            handled.update((shard, r["dynamodb"]["SequenceNumber"]) for shard, r in batch)
+            self._checkpoint(handled if buffered else self._reader.positions)
+
+    def _checkpoint(self, positions: dict[str, str]) -> None:
+        if positions == self._checkpointed:
+            return
+        try:
+            self._checkpoints.save(self._mapping, positions)
+        except Exception as error:  # the endpoint going away at shutdown: the batch is read again
+            print(f"stream poller: checkpoint not saved: {error!r}", flush=True)
+            return
+        self._checkpointed = positions

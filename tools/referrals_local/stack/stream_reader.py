@@ -25,12 +25,19 @@ class StreamReader:
     """
 
     def __init__(
-        self, streams_client: Any, stream_arn: str, *, starting_position: str = "TRIM_HORIZON"
+        self,
+        streams_client: Any,
+        stream_arn: str,
+        *,
+        starting_position: str = "TRIM_HORIZON",
+        after: dict[str, str] | None = None,
     ) -> None:
+        """`after`: shard id → sequence number to resume after (a checkpoint); other shards start at
+        `starting_position`."""
         self._client = streams_client
         self.stream_arn = stream_arn
         self._starting_position = starting_position
-        self._last: dict[str, str] = {}  # shard id → last sequence number read
+        self._last: dict[str, str] = dict(after or {})  # shard id → last sequence number read
         self._waiting: dict[str, str] = {}  # shard id → iterator, until its first record (LATEST)
 
     def _iterator(self, shard_id: str) -> str:
@@ -48,6 +55,11 @@ class StreamReader:
                 StreamArn=self.stream_arn, ShardId=shard_id, ShardIteratorType=self._starting_position
             )
         return str(response["ShardIterator"])
+
+    @property
+    def positions(self) -> dict[str, str]:
+        """Shard id → the last sequence number read."""
+        return dict(self._last)
 
     def read(self) -> list[tuple[str, dict[str, Any]]]:
         """(shard id, Lambda-shaped record) for every record written since the last read."""

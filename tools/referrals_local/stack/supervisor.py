@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import errno
+import os
 import socket
 import subprocess
 import sys
@@ -19,9 +20,12 @@ from botocore.config import Config
 
 from referral_engine.adapters.dynamodb.api_keys import DynamoApiKeyStore
 from referral_engine.adapters.dynamodb.table import Table
-from referral_engine.services.api_keys import ApiKeyService
-from referrals_local.outputs import StackOutputs
+from referral_engine.ports import ApiKeyScope
+from referral_engine.services.api_keys import ApiKeyService, key_hash
+from referrals_local.outputs import OUTPUTS_FILE, StackOutputs
+from referrals_local.stack import local_state, moto_state
 from referrals_local.stack.async_invoke import AsyncInvoker
+from referrals_local.stack.checkpoints import StreamCheckpoints
 from referrals_local.stack.gateway import HttpApi, routes
 from referrals_local.stack.model import REGION, FunctionSpec, Resolver, functions, parameter_defaults
 from referrals_local.stack.resources import create_resources
@@ -38,8 +42,10 @@ class Options:
     aws_port: int
     state_dir: Path
     stack_name: str
-    api_key: str
-    admin_api_key: str
+    api_key: str | None = None  # None: the last run's (kept in state_dir), else a new one
+    admin_api_key: str | None = None
+    reset: bool = False  # forget the last run's data and keys first
+    snapshot_interval: float = 1.0
     max_workers: int = 4
     async_retry_delays: tuple[float, ...] = (1.0, 2.0)
     stream_retry_delay: float = 0.2
@@ -139,6 +145,16 @@ class LocalStack:
             raise self._api_port_in_use()
         if not _port_free(options.host, options.aws_port):
             raise PortInUse(options.host, options.aws_port, "the AWS endpoint", "AWS_PORT", "--aws-port")
+        (options.state_dir / OUTPUTS_FILE).unlink(missing_ok=True)  # left by a run killed with SIGKILL
+        if options.reset:
+            local_state.reset(options.state_dir)
+        try:
+            moto_state.check(local_state.snapshot_path(options.state_dir))
+        except moto_state.IncompatibleState as error:
+            raise StartFailed(str(error)) from None
+        api_keys = local_state.LocalKeys.choose(
+            options.state_dir, api_key=options.api_key, admin_api_key=options.admin_api_key
+        )
         logs = options.state_dir / "logs"
         logs.mkdir(parents=True, exist_ok=True)
         self._start_moto(logs)
@@ -156,9 +172,14 @@ class LocalStack:
         resolver.refs["HttpApi"] = "local"
 
         table_name = resolver.ref("ReferralsTable")
-        keys = ApiKeyService(DynamoApiKeyStore(Table(clients("dynamodb"), table_name)))
-        keys.create("local", options.api_key)
-        keys.create("local admin", options.admin_api_key, scope="admin")  # /v1/admin: no IAM locally
+        keys = DynamoApiKeyStore(Table(clients("dynamodb"), table_name))
+        local_keys: list[tuple[str, str, ApiKeyScope]] = [
+            ("local", api_keys.api_key, "server"),
+            ("local admin", api_keys.admin_api_key, "admin"),  # /v1/admin: no IAM locally
+        ]
+        for name, key, scope in local_keys:
+            if keys.by_hash(key_hash(key)) is None:  # a restored table has it already
+                ApiKeyService(keys).create(name, key, scope=scope)
 
         for spec in specs:
             variables = {k: str(v) for k, v in resolver.resolve(spec.environment).items()}
@@ -192,8 +213,8 @@ class LocalStack:
             deliver_events_failure_queue_url=resolver.ref("DeliverEventsFailureQueue"),
             region=REGION,
             endpoint_url=self.endpoint_url,
-            api_key=options.api_key,
-            admin_api_key=options.admin_api_key,
+            api_key=api_keys.api_key,
+            admin_api_key=api_keys.admin_api_key,
         )
         self.outputs.write(options.state_dir)
         return self.outputs
@@ -212,6 +233,12 @@ class LocalStack:
                 self.options.host,
                 "-p",
                 str(self.options.aws_port),
+                "--state-file",
+                str(local_state.snapshot_path(self.options.state_dir)),
+                "--snapshot-interval",
+                str(self.options.snapshot_interval),
+                "--parent-pid",
+                str(os.getpid()),
             ],
             stdin=subprocess.DEVNULL,
             stdout=log,
@@ -225,6 +252,7 @@ class LocalStack:
 
     def _wire_triggers(self, specs: list[FunctionSpec], resolver: Resolver, clients: ClientFactory) -> None:
         options = self.options
+        StreamCheckpoints(clients("dynamodb")).ensure_table()
         for spec in specs:
             invoker = AsyncInvoker(
                 spec, resolver, clients, self.invoke, retry_delays=options.async_retry_delays
@@ -265,10 +293,10 @@ class LocalStack:
         for pool in self._pools.values():
             pool.stop()
         if self._moto is not None and self._moto.poll() is None:
-            self._moto.terminate()
+            self._moto.terminate()  # it writes a last snapshot, then exits
             try:
-                self._moto.wait(timeout=5)
+                self._moto.wait(timeout=60)
             except subprocess.TimeoutExpired:
                 self._moto.kill()
         if self.outputs is not None:
-            (self.options.state_dir / "outputs.json").unlink(missing_ok=True)
+            (self.options.state_dir / OUTPUTS_FILE).unlink(missing_ok=True)

@@ -34,6 +34,17 @@ def dynamodb() -> DynamoDBClient:
     return made
 
 
+@cache
+def dynamodb_without_retries() -> DynamoDBClient:
+    """The click path's client: a throttled count is tried again at once on another shard
+    (adapters/dynamodb/clicks.py), never after botocore's backoff, which would hold the redirect."""
+    from botocore.config import Config
+
+    made: Any = session().create_client("dynamodb", config=Config(retries={"total_max_attempts": 1}))
+    typed: DynamoDBClient = made
+    return typed
+
+
 def events() -> EventBridgeClient:
     made: EventBridgeClient = client("events")
     return made

@@ -118,7 +118,7 @@ class CampaignService:
         participant = self._participants.get(code.strip().lower())
         if participant is None:
             raise NotFound(f"no referral code {code!r}")
-        return participant, self._campaigns.get(participant.campaign_id)
+        return self._participants.with_clicks(participant), self._campaigns.get(participant.campaign_id)
 
     def enrol_advocate(self, campaign_id: str, request: NewAdvocate) -> tuple[Participant, bool]:
         """Returns the participant and whether it was created; the same email gets the same code."""
@@ -143,6 +143,6 @@ class CampaignService:
                 existing = self._participants.by_email(campaign.id, request.email)
                 if existing is None:  # claimed and gone again: only possible if someone deleted it
                     raise
-                return existing, False
+                return self._participants.with_clicks(existing), False
             return participant, True
         raise RuntimeError("could not find a free referral code")

@@ -34,6 +34,11 @@ def participant(code: str) -> Key:
     return {"pk": f"CODE#{code}", "sk": "CODE"}
 
 
+def click_shard(code: str, shard: int) -> Key:
+    """One of a code's write-sharded click counters (domain/click_shards.py)."""
+    return {"pk": f"CLICKS#{code}#{shard}", "sk": "CLICKS"}
+
+
 def email_claim(campaign_id: str, email: str) -> Key:
     return {"pk": f"EMAIL#{campaign_id}#{sha256_hex(email)}", "sk": "EMAIL"}
 

@@ -7,8 +7,9 @@ from typing import TYPE_CHECKING, Any
 from referral_engine.adapters.dynamodb import keys
 from referral_engine.adapters.dynamodb.codec import Item, model_item, to_item
 from referral_engine.adapters.dynamodb.table import Table, TransactionCancelled
+from referral_engine.domain.click_shards import CLICK_SHARDS, total_clicks
 from referral_engine.domain.models import Participant
-from referral_engine.domain.records import parse
+from referral_engine.domain.records import parse, replace
 from referral_engine.ports import CodeTaken, EmailTaken
 
 if TYPE_CHECKING:
@@ -60,3 +61,10 @@ class DynamoParticipantStore:
     def by_email(self, campaign_id: str, email: str) -> Participant | None:
         claim = self._table.get(keys.email_claim(campaign_id, email), consistent=True)
         return self.get(claim["code"]) if claim else None
+
+    def with_clicks(self, participant: Participant) -> Participant:
+        """The participant with `clicks` summed over its item and its click shards (one BatchGetItem)."""
+        shards = [keys.click_shard(participant.code, shard) for shard in range(CLICK_SHARDS)]
+        counted = self._table.get_many(shards, attributes="clicks")
+        total = total_clicks(participant.clicks, (int(item["clicks"]) for item in counted))
+        return replace(participant, clicks=total)

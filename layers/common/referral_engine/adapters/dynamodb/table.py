@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from mypy_boto3_dynamodb.type_defs import TransactWriteItemTypeDef
 
 CONDITION_FAILED = "ConditionalCheckFailed"
+BATCH_GET_ROUNDS = 4
 
 
 class TransactionCancelled(Exception):
@@ -39,6 +40,21 @@ class Table:
         response = self.client.get_item(TableName=self.name, Key=to_item(key), ConsistentRead=consistent)
         item = response.get("Item")
         return from_item(item) if item else None
+
+    def get_many(self, keys: Sequence[Key], *, attributes: str) -> list[dict[str, Any]]:
+        """The items of up to 100 keys that exist (eventually consistent), each with `attributes`
+        only; what DynamoDB leaves unprocessed (throttling) is asked for again, a few times at most."""
+        pending: dict[str, Any] = {
+            self.name: {"Keys": [to_item(key) for key in keys], "ProjectionExpression": attributes}
+        }
+        found: list[dict[str, Any]] = []
+        for _ in range(BATCH_GET_ROUNDS):
+            response = self.client.batch_get_item(RequestItems=pending)
+            found += [from_item(item) for item in response.get("Responses", {}).get(self.name, [])]
+            pending = dict(response.get("UnprocessedKeys") or {})
+            if not pending:
+                return found
+        raise RuntimeError(f"DynamoDB left {len(pending[self.name]['Keys'])} keys unread")
 
     def put_new(self, item: Item) -> bool:
         """Puts an item whose key must not exist yet; False if it already did."""
