@@ -2,7 +2,7 @@
 
 Every function of template.yaml with `HttpApi` events is a part of the API: its handler module's
 resolver (`app`) describes its routes from the same typed parameters it validates requests with; a
-handler routed by hand (inbound_webhook) by its route table (`ROUTES`, web/routes.py) and the records
+handler routed by hand (inbound_webhook, admin) by its route table (`ROUTES`, web/routes.py) and the records
 it parses requests into (their msgspec JSON schema); a plain handler without either (track_click) by a
 small hand-kept path item below. The paths are merged into one document, which the api function serves
 at GET /v1/openapi.json.
@@ -139,15 +139,23 @@ def _query_model_fields(app: Any) -> dict[str, dict[str, Any]]:
 
 
 def _described_routes(module: ModuleType) -> dict[str, Any]:
-    """A hand-routed handler's paths from its `ROUTES`, `PATH_PARAMETERS` and `TAGS`; the records its
-    routes read from the query string are components (their msgspec JSON schema)."""
+    """A hand-routed handler's paths from its `ROUTES` (and its `PATH_PARAMETERS` where a route has no
+    record of them) and `TAGS`; the records its routes read are described by their msgspec JSON
+    schema, those the paths refer to as components."""
     from msgspec.json import schema_components
 
     from referral_engine.web.routes import Route
 
     routes: list[Route] = module.ROUTES
-    records = sorted({route.query for route in routes if route.query}, key=lambda record: record.__name__)
-    _, schemas = schema_components(records, ref_template=SCHEMA_REF)
+    records = {
+        record
+        for route in routes
+        for record in (route.query, route.body, route.path_parameters)
+        if record is not None
+    }
+    _, schemas = schema_components(
+        sorted(records, key=lambda record: record.__name__), ref_template=SCHEMA_REF
+    )
     paths: dict[str, dict[str, Any]] = {}
     for route in routes:
         operation: dict[str, Any] = {"tags": module.TAGS, "summary": route.summary}
@@ -156,21 +164,28 @@ def _described_routes(module: ModuleType) -> dict[str, Any]:
         # As Powertools names a resolver's operations.
         name = re.sub(r"\W", "_", f"{route.handle.__name__}{route.path}")
         operation["operationId"] = f"{name}_{route.method.lower()}"
-        operation["parameters"] = [
-            _path_parameter(name, module.PATH_PARAMETERS[name])
-            for name in re.findall(r"\{(\w+)\}", route.path)
+        path_fields = (
+            schemas[route.path_parameters.__name__]["properties"]
+            if route.path_parameters
+            else getattr(module, "PATH_PARAMETERS", {})
+        )
+        parameters = [
+            _path_parameter(name, path_fields[name]) for name in re.findall(r"\{(\w+)\}", route.path)
         ]
         if route.query:
             fields = schemas[route.query.__name__]["properties"]
-            operation["parameters"] += [
-                {"required": False, "schema": schema, "name": name, "in": "query"}
-                for name, schema in fields.items()
-            ]
-        if route.request_body:
+            parameters += [_query_parameter(name, schema) for name, schema in fields.items()]
+        if parameters:
+            operation["parameters"] = parameters
+        if route.body:
+            operation["requestBody"] = _request_body(route.body.__name__, required=route.body_required)
+        elif route.request_body:
             operation["requestBody"] = dict(route.request_body)
-        operation["responses"] = _responses(dict(route.answers), route.errors)
+        operation["responses"] = _responses(dict(route.answers), route.errors, route.answer_schema)
+        if route.security is not None:
+            operation["security"] = route.security
         paths.setdefault(route.path, {})[route.method.lower()] = operation
-    return {"paths": paths, "components": {"schemas": schemas}}
+    return {"paths": paths, "components": {"schemas": _referred(schemas, paths)}}
 
 
 def _path_parameter(name: str, schema: dict[str, Any]) -> dict[str, Any]:
@@ -183,8 +198,36 @@ def _path_parameter(name: str, schema: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _responses(success: dict[int, str], errors: tuple[int, ...]) -> dict[str, Any]:
-    """`contract.answers`, with its `Error` model as the reference the resolvers' documents use."""
+def _query_parameter(name: str, schema: dict[str, Any]) -> dict[str, Any]:
+    described = {"description": schema["description"]} if "description" in schema else {}
+    return {**described, "required": False, "schema": schema, "name": name, "in": "query"}
+
+
+def _request_body(record: str, *, required: bool) -> dict[str, Any]:
+    """A JSON body of the record; one not required may be left out (or be empty)."""
+    ref = {"$ref": SCHEMA_REF.format(name=record)}
+    if required:
+        return {"content": {"application/json": {"schema": ref}}, "required": True}
+    return {"content": {"application/json": {"schema": {"anyOf": [ref, {"type": "null"}]}}}}
+
+
+def _referred(schemas: dict[str, Any], paths: dict[str, Any]) -> dict[str, Any]:
+    """The components that the paths refer to, and those they refer to in turn: a record read only as
+    parameters is described inline, not as a component (whose name another function may use)."""
+    referred: dict[str, Any] = {}
+    text = json.dumps(paths)
+    while True:
+        found = {name for name in schemas if f'"{SCHEMA_REF.format(name=name)}"' in text} - set(referred)
+        if not found:
+            return dict(sorted(referred.items()))
+        for name in found:
+            referred[name] = schemas[name]
+        text = json.dumps([schemas[name] for name in found])
+
+
+def _responses(success: dict[int, str], errors: tuple[int, ...], body: str | None = None) -> dict[str, Any]:
+    """`contract.answers`, with its `Error` model as the reference the resolvers' documents use; the
+    successes answer the `body` component when given."""
     from referral_engine.web.contract import answers
 
     documented = {}
@@ -193,6 +236,8 @@ def _responses(success: dict[int, str], errors: tuple[int, ...]) -> dict[str, An
         if "model" in content:
             content = {"schema": {"$ref": SCHEMA_REF.format(name=content.pop("model").__name__)}}
             answer["content"]["application/json"] = content
+        elif body is not None and status in success:
+            answer["content"]["application/json"] = {"schema": {"$ref": SCHEMA_REF.format(name=body)}}
         documented[str(status)] = answer
     return documented
 

@@ -3,10 +3,11 @@
 - boto3 never: the clients come from a botocore session (adapters/aws.py); the boto3 package pulls in
   s3transfer, 20-30 ms of every cold start.
 - Powertools' parser models never.
-- Only the HTTP API functions (api, admin) load pydantic and Powertools' HTTP resolver: every other
-  function reads its input as msgspec records (docs/adr/0011), neither at import nor on the path its
-  invocations take (the services and adapters its handler asks the composition root for, every vendor
-  adapter for inbound_webhook), so no cost is deferred into a first request either.
+- Only the api function loads pydantic and Powertools' HTTP resolver: every other function (admin and
+  inbound_webhook routed by their route tables) reads its input as msgspec records (docs/adr/0011),
+  neither at import nor on the path its invocations take (the services and adapters its handler asks
+  the composition root for, every vendor adapter for inbound_webhook), so no cost is deferred into a
+  first request either.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ print(json.dumps(sorted(sys.modules)))
 """
 # What an invocation loads beyond the handler module: the composition root's factories it calls.
 INVOCATIONS = {
+    "admin": "from referral_engine import wiring; wiring.admin_queues(); wiring.api_keys()",
     "announce_referrals": "from referral_engine import wiring; wiring.stream_announcer()",
     "qualify": "from referral_engine import wiring; wiring.qualification(); wiring.exception_sink('qualify')",
     "issue_reward": "from referral_engine import wiring; wiring.rewards()",
@@ -38,7 +40,7 @@ INVOCATIONS = {
     "inbound_webhook": "from referral_engine import wiring, vendors; wiring.signals(); wiring.webhooks(); "
     "[vendors.adapter_for(source) for source in vendors.SOURCES]",
 }
-HTTP_API = ("api", "admin")
+HTTP_API = ("api",)
 WITHOUT_PYDANTIC = tuple(function for function in FUNCTIONS if function not in HTTP_API)
 
 

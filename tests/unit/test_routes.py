@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from dataclasses import replace
+from typing import Annotated, Any
 
+import msgspec
 import pytest
 
 from referral_engine.domain.errors import NotFound
+from referral_engine.domain.records import Record
+from referral_engine.domain.stripped_text import strip, text_schema
 from referral_engine.domain.webhooks import WebhookRefused
 from referral_engine.observability import logger
 from referral_engine.services.signals import GenericHookRequest
-from referral_engine.web.routes import Answer, Request, Route, answer, dispatch, parse_fields
+from referral_engine.web.errors import Unauthorized
+from referral_engine.web.routes import Answer, Request, Respond, Route, answer, dispatch, parse_fields
 from support.events import http_event
 
 HOOK = "Q9fXw2LmN5pK7wZs1cDfXq3v"
@@ -127,3 +132,100 @@ def test_without_a_request_id_the_answer_has_none() -> None:
 
     assert "Request-Id" not in answered["headers"]
     assert json.loads(answered["body"])["error"]["request_id"] is None
+
+
+# ------------------------------------------------------------------------------------ the admin's needs
+class _Note(Record, forbid_unknown_fields=True):
+    text: Annotated[str, text_schema(1, 10)]
+    tag: str = "none"
+
+    def __post_init__(self) -> None:
+        strip(self, "text", 1, 10)
+
+
+class _Id(Record):
+    item_id: Annotated[str, msgspec.Meta(max_length=5)]
+
+
+def _note(request: Request, **parameters: str) -> Answer:
+    note = request.required_json_body(_Note)
+    return answer(200, json.dumps({"text": note.text, "actor": request.actor, **parameters}))
+
+
+def _optional_note(request: Request, **parameters: str) -> Answer:
+    return answer(200, json.dumps({"note": request.json_body(_Note) is not None}))
+
+
+def _only_admins(request: Request, then: Respond) -> Answer:
+    if request.header("Authorization") != "Bearer admin":
+        raise Unauthorized("a valid API key is required")
+    return then(replace(request, actor="admin"))
+
+
+NOTES = [
+    Route("POST", "/notes/{item_id}", _note, summary="note", path_parameters=_Id),
+    Route("PUT", "/notes/{item_id}", _optional_note, summary="maybe a note"),
+]
+
+
+def _noted(method: str, body: Any = None, *, item: str = "a1", **headers: str) -> tuple[int, Any]:
+    event = http_event(
+        "inbound_webhook/vendor_zapier",
+        path=f"/notes/{item}",
+        body=body,
+        headers={"content-type": "application/json", "authorization": "Bearer admin", **headers},
+    )
+    if body is None:
+        event.pop("body", None)
+    event["requestContext"]["http"]["method"] = method
+    answered = dispatch(NOTES, event, logger, (_only_admins,))
+    return answered["statusCode"], json.loads(answered["body"])
+
+
+def test_middlewares_run_before_the_route_is_looked_up_and_pass_the_request_on() -> None:
+    event = http_event("inbound_webhook/vendor_zapier", path="/nowhere")
+
+    assert dispatch(NOTES, event, logger, (_only_admins,))["statusCode"] == 401
+    assert _noted("POST", {"text": " hi "}) == (200, {"text": "hi", "actor": "admin", "item_id": "a1"})
+
+
+@pytest.mark.parametrize(
+    ("body", "item", "field", "message"),
+    [
+        ({"text": "hi"}, "toolong", "path.item_id", "Expected `str` of length <= 5"),
+        ({"text": "   "}, "a1", "text", "Expected `str` of length >= 1"),
+        ({"text": " " + "x" * 11}, "a1", "text", "Expected `str` of length <= 10"),
+        ({}, "a1", "text", "Object missing required field `text`"),
+        ({"text": "hi", "oops": 1}, "a1", "oops", "Object contains unknown field `oops`"),
+        ({"text": "hi", "tag": 3}, "a1", "tag", "Expected `str`, got `int`"),
+        (None, "a1", "body", "Field required"),
+    ],
+)
+def test_a_refused_path_parameter_or_body_field_is_a_422_naming_it(
+    body: Any, item: str, field: str, message: str
+) -> None:
+    status, answered = _noted("POST", body, item=item)
+
+    assert status == 422
+    assert answered["error"]["details"] == [{"field": field, "message": message}]
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type", "status", "code"),
+    [
+        ('{"text": "hi"}', "text/plain", 415, "unsupported_media_type"),
+        ("[1]", "application/json", 400, "invalid_json"),
+        ('{"text": "' + "x" * 17000 + '"}', "application/json", 413, "payload_too_large"),
+    ],
+)
+def test_a_body_that_is_no_json_object_is_refused_before_its_fields(
+    body: str, content_type: str, status: int, code: str
+) -> None:
+    assert _noted("POST", body, **{"content-type": content_type})[0] == status
+    assert _noted("POST", body, **{"content-type": content_type})[1]["error"]["code"] == code
+
+
+def test_an_optional_body_may_be_left_out_or_empty() -> None:
+    assert _noted("PUT") == (200, {"note": False})
+    assert _noted("PUT", "") == (200, {"note": False})
+    assert _noted("PUT", {"text": "hi"}) == (200, {"note": True})

@@ -17,6 +17,7 @@ from pydantic import ValidationError
 from referral_engine.domain.errors import DomainError, NotFound
 from referral_engine.domain.models import AuditEntry, Campaign, ReferralStatus
 from referral_engine.domain.records import json_values
+from referral_engine.domain.stripped_text import FieldRefused
 from referral_engine.ports import StreamRecordsGone
 from referral_engine.services.admin_messages import DLQS, EXCEPTIONS, QueueName
 from referral_engine.services.campaigns import NewAdvocate, NewCampaign
@@ -113,6 +114,8 @@ def run_command(args: argparse.Namespace, *, out: IO[str], err: IO[str]) -> int:
         return _fail(err, f"{error.code}: {error.message}", 1)
     except ValidationError as error:
         return _fail(err, _validation_message(error), 1)
+    except FieldRefused as error:  # a record's own rule (an API key's blank name)
+        return _fail(err, f"invalid input: {error.field}: {error}", 1)
     except StreamRecordsGone as error:
         return _fail(err, str(error), 1)
     except StackNotFound as error:

@@ -12,16 +12,19 @@ import time
 from dataclasses import dataclass
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, StringConstraints
+import msgspec
 
 from referral_engine.domain.errors import InvalidRequest, NotFound
 from referral_engine.domain.identifiers import new_id, new_secret_token, sha256_hex
 from referral_engine.domain.models import utcnow
+from referral_engine.domain.records import Record
+from referral_engine.domain.stripped_text import strip, text_schema
 from referral_engine.ports import AdminAction, AdminLog, ApiKey, ApiKeyPage, ApiKeyScope, ApiKeyStore
 
 KEY_PREFIX = "rk_"
 # How long a warm container trusts a key it has checked: a revocation reaches every container within it.
 CACHE_SECONDS = 5.0
+NAME_MAX = 100
 SCOPES: tuple[ApiKeyScope, ...] = ("server", "admin", "publishable")
 _GRANTS: dict[ApiKeyScope, frozenset[ApiKeyScope]] = {
     "server": frozenset({"server"}),
@@ -39,11 +42,21 @@ def grants(key: ApiKey, scope: ApiKeyScope) -> bool:
     return scope in _GRANTS[key.scope]
 
 
-class NewApiKey(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class NewKeyRequest(Record, forbid_unknown_fields=True):
+    """A key to create (the body of `POST /v1/admin/api-keys`)."""
 
-    name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
-    scope: ApiKeyScope = "server"
+    name: Annotated[str, text_schema(1, NAME_MAX, title="Name")]
+    scope: Annotated[
+        ApiKeyScope,
+        msgspec.Meta(
+            title="Scope",
+            description="server, admin (also the server routes) or publishable.",
+            extra_json_schema={"type": "string"},
+        ),
+    ] = "server"
+
+    def __post_init__(self) -> None:
+        strip(self, "name", 1, NAME_MAX)
 
 
 @dataclass(frozen=True)
@@ -68,7 +81,7 @@ class ApiKeyService:
         operator: str | None = None,
     ) -> IssuedApiKey:
         """`operator`: who creates it, for the admin log (None: the stack's own setup, not logged)."""
-        request = NewApiKey(name=name, scope=scope)
+        request = NewKeyRequest(name=name, scope=scope)
         secret = api_key or KEY_PREFIX + new_secret_token(32)
         key = ApiKey(id=new_id("key"), name=request.name, scope=request.scope, created_at=utcnow())
         self._store.add(key_hash(secret), key)

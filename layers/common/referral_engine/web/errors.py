@@ -35,6 +35,10 @@ class Forbidden(DomainError):
     code = "forbidden"
 
 
+class UnsupportedMediaType(InvalidRequest):
+    code = "unsupported_media_type"
+
+
 class InvalidIdempotencyKey(InvalidRequest):
     code = "invalid_idempotency_key"
 
@@ -49,6 +53,7 @@ class IdempotencyKeyInProgress(Conflict):
 
 _STATUS: list[tuple[type[DomainError], int]] = [
     (PayloadTooLarge, 413),
+    (UnsupportedMediaType, 415),
     (Unauthorized, 401),
     (Forbidden, 403),
     (WebhookRefused, 401),

@@ -9,6 +9,9 @@
 
 Powertools' Idempotency utility keeps the records (docs/adr/0007-idempotency-keys-and-request-ids.md).
 It is imported by the first request that carries the header: requests without one pay nothing for it.
+It needs neither pydantic nor the HTTP resolver (the kept answer is a dict), so a route table's
+function (admin, web/routes.py) loads neither on this path either: `honour_idempotency_keys` is the
+resolver's middleware, `keeps_answers` the route table's.
 """
 
 from __future__ import annotations
@@ -16,16 +19,19 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
-from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
-
 from referral_engine.services.api_keys import key_hash
+from referral_engine.web.auth import iam_caller
 from referral_engine.web.errors import IdempotencyKeyInProgress, IdempotencyKeyReused, InvalidIdempotencyKey
 
 if TYPE_CHECKING:
-    from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEventV2
+    from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
+    from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
     from aws_lambda_powertools.utilities.idempotency import BasePersistenceLayer
     from aws_lambda_powertools.utilities.idempotency.persistence.datarecord import DataRecord
+
+    from referral_engine.web.routes import Answer, Request, Respond
+
+    Middleware = Callable[[APIGatewayHttpResolver, NextMiddleware], Response[Any]]
 
 IDEMPOTENCY_KEY_HEADER = "Idempotency-Key"
 REPLAYED_HEADER = "Idempotent-Replayed"
@@ -33,49 +39,87 @@ MAX_KEY_LENGTH = 255
 KEPT_FOR_SECONDS = 24 * 60 * 60
 _RECORD_PREFIX = "IDEMPOTENCY"  # sort keys IDEMPOTENCY#{sha256}, in the partition keys.IDEMPOTENCY
 
-Middleware = Callable[[APIGatewayHttpResolver, NextMiddleware], Response[Any]]
+Kept = dict[str, Any]  # an answer as kept: status, headers, body (and `replayed` when it is a replay)
 
 
 def honour_idempotency_keys(records: Callable[[], BasePersistenceLayer]) -> Middleware:
-    """The middleware, over where the answers are kept. Register it after authentication: the
-    caller owns the key, and a refused caller must not leave an answer behind."""
+    """The resolver's middleware, over where the answers are kept. Register it after authentication:
+    the caller owns the key, and a refused caller must not leave an answer behind."""
 
     def idempotency_key(app: APIGatewayHttpResolver, next_middleware: NextMiddleware) -> Response[Any]:
         event = app.current_event
-        key = event.headers.get(IDEMPOTENCY_KEY_HEADER.lower())
-        if key is None or event.http_method != "POST":
+        key = _key(event.headers.get(IDEMPOTENCY_KEY_HEADER.lower()), event.http_method)
+        if key is None:
             return next_middleware(app)
-        if not key.strip() or len(key) > MAX_KEY_LENGTH:
-            raise InvalidIdempotencyKey(f"{IDEMPOTENCY_KEY_HEADER} must be 1 to {MAX_KEY_LENGTH} characters")
-        return _once(app, next_middleware, records(), _fingerprint(event, key))
+        request = {"method": event.http_method, "path": event.path, "body": event.decoded_body or ""}
+        fingerprint = _fingerprint(event.raw_event, event.headers.get("authorization"), key, request)
+        kept = _once(
+            records(), fingerprint, app.lambda_context, lambda: _resolver_answer(app, next_middleware)
+        )
+        from aws_lambda_powertools.event_handler import Response  # here: admin loads no resolver
+
+        return Response(status_code=kept["status"], body=kept["body"], headers=_headers(kept))
 
     return idempotency_key
 
 
-def _fingerprint(event: APIGatewayProxyEventV2, key: str) -> dict[str, Any]:
-    """What the utility hashes: the caller and key name the record; the request must match it."""
-    return {
-        "caller": _caller(event),
-        "key": key,
-        "request": {"method": event.http_method, "path": event.path, "body": event.decoded_body or ""},
-    }
+def keeps_answers(records: Callable[[], BasePersistenceLayer]) -> Callable[..., Answer]:
+    """`honour_idempotency_keys` for a route table (web/routes.py): the same records, the same answers."""
+
+    def idempotency_key(request: Request, then: Respond) -> Answer:
+        key = _key(request.header(IDEMPOTENCY_KEY_HEADER), request.method)
+        if key is None:
+            return then(request)
+        sent = {"method": request.method, "path": request.path, "body": request.text()}
+        fingerprint = _fingerprint(request.event, request.header("authorization"), key, sent)
+
+        def first() -> Kept:
+            answer = then(request)
+            return {"status": answer["statusCode"], "headers": answer["headers"], "body": answer["body"]}
+
+        kept = _once(records(), fingerprint, request.context, first)
+        from referral_engine.web.routes import answer
+
+        headers = _headers(kept)
+        return answer(kept["status"], kept["body"], headers.pop("Content-Type", "application/json"), headers)
+
+    return idempotency_key
 
 
-def _caller(event: APIGatewayProxyEventV2) -> str:
+def _key(header: str | None, method: str) -> str | None:
+    """The request's key, None when it has none (or is no POST); InvalidIdempotencyKey for a bad one."""
+    if header is None or method != "POST":
+        return None
+    if not header.strip() or len(header) > MAX_KEY_LENGTH:
+        raise InvalidIdempotencyKey(f"{IDEMPOTENCY_KEY_HEADER} must be 1 to {MAX_KEY_LENGTH} characters")
+    return header
+
+
+def _fingerprint(
+    event: dict[str, Any], authorization: str | None, key: str, request: dict[str, str]
+) -> dict[str, Any]:
+    """What the utility hashes: the caller and key name the record; the request (method, path, body)
+    must match it."""
+    return {"caller": _caller(event, authorization), "key": key, "request": request}
+
+
+def _caller(event: dict[str, Any], authorization: str | None) -> str:
     """The IAM principal of a SigV4-signed call (the admin routes on AWS), else the API key's hash."""
-    principal = event.request_context.authorizer.iam.user_arn
+    principal = iam_caller(event)
     if principal:
         return f"iam:{principal}"
-    _, _, api_key = (event.headers.get("authorization") or "").partition(" ")
+    _, _, api_key = (authorization or "").partition(" ")
     return f"key:{key_hash(api_key.strip())}"
 
 
+def _headers(kept: Kept) -> dict[str, str]:
+    return {**kept["headers"], **({REPLAYED_HEADER: "true"} if kept.get("replayed") else {})}
+
+
 def _once(
-    app: APIGatewayHttpResolver,
-    next_middleware: NextMiddleware,
-    records: BasePersistenceLayer,
-    fingerprint: dict[str, Any],
-) -> Response[Any]:
+    records: BasePersistenceLayer, fingerprint: dict[str, Any], lambda_context: Any, first: Callable[[], Kept]
+) -> Kept:
+    """The first answer to this fingerprint: `first()`'s now, or the one kept."""
     from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig, idempotent_function
     from aws_lambda_powertools.utilities.idempotency.exceptions import (
         IdempotencyAlreadyInProgressError,
@@ -87,7 +131,7 @@ def _once(
         payload_validation_jmespath="request",
         expires_after_seconds=KEPT_FOR_SECONDS,
         hash_function="sha256",
-        lambda_context=app.lambda_context,  # a crashed first attempt stops blocking when its time is up
+        lambda_context=lambda_context,  # a crashed first attempt stops blocking when its time is up
         response_hook=_mark_replayed,
     )
     answer = idempotent_function(
@@ -97,9 +141,9 @@ def _once(
         key_prefix=_RECORD_PREFIX,
     )(_first_answer)
     try:
-        kept = answer(fingerprint=fingerprint, app=app, next_middleware=next_middleware)
+        kept: Kept = answer(fingerprint=fingerprint, first=first)
     except _ServerError as error:
-        return error.response
+        return error.answer
     except IdempotencyValidationError as error:
         raise IdempotencyKeyReused(
             f"this `{IDEMPOTENCY_KEY_HEADER}` was sent with another request: a new request needs a new key"
@@ -108,24 +152,30 @@ def _once(
         raise IdempotencyKeyInProgress(
             f"the first request with this `{IDEMPOTENCY_KEY_HEADER}` is still running: retry shortly"
         ) from error
-    headers = {**kept["headers"], **({REPLAYED_HEADER: "true"} if kept.get("replayed") else {})}
-    return Response(status_code=kept["status"], body=kept["body"], headers=headers)
+    return kept
 
 
 class _ServerError(Exception):
     """A 5xx answer, raised past the utility so that it deletes the record instead of keeping it."""
 
-    def __init__(self, response: Response[Any]) -> None:
-        super().__init__(response.status_code)
-        self.response = response
+    def __init__(self, answer: Kept) -> None:
+        super().__init__(answer["status"])
+        self.answer = answer
 
 
-def _first_answer(
-    *, fingerprint: dict[str, Any], app: APIGatewayHttpResolver, next_middleware: NextMiddleware
-) -> dict[str, Any]:
-    """The answer to keep. A refusal becomes its 4xx here (the resolver's own exception handlers) so
-    that it is kept too, as a payment API keeps it; anything unhandled passes on and keeps nothing."""
+def _first_answer(*, fingerprint: dict[str, Any], first: Callable[[], Kept]) -> Kept:
+    """The answer to keep, a 2xx or a 4xx, as a payment API keeps it; a 5xx or anything unhandled
+    keeps nothing."""
     del fingerprint  # what the utility hashed, not what answers
+    answer = first()
+    if answer["status"] >= 500:
+        raise _ServerError(answer)
+    return answer
+
+
+def _resolver_answer(app: APIGatewayHttpResolver, next_middleware: NextMiddleware) -> Kept:
+    """The resolver's answer; a refusal becomes its 4xx here (the resolver's own exception handlers)
+    so that it is kept too."""
     try:
         response = next_middleware(app)
     except Exception as error:
@@ -133,8 +183,6 @@ def _first_answer(
         if handle is None:
             raise
         response = handle(error)
-    if response.status_code >= 500:
-        raise _ServerError(response)
     return {"status": response.status_code, "headers": response.headers, "body": response.body}
 
 
