@@ -258,7 +258,9 @@ def test_http_api_access_logs_and_throttling(resources: dict[str, dict[str, Any]
     destination = api["AccessLogSettings"]["DestinationArn"]
     log_group = resources[destination["Fn::GetAtt"][0]]
     assert log_group["Properties"]["RetentionInDays"] == {"Ref": "LogRetentionDays"}
-    assert json.loads(api["AccessLogSettings"]["Format"])["requestId"] == "$context.requestId"
+    logged = json.loads(api["AccessLogSettings"]["Format"])
+    assert logged["requestId"] == "$context.requestId"
+    assert not [field for field, value in logged.items() if "identity" in value]  # no client IP
     assert api["DefaultRouteSettings"]["ThrottlingBurstLimit"] > 0
     assert api["DefaultRouteSettings"]["ThrottlingRateLimit"] > 0
 
@@ -538,3 +540,4 @@ def test_layer_requirements_match_the_dev_lock() -> None:
         name: (version, dev.get(name)) for name, version in layer.items() if dev.get(name) != version
     }
     assert not mismatched, f"layer pins differ from requirements/dev.txt (run `make lock`): {mismatched}"
+
