@@ -5,7 +5,9 @@
 - The same key with another request (method, path or body) is a 422 `idempotency_key_reused`; while
   the first request still runs, a 409 `idempotency_key_in_progress`.
 - Keys belong to the caller (the API key's hash, or the IAM principal), so two clients never collide.
-- A 5xx or an unhandled exception keeps nothing: the retry runs again.
+- A 5xx or an unhandled exception keeps nothing: the retry runs again. Nor does a request refused
+  before its route ran (a 4xx of the body's or parameters' validation, as Stripe has it): it
+  changed nothing, and its retry is refused alike (docs/adr/0015).
 
 Powertools' Idempotency utility keeps the records (docs/adr/0007-idempotency-keys-and-request-ids.md).
 It is imported by the first request that carries the header: requests without one pay nothing for it.
@@ -20,7 +22,13 @@ from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
 
 from referral_engine.services.api_keys import key_hash
-from referral_engine.web.errors import IdempotencyKeyInProgress, IdempotencyKeyReused, InvalidIdempotencyKey
+from referral_engine.web.errors import (
+    IdempotencyKeyInProgress,
+    IdempotencyKeyReused,
+    InvalidIdempotencyKey,
+    MalformedJson,
+    PayloadTooLarge,
+)
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEventV2
@@ -98,7 +106,7 @@ def _once(
     )(_first_answer)
     try:
         kept = answer(fingerprint=fingerprint, app=app, next_middleware=next_middleware)
-    except _ServerError as error:
+    except _NotKept as error:
         return error.response
     except IdempotencyValidationError as error:
         raise IdempotencyKeyReused(
@@ -112,8 +120,8 @@ def _once(
     return Response(status_code=kept["status"], body=kept["body"], headers=headers)
 
 
-class _ServerError(Exception):
-    """A 5xx answer, raised past the utility so that it deletes the record instead of keeping it."""
+class _NotKept(Exception):
+    """A 5xx or a refused request's answer, raised past the utility so that it deletes the record."""
 
     def __init__(self, response: Response[Any]) -> None:
         super().__init__(response.status_code)
@@ -133,9 +141,32 @@ def _first_answer(
         if handle is None:
             raise
         response = handle(error)
+        if isinstance(error, _invalid_requests()):
+            raise _NotKept(response) from error
     if response.status_code >= 500:
-        raise _ServerError(response)
+        raise _NotKept(response)
     return {"status": response.status_code, "headers": response.headers, "body": response.body}
+
+
+def _invalid_requests() -> tuple[type[Exception], ...]:
+    """What the request's validation raises before the route runs (web/resolver.py answers them)."""
+    import binascii
+
+    from aws_lambda_powertools.event_handler.openapi.exceptions import (
+        RequestUnsupportedContentType,
+        RequestValidationError,
+    )
+    from pydantic import ValidationError
+
+    return (
+        RequestValidationError,
+        RequestUnsupportedContentType,
+        ValidationError,
+        MalformedJson,
+        PayloadTooLarge,
+        UnicodeDecodeError,
+        binascii.Error,
+    )
 
 
 def _mark_replayed(response: Any, idempotent_data: DataRecord) -> Any:
