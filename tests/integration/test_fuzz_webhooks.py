@@ -19,7 +19,7 @@ from support.events import LambdaContext, http_event
 from support.journey import create_campaign, create_connection, hook_id_of
 
 FUZZ = settings(
-    max_examples=25,
+    max_examples=15,
     derandomize=True,
     database=None,
     deadline=None,
@@ -179,7 +179,7 @@ def test_an_unsigned_call_is_refused_before_its_body_is_read(
 ) -> None:
     hook_id = hook_id_of(hooks[source])
 
-    @settings(FUZZ, max_examples=8)
+    @settings(FUZZ, max_examples=6)
     @given(body=BODIES, content_type=CONTENT_TYPES)
     def holds(body: bytes, content_type: str) -> None:
         before = stack.items()
