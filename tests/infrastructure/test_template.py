@@ -547,4 +547,3 @@ def test_layer_requirements_match_the_dev_lock() -> None:
         name: (version, dev.get(name)) for name, version in layer.items() if dev.get(name) != version
     }
     assert not mismatched, f"layer pins differ from requirements/dev.txt (run `make lock`): {mismatched}"
-

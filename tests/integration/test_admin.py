@@ -11,7 +11,7 @@ import boto3
 import pytest
 
 import admin
-from support.aws import API_KEY, AwsStack
+from support.aws import API_KEY, FAILURE_QUEUES, AwsStack
 from support.events import LambdaContext, http_event, json_body, sample
 from support.journey import (
     CAMPAIGN,
@@ -25,14 +25,6 @@ from support.journey import (
 )
 
 ADMIN_ARN = "arn:aws:sts::123456789012:assumed-role/ReferralAdmins/ada"  # events/admin/discard_message.json
-FAILURE_QUEUES = {
-    "QUALIFY_FAILURE_QUEUE_URL": "qualify-failure",
-    "REWARD_EVENTS_DLQ_URL": "reward-events",
-    "ISSUE_REWARD_FAILURE_QUEUE_URL": "issue-reward-failure",
-    "HOOK_EVENTS_DLQ_URL": "hook-events",
-    "ANNOUNCE_REFERRALS_FAILURE_QUEUE_URL": "announce-referrals-failure",
-    "DELIVER_EVENTS_FAILURE_QUEUE_URL": "deliver-events-failure",
-}
 
 
 @pytest.fixture

@@ -21,6 +21,15 @@ from referrals_local.template import load_template, table_create_kwargs
 TABLE = "referrals-test"
 BUS = "referrals-test-bus"
 API_KEY = "rk_test-key-0123456789abcdefghijklmnopqrstuv"
+# The admin function's failure queues: its environment variable and a queue name each.
+FAILURE_QUEUES = {
+    "QUALIFY_FAILURE_QUEUE_URL": "qualify-failure",
+    "REWARD_EVENTS_DLQ_URL": "reward-events",
+    "ISSUE_REWARD_FAILURE_QUEUE_URL": "issue-reward-failure",
+    "HOOK_EVENTS_DLQ_URL": "hook-events",
+    "ANNOUNCE_REFERRALS_FAILURE_QUEUE_URL": "announce-referrals-failure",
+    "DELIVER_EVENTS_FAILURE_QUEUE_URL": "deliver-events-failure",
+}
 
 
 def reset_caches() -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -10,6 +9,7 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from referral_engine.domain.errors import NotFound
 from referral_engine.domain.events import ReferralCreated, ReferralQualified, ReferralReversed
+from referral_engine.domain.json_text import read_json
 from referral_engine.domain.models import (
     AuditEntry,
     Campaign,
@@ -308,7 +308,7 @@ class QueuedMessage:
     def json_body(self) -> Any:
         """The body parsed as JSON, or the raw text when it is not JSON."""
         try:
-            return json.loads(self.body)
+            return read_json(self.body)
         except ValueError:
             return self.body
 

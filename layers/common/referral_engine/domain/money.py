@@ -2,20 +2,20 @@
 
 from __future__ import annotations
 
-import re
 from decimal import Decimal
 
+from referral_engine.domain.currencies import ISO_4217
+
 MAX_AMOUNT = Decimal("1000000")
-CURRENCY_PATTERN = r"^[A-Z]{3}$"
+# The codes of domain/currencies.py as one pattern, for every model that states its rules as
+# constraints (msgspec's Meta, pydantic's, and so the OpenAPI document).
+CURRENCY_PATTERN = f"^(?:{'|'.join(sorted(ISO_4217))})$"
 
 
 def two_places(value: Decimal) -> Decimal:
     if value.as_tuple().exponent < -2:  # type: ignore[operator]
         raise ValueError("at most two decimal places")
     return value
-
-
-_CURRENCY = re.compile(CURRENCY_PATTERN)
 
 
 def check_money(name: str, value: Decimal) -> None:
@@ -27,6 +27,15 @@ def check_money(name: str, value: Decimal) -> None:
         raise ValueError(f"{name}: {error}") from None
 
 
+def currency_code(value: str) -> str:
+    """`value` if it is the code of a currency in ISO 4217 (domain/currencies.py), else ValueError."""
+    if value not in ISO_4217:
+        raise ValueError("a currency's three-letter ISO 4217 code in capitals (e.g. USD)")
+    return value
+
+
 def check_currency(name: str, value: str) -> None:
-    if not _CURRENCY.fullmatch(value):
-        raise ValueError(f"{name}: a three-letter ISO 4217 code in capitals")
+    try:
+        currency_code(value)
+    except ValueError as error:
+        raise ValueError(f"{name}: {error}") from None

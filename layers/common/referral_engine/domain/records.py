@@ -45,8 +45,12 @@ def parse(kind: type[T], data: Any) -> T:
 
 
 def decode(kind: type[T], body: bytes | str) -> T:
-    """A JSON document as a `kind`; raises `Invalid` for bad JSON as well as for a bad shape."""
-    return msgspec.json.decode(body, type=kind, strict=False)
+    """A JSON document as a `kind`; raises `Invalid` for bad JSON as well as for a bad shape (and for
+    nesting deeper than the parser follows: it recurses once per level)."""
+    try:
+        return msgspec.json.decode(body, type=kind, strict=False)
+    except RecursionError:
+        raise Invalid("the JSON is nested too deeply") from None
 
 
 def dump(record: Any) -> dict[str, Any]:

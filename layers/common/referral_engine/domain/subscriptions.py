@@ -10,7 +10,6 @@ deliver_events loads this module (records.py says why).
 from __future__ import annotations
 
 import hashlib
-import ipaddress
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -19,6 +18,7 @@ from urllib.parse import urlsplit
 
 import msgspec
 
+from referral_engine.domain.addresses import embedded_ipv4, is_public, parse_ip
 from referral_engine.domain.errors import InvalidRequest
 from referral_engine.domain.models import Participant, Referral, ReferralStatus
 from referral_engine.domain.records import Record
@@ -178,33 +178,6 @@ def occurred_at(event: SubscriptionEvent, about: object) -> datetime | None:
 
 # ------------------------------------------------------------------------------ target URLs
 
-_NAT64 = ipaddress.ip_network("64:ff9b::/96")
-IpAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
-
-
-def _embedded_ipv4(ip: IpAddress) -> IpAddress:
-    """The IPv4 address an IPv6 one stands for (mapped, 6to4, NAT64), else the address itself."""
-    if isinstance(ip, ipaddress.IPv6Address):
-        if ip.ipv4_mapped is not None:
-            return ip.ipv4_mapped
-        if ip.sixtofour is not None:
-            return ip.sixtofour
-        if ip in _NAT64:
-            return ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
-    return ip
-
-
-def _parse_ip(text: str) -> IpAddress | None:
-    try:
-        return ipaddress.ip_address(text.split("%", 1)[0])  # an IPv6 zone id is no part of the address
-    except ValueError:
-        return None
-
-
-def _is_public(ip: IpAddress) -> bool:
-    ip = _embedded_ipv4(ip)
-    return ip.is_global and not (ip.is_multicast or ip.is_reserved or ip.is_unspecified)
-
 
 @dataclass(frozen=True)
 class Target:
@@ -231,23 +204,23 @@ class TargetPolicy:
         allowed; the Target carries the address to connect to, so DNS cannot change between the check
         and the connection."""
         scheme, host, port, path = self._syntax(url)
-        literal = _parse_ip(host)
+        literal = parse_ip(host)
         if literal is None and "." not in host.rstrip(".") and host != "localhost":
             raise TargetRefused("target_url must name a fully qualified host")
         try:
             addresses = list(self.resolve(host, port))
         except OSError as error:
             raise TargetRefused(f"target_url's host does not resolve ({error.__class__.__name__})") from None
-        parsed = [_parse_ip(address) for address in addresses]
+        parsed = [parse_ip(address) for address in addresses]
         if not parsed or any(ip is None for ip in parsed):
             raise TargetRefused("target_url's host does not resolve to an address")
         ips = [ip for ip in parsed if ip is not None]
-        loopback = all(_embedded_ipv4(ip).is_loopback for ip in ips)
+        loopback = all(embedded_ipv4(ip).is_loopback for ip in ips)
         if loopback and self.allow_loopback:
             return Target(scheme, host, port, path, str(ips[0]))
         if scheme != "https":
             raise TargetRefused("target_url must use https")
-        if not all(_is_public(ip) for ip in ips):
+        if not all(is_public(ip) for ip in ips):
             raise TargetRefused("target_url must point to a public address")
         return Target(scheme, host, port, path, str(ips[0]))
 
@@ -289,5 +262,5 @@ def is_loopback_base(base_url: str) -> bool:
         host = urlsplit(base_url).hostname or ""
     except ValueError:
         return False
-    ip = _parse_ip(host)
+    ip = parse_ip(host)
     return host == "localhost" or (ip is not None and ip.is_loopback)

@@ -18,6 +18,7 @@ from referral_engine.domain import models
 from referral_engine.domain.errors import CampaignInactive, InvalidRequest, NotFound
 from referral_engine.domain.fields import Currency, Email, ExternalIds, Money
 from referral_engine.domain.identifiers import new_code, new_id, new_secret_token
+from referral_engine.domain.links import check_public_url
 from referral_engine.domain.models import (
     Campaign,
     Participant,
@@ -33,7 +34,8 @@ MAX_PAGE = 100
 class RewardRule(BaseModel):
     """A fixed reward per qualified referral; double-sided when `friend_amount` is set."""
 
-    model_config = ConfigDict(frozen=True)  # the request form of models.RewardRule
+    # The request form of models.RewardRule; a misspelt `friend_amount` must not make it single-sided.
+    model_config = ConfigDict(frozen=True, extra="forbid")
 
     amount: Money
     currency: Currency
@@ -43,11 +45,11 @@ class RewardRule(BaseModel):
 class Milestone(BaseModel):
     """What a qualifying signal must show. Empty means: any qualifying signal counts."""
 
-    model_config = ConfigDict(frozen=True)  # the request form of models.Milestone
+    model_config = ConfigDict(frozen=True, extra="forbid")  # the request form of models.Milestone
 
     min_amount: Money | None = None
     currency: Currency | None = None
-    within_days: Annotated[int, Field(gt=0, le=3650)] | None = None
+    within_days: Annotated[int, Field(gt=0, le=3650, strict=True)] | None = None
 
     @model_validator(mode="after")
     def _amount_needs_currency(self) -> Milestone:
@@ -66,9 +68,8 @@ class NewCampaign(BaseModel):
 
     @field_validator("landing_url")
     @classmethod
-    def _no_credentials(cls, url: AnyHttpUrl) -> AnyHttpUrl:
-        if url.username or url.password:
-            raise ValueError("the landing URL must not carry credentials")
+    def _public(cls, url: AnyHttpUrl) -> AnyHttpUrl:
+        check_public_url(str(url))
         return url
 
 

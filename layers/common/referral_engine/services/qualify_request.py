@@ -6,9 +6,9 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, StringConstraints
+from pydantic import BaseModel, ConfigDict, StringConstraints
 
-from referral_engine.domain.fields import Currency, Money
+from referral_engine.domain.fields import Currency, EventTime, Money
 
 EventId = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 
@@ -19,4 +19,4 @@ class QualifyRequest(BaseModel):
     event_id: EventId | None = None
     amount: Money | None = None
     currency: Currency | None = None
-    occurred_at: AwareDatetime | None = None
+    occurred_at: EventTime | None = None

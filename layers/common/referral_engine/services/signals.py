@@ -13,6 +13,7 @@ from referral_engine.domain.identifiers import normalise_code, normalise_email, 
 from referral_engine.domain.models import Signal, SignalMatch, utcnow
 from referral_engine.domain.money import CURRENCY_PATTERN, MAX_AMOUNT, two_places
 from referral_engine.domain.records import Record
+from referral_engine.domain.times import check_event_time
 from referral_engine.ports import (
     CampaignStore,
     CorrelationSource,
@@ -59,6 +60,11 @@ class GenericHookRequest(Record):
                 raise InvalidField("event_id", "Expected `str` of length >= 1")
         if self.amount is not None:
             _check_amount(self.amount)
+        if self.occurred_at is not None:
+            try:
+                check_event_time(self.occurred_at)
+            except ValueError as error:
+                raise InvalidField("occurred_at", str(error)) from None
         if self.email is not None:
             try:
                 msgspec.structs.force_setattr(self, "email", normalise_email(self.email))
@@ -67,7 +73,10 @@ class GenericHookRequest(Record):
 
 
 def _check_amount(amount: Decimal) -> None:
-    """The rules of `domain.fields.Money`: more than 0, at most a million, at most two decimal places."""
+    """The rules of `domain.fields.Money`: more than 0, at most a million, at most two decimal places,
+    written as a plain decimal (`1e3` reads as 1E+3)."""
+    if amount.is_finite() and amount.as_tuple().exponent > 0:  # type: ignore[operator]
+        raise InvalidField("amount", "Expected a decimal amount such as 12.50")
     if not amount.is_finite() or amount <= 0:
         raise InvalidField("amount", "Expected a number > 0")
     if amount > MAX_AMOUNT:

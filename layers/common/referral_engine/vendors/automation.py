@@ -104,7 +104,7 @@ class _AutomationAdapter:
             call = _read(_BODY.decode(request.body or b"{}"))
         except msgspec.ValidationError as error:
             raise MalformedWebhook(f"not a valid {self.source} call: {problems(error, 'body')}") from error
-        except Invalid as error:
+        except (Invalid, RecursionError) as error:  # RecursionError: nested deeper than msgspec follows
             raise MalformedWebhook(f"a {self.source} call is a JSON object") from error
         field, raw_code = ("code", call.code) if call.code else ("referral_code", call.referral_code)
         code = normalise_code(raw_code) if raw_code else None

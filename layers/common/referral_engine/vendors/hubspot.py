@@ -48,6 +48,7 @@ import msgspec
 from msgspec import Meta
 
 from referral_engine.domain.identifiers import fingerprint, normalise_code, normalise_email, sha256_hex
+from referral_engine.domain.json_text import read_json
 from referral_engine.domain.models import Connection, Signal, SignalKind, SignalMatch
 from referral_engine.domain.records import Invalid, Record, parse, problems
 from referral_engine.domain.webhooks import (
@@ -289,7 +290,7 @@ class HubSpotAdapter:
     # ---------------------------------------------------------------------------- normalisation
     def normalise(self, request: InboundRequest, connection: Connection) -> Normalised:
         try:
-            payload = json.loads(request.body)
+            payload = read_json(request.body)
         except ValueError as error:
             raise MalformedWebhook(f"not JSON: {error}") from None
         milestone, settings = parse_milestone(connection.milestone), _settings(connection)

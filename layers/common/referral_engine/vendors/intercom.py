@@ -31,6 +31,7 @@ import msgspec
 from msgspec import Meta
 
 from referral_engine.domain.identifiers import normalise_code, normalise_email
+from referral_engine.domain.json_text import read_json
 from referral_engine.domain.models import Connection, Signal, SignalKind, SignalMatch
 from referral_engine.domain.records import Invalid, Record, decode, parse, problems
 from referral_engine.domain.webhooks import (
@@ -249,7 +250,7 @@ class IntercomAdapter:
     @staticmethod
     def _check_fresh(request: InboundRequest, connection: Connection) -> None:
         try:
-            created = _timestamp(json.loads(request.body).get("created_at"))
+            created = _timestamp(read_json(request.body).get("created_at"))
         except (ValueError, AttributeError):
             return  # unreadable: normalise refuses it as malformed
         if created is None:

@@ -28,6 +28,7 @@ from typing import Annotated, Any, Literal
 import msgspec
 
 from referral_engine.domain.identifiers import normalise_code
+from referral_engine.domain.json_text import read_json
 from referral_engine.domain.models import Connection, Signal, SignalKind, SignalMatch
 from referral_engine.domain.records import Invalid, Record, problems
 from referral_engine.domain.webhooks import (
@@ -151,7 +152,7 @@ class PipedriveAdapter:
 
 def _json_object(raw: bytes) -> dict[str, Any]:
     try:
-        body = json.loads(raw or b"{}")
+        body = read_json(raw or b"{}")
     except ValueError as error:
         raise MalformedWebhook(f"not JSON: {error}") from error
     if not isinstance(body, dict):

@@ -40,6 +40,7 @@ from typing import Annotated, Any
 from msgspec import Meta
 
 from referral_engine.domain.identifiers import normalise_code, normalise_email
+from referral_engine.domain.json_text import read_json
 from referral_engine.domain.models import Connection, Signal, SignalMatch
 from referral_engine.domain.money import CURRENCY_PATTERN
 from referral_engine.domain.records import Invalid, Record, parse, problems
@@ -190,7 +191,7 @@ class FlowCallout(Record):
 def parse_flow_callout(body: bytes) -> FlowCallout:
     """A Flow callout's JSON body, empty text read as absent; MalformedWebhook when it is not one."""
     try:
-        fields = json.loads(body or b"{}", parse_float=Decimal)
+        fields = read_json(body or b"{}", parse_float=Decimal)
     except ValueError as error:
         raise MalformedWebhook("a Salesforce Flow callout is a JSON object") from error
     if not isinstance(fields, dict):
@@ -398,7 +399,7 @@ class SalesforceAdapter:
     @staticmethod
     def _flow_organization(request: InboundRequest) -> str | None:
         try:
-            body = json.loads(request.body or b"{}")
+            body = read_json(request.body or b"{}")
         except ValueError:
             return None  # normalise says what is wrong with it
         value = body.get("organization_id") if isinstance(body, dict) else None

@@ -26,6 +26,7 @@ from urllib.parse import parse_qsl
 import msgspec
 
 from referral_engine.domain.identifiers import normalise_code, normalise_email, sha256_hex
+from referral_engine.domain.json_text import read_json
 from referral_engine.domain.models import Connection, Signal, SignalKind, SignalMatch
 from referral_engine.domain.records import Invalid, Record, parse, problems
 from referral_engine.domain.webhooks import (
@@ -176,7 +177,7 @@ def _readable_parameters(request: InboundRequest) -> dict[str, str]:
 
 def _json_parameters(text: str) -> dict[str, str]:
     try:
-        parsed = json.loads(text, parse_float=Decimal)
+        parsed = read_json(text, parse_float=Decimal)
     except ValueError as error:
         raise MalformedWebhook(f"the body is not valid JSON: {error}") from error
     if not isinstance(parsed, dict):

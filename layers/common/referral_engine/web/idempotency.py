@@ -5,7 +5,9 @@
 - The same key with another request (method, path or body) is a 422 `idempotency_key_reused`; while
   the first request still runs, a 409 `idempotency_key_in_progress`.
 - Keys belong to the caller (the API key's hash, or the IAM principal), so two clients never collide.
-- A 5xx or an unhandled exception keeps nothing: the retry runs again.
+- A 5xx or an unhandled exception keeps nothing: the retry runs again. Nor does a request refused
+  before its route ran (a 4xx of the body's or parameters' validation, as Stripe has it): it
+  changed nothing, and its retry is refused alike (docs/adr/0015).
 
 Powertools' Idempotency utility keeps the records (docs/adr/0007-idempotency-keys-and-request-ids.md).
 It is imported by the first request that carries the header: requests without one pay nothing for it.
@@ -16,6 +18,7 @@ resolver's middleware, `keeps_answers` the route table's.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -142,7 +145,7 @@ def _once(
     )(_first_answer)
     try:
         kept: Kept = answer(fingerprint=fingerprint, first=first)
-    except _ServerError as error:
+    except _NotKept as error:
         return error.answer
     except IdempotencyValidationError as error:
         raise IdempotencyKeyReused(
@@ -155,8 +158,8 @@ def _once(
     return kept
 
 
-class _ServerError(Exception):
-    """A 5xx answer, raised past the utility so that it deletes the record instead of keeping it."""
+class _NotKept(Exception):
+    """A 5xx or a refused request's answer, raised past the utility so that it deletes the record."""
 
     def __init__(self, answer: Kept) -> None:
         super().__init__(answer["status"])
@@ -168,9 +171,26 @@ def _first_answer(*, fingerprint: dict[str, Any], first: Callable[[], Kept]) -> 
     keeps nothing."""
     del fingerprint  # what the utility hashed, not what answers
     answer = first()
-    if answer["status"] >= 500:
-        raise _ServerError(answer)
+    if answer["status"] >= 500 or _refused_request(answer):
+        raise _NotKept(answer)
     return answer
+
+
+# The codes of the 4xx answers that refuse a request's shape before its route runs (web/errors.py,
+# web/resolver.py, web/routes.py): a route's own refusals (`invalid_request`, `not_found`, ...) are kept.
+_REQUEST_REFUSALS = frozenset(
+    {"validation_error", "invalid_json", "invalid_body", "payload_too_large", "unsupported_media_type"}
+)
+
+
+def _refused_request(answer: Kept) -> bool:
+    if not 400 <= answer["status"] < 500:
+        return False
+    try:
+        error = json.loads(answer["body"] or "{}").get("error") or {}
+    except (ValueError, AttributeError):
+        return False
+    return error.get("code") in _REQUEST_REFUSALS
 
 
 def _resolver_answer(app: APIGatewayHttpResolver, next_middleware: NextMiddleware) -> Kept:

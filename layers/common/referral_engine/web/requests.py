@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import base64
-import json
 from typing import Any
 from urllib.parse import parse_qsl
 
+from referral_engine.domain.json_text import read_json
 from referral_engine.web.errors import MalformedJson, PayloadTooLarge
 
 API_MAX_BODY_BYTES = 16 * 1024
@@ -24,7 +24,7 @@ def json_object(body: str | None, limit: int | None = None) -> dict[str, Any]:
     if not body or not body.strip():
         return {}
     try:
-        parsed = json.loads(body)
+        parsed = read_json(body)
     except ValueError as error:
         raise MalformedJson("the body is not valid JSON") from error
     if not isinstance(parsed, dict):

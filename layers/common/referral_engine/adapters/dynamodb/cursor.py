@@ -7,6 +7,8 @@ import binascii
 import json
 from typing import Any
 
+from referral_engine.domain.json_text import read_json
+
 
 def encode(last_key: dict[str, Any] | None) -> str | None:
     if not last_key:
@@ -18,7 +20,7 @@ def decode(cursor: str, *, expected: dict[str, str], key_names: set[str]) -> dic
     """Raises ValueError unless the cursor is one we issued for this same query."""
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        key = json.loads(raw)
+        key = read_json(raw)
     except (binascii.Error, ValueError) as error:
         raise ValueError("malformed cursor") from error
     if (
