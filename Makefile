@@ -23,6 +23,9 @@ CHECKOV_STAMP := $(CHECKOV_VENV)/.installed
 
 # pytest arguments, e.g. `make unit PYTEST_ARGS="-n auto -k qualify"`.
 PYTEST_ARGS ?=
+# `make pytest` (so `make test`) runs the tiers on this many xdist workers (0: in this process).
+# PYTHONHASHSEED is fixed so that every worker collects the same parametrised ids (sets among them).
+PYTEST_WORKERS ?= 2
 # The test tiers: a directory under tests/ each, and the pytest marker of the same name.
 TIERS := unit integration infrastructure cli e2e
 
@@ -99,8 +102,8 @@ validate: $(DEV_STAMP) $(SAM_STAMP) ## cfn-lint, sam validate --lint, sam valida
 	@echo "$(SAM) validate --region us-east-1  (offline, dummy credentials)"
 	@$(OFFLINE_AWS) $(SAM) validate --region us-east-1 --template-file template.yaml
 
-pytest: $(DEV_STAMP) ## every test tier (pytest)
-	$(BIN)/pytest $(PYTEST_ARGS)
+pytest: $(DEV_STAMP) ## every test tier (pytest), on PYTEST_WORKERS processes
+	PYTHONHASHSEED=0 $(BIN)/pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
 
 unit: ## the unit tier: domain and services against in-memory fakes, offline
 integration: ## the integration tier: handlers in process against moto

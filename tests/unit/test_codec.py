@@ -75,7 +75,7 @@ def test_an_item_round_trips() -> None:
     }
 
 
-@pytest.mark.parametrize("sample", [set(), {1, "a"}, object()], ids=repr)
+@pytest.mark.parametrize("sample", [set(), {1, "a"}, object()], ids=["empty set", "mixed set", "an object"])
 def test_values_dynamodb_cannot_hold_are_refused(sample: Any) -> None:
     with pytest.raises(TypeError):
         value(sample)
