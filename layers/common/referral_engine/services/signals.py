@@ -11,7 +11,7 @@ import msgspec
 from referral_engine.domain.errors import InvalidRequest, NotFound
 from referral_engine.domain.identifiers import normalise_code, normalise_email, sha256_hex
 from referral_engine.domain.models import Signal, SignalMatch, utcnow
-from referral_engine.domain.money import CURRENCY_PATTERN, MAX_AMOUNT, two_places
+from referral_engine.domain.money import CURRENCY_PATTERN, MAX_AMOUNT, check_money
 from referral_engine.domain.records import Record
 from referral_engine.domain.times import check_event_time
 from referral_engine.ports import (
@@ -73,18 +73,13 @@ class GenericHookRequest(Record):
 
 
 def _check_amount(amount: Decimal) -> None:
-    """The rules of `domain.fields.Money`: more than 0, at most a million, at most two decimal places,
-    written as a plain decimal (`1e3` reads as 1E+3)."""
+    """The money rules of `domain/money.py`, and written as a plain decimal (`1e3` reads as 1E+3)."""
     if amount.is_finite() and amount.as_tuple().exponent > 0:  # type: ignore[operator]
         raise InvalidField("amount", "Expected a decimal amount such as 12.50")
-    if not amount.is_finite() or amount <= 0:
-        raise InvalidField("amount", "Expected a number > 0")
-    if amount > MAX_AMOUNT:
-        raise InvalidField("amount", f"Expected a number <= {MAX_AMOUNT}")
     try:
-        two_places(amount)
+        check_money("amount", amount)
     except ValueError as error:
-        raise InvalidField("amount", str(error)) from None
+        raise InvalidField("amount", str(error).removeprefix("amount: ")) from None
 
 
 def _derived_event_id(*parts: object) -> str:
