@@ -117,8 +117,15 @@ def revoke_api_key(request: Request, key_id: str) -> Answer:
 
 
 _MESSAGE = "/v1/admin/queues/{queue}/messages/{message_id}"
+
+
+def admin_route(*args: Any, **options: Any) -> Route:
+    """A route of this function: every one is the admin's (`AWS_IAM` on AWS, an admin key locally)."""
+    return Route(*args, **{**options, "security": ADMIN})
+
+
 ROUTES = [
-    Route(
+    admin_route(
         "GET",
         "/v1/admin/queues",
         list_queues,
@@ -126,9 +133,8 @@ ROUTES = [
         answers={200: "Every queue: `name`, `visible`, `in_flight`."},
         errors=GUARDED,
         answer_schema="Page",
-        security=ADMIN,
     ),
-    Route(
+    admin_route(
         "GET",
         "/v1/admin/queues/{queue}/messages",
         list_messages,
@@ -139,9 +145,8 @@ ROUTES = [
         query=Paging,
         path_parameters=QueuePath,
         answer_schema="Page",
-        security=ADMIN,
     ),
-    Route(
+    admin_route(
         "GET",
         _MESSAGE,
         show_message,
@@ -149,9 +154,8 @@ ROUTES = [
         answers={200: "The message."},
         errors=(*GUARDED, 404),
         path_parameters=MessagePath,
-        security=ADMIN,
     ),
-    Route(
+    admin_route(
         "POST",
         f"{_MESSAGE}/redrive",
         redrive_message,
@@ -162,9 +166,8 @@ ROUTES = [
         errors=(*WITH_BODY, 404),
         path_parameters=MessagePath,
         body=RedriveRequest,
-        security=ADMIN,
     ),
-    Route(
+    admin_route(
         "POST",
         "/v1/admin/queues/{queue}/redrive",
         redrive_queue,
@@ -173,9 +176,8 @@ ROUTES = [
         errors=WITH_BODY,
         path_parameters=QueuePath,
         body=RedriveRequest,
-        security=ADMIN,
     ),
-    Route(
+    admin_route(
         "POST",
         f"{_MESSAGE}/discard",
         discard_message,
@@ -186,9 +188,8 @@ ROUTES = [
         path_parameters=MessagePath,
         body=DiscardRequest,
         body_required=True,
-        security=ADMIN,
     ),
-    Route(
+    admin_route(
         "GET",
         "/v1/admin/log",
         admin_log,
@@ -198,9 +199,8 @@ ROUTES = [
         errors=(*GUARDED, 400),
         query=Paging,
         answer_schema="Page",
-        security=ADMIN,
     ),
-    Route(
+    admin_route(
         "POST",
         "/v1/admin/api-keys",
         create_api_key,
@@ -210,9 +210,8 @@ ROUTES = [
         errors=WITH_BODY,
         body=NewKeyRequest,
         body_required=True,
-        security=ADMIN,
     ),
-    Route(
+    admin_route(
         "GET",
         "/v1/admin/api-keys",
         list_api_keys,
@@ -222,9 +221,8 @@ ROUTES = [
         errors=(*GUARDED, 400),
         query=Paging,
         answer_schema="Page",
-        security=ADMIN,
     ),
-    Route(
+    admin_route(
         "DELETE",
         "/v1/admin/api-keys/{key_id}",
         revoke_api_key,
@@ -233,7 +231,6 @@ ROUTES = [
         answers={200: "The revoked key."},
         errors=(*GUARDED, 404),
         path_parameters=KeyPath,
-        security=ADMIN,
     ),
 ]
 
