@@ -233,6 +233,14 @@ def test_a_friend_who_is_an_advocate_or_a_known_customer_is_an_existing_customer
     ]
 
 
+def test_the_advocate_found_by_the_lookup_is_a_self_referral_not_an_existing_customer() -> None:
+    herself = KnownPerson(id="ada-code", role="advocate", person=Person.of("ada@example.com"))
+    case = evidence("ada+x@example.com", known=(herself,))
+
+    assert existing_customer(case) == []
+    assert reasons(self_referral(case)) == [Reason.SELF_REFERRAL_EMAIL]
+
+
 # ----------------------------------------------------------------------------------- blocklists
 
 
@@ -291,7 +299,7 @@ def test_reject_wins_over_review_and_the_verdict_names_the_rejecting_reasons() -
 
     assert verdict.action is Action.REJECT
     assert verdict.reasons == [Reason.EXISTING_CUSTOMER_DECLARED]
-    assert [(finding.reason, action) for finding, action in verdict.findings] == [
+    assert [(finding.reason, finding.action) for finding in verdict.findings] == [
         (Reason.SELF_REFERRAL_EMAIL, Action.REVIEW),
         (Reason.DISPOSABLE_EMAIL_DOMAIN, Action.REVIEW),
         (Reason.EXISTING_CUSTOMER_DECLARED, Action.REJECT),
@@ -303,7 +311,9 @@ def test_an_allowed_rule_keeps_its_findings_without_changing_the_verdict() -> No
     verdict = assess(evidence("ada+x@example.com"), policy)
 
     assert verdict.action is Action.ALLOW
-    assert [finding.reason for finding, _ in verdict.findings] == [Reason.SELF_REFERRAL_EMAIL]
+    assert [(finding.reason, finding.action) for finding in verdict.findings] == [
+        (Reason.SELF_REFERRAL_EMAIL, Action.ALLOW)
+    ]
 
 
 def test_a_campaign_may_reject_self_referrals_outright() -> None:

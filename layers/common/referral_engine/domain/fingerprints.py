@@ -23,6 +23,9 @@ from typing import NoReturn
 from referral_engine.domain.addresses import embedded_ipv4, is_public, parse_ip
 
 MIN_SECRET_BYTES = 32
+# How long a visit's fingerprints are kept as evidence: a day's velocity, and long enough for a
+# friend's signup to meet the advocate's own earlier click (docs/adr/0018).
+EVIDENCE_TTL_DAYS = 90
 IPV6_PREFIX = 64
 _DIGEST_CHARS = 32  # 128 bits: no two fingerprints collide by chance in any deployment's lifetime
 MAX_USER_AGENT = 1024

@@ -17,7 +17,7 @@ import msgspec
 from referral_engine.domain.disposable_emails import is_disposable
 from referral_engine.domain.emails import email_domain, parent_domains
 from referral_engine.domain.fraud_evidence import FraudEvidence
-from referral_engine.domain.records import Record
+from referral_engine.domain.records import Record, replace
 
 
 class Action(StrEnum):
@@ -88,11 +88,13 @@ if set(RULE_OF) != set(Reason):  # a reason code added without its rule fails at
 
 
 class Finding(Record):
-    """One rule's finding: its reason code and what it saw (`seen`, non-personal as the module says)."""
+    """One rule's finding: its reason code, what it saw (`seen`, non-personal as the module says), and
+    the action the campaign's policy takes on it (None until `assess` judged it)."""
 
     rule: FraudRule
     reason: Reason
     seen: dict[str, Any] = msgspec.field(default_factory=dict)
+    action: Action | None = None
 
 
 class VelocityLimits(Record):
@@ -127,15 +129,15 @@ class FraudPolicy(Record):
 
 
 class Verdict(Record):
-    """The strictest action any finding drew (`allow` with no finding), and every finding with its own."""
+    """The strictest action any finding drew (`allow` with no finding), and every finding, judged."""
 
     action: Action
-    findings: tuple[tuple[Finding, Action], ...] = ()
+    findings: tuple[Finding, ...] = ()
 
     @property
     def reasons(self) -> list[Reason]:
         """The reason codes behind the verdict's action (what a 422 or a review item names)."""
-        return [finding.reason for finding, action in self.findings if action is self.action]
+        return [finding.reason for finding in self.findings if finding.action is self.action]
 
 
 # -------------------------------------------------------------------------------------- the rules
@@ -192,26 +194,17 @@ def disposable_email(evidence: FraudEvidence) -> list[Finding]:
 
 def velocity(evidence: FraudEvidence, limits: VelocityLimits) -> list[Finding]:
     """Over a limit counting this one: the advocate's referrals, or the signups from one network."""
-    recent, network = evidence.recent, evidence.network
+    recent = evidence.recent
     advocate = {"advocate_code": evidence.advocate_code}
     windows = [
         (Reason.VELOCITY_ADVOCATE_HOUR, recent.advocate_referrals_hour, limits.advocate_per_hour, advocate),
         (Reason.VELOCITY_ADVOCATE_DAY, recent.advocate_referrals_day, limits.advocate_per_day, advocate),
     ]
-    if network is not None:
+    if evidence.network is not None:
+        network = {"ip": evidence.network}
         windows += [
-            (
-                Reason.VELOCITY_NETWORK_HOUR,
-                recent.network_signups_hour,
-                limits.network_per_hour,
-                {"ip": network},
-            ),
-            (
-                Reason.VELOCITY_NETWORK_DAY,
-                recent.network_signups_day,
-                limits.network_per_day,
-                {"ip": network},
-            ),
+            (Reason.VELOCITY_NETWORK_HOUR, recent.network_signups_hour, limits.network_per_hour, network),
+            (Reason.VELOCITY_NETWORK_DAY, recent.network_signups_day, limits.network_per_day, network),
         ]
     return [
         _finding(reason, count=earlier + 1, limit=limit, **subject)
@@ -222,10 +215,13 @@ def velocity(evidence: FraudEvidence, limits: VelocityLimits) -> list[Finding]:
 
 def existing_customer(evidence: FraudEvidence) -> list[Finding]:
     """The friend is no new customer: the business says so, or they are an advocate or a customer
-    the campaign knows (by canonical email or external id)."""
+    the campaign knows (by canonical email or external id) other than the advocate who referred them:
+    that is a self-referral."""
     findings = [_finding(Reason.EXISTING_CUSTOMER_DECLARED)] if evidence.declared_existing_customer else []
     for known in evidence.known:
-        if known.role != "referred" and (how := evidence.referred.same_as(known.person)):
+        if known.role == "referred" or known.id == evidence.advocate_code:
+            continue
+        if how := evidence.referred.same_as(known.person):
             reason = (
                 Reason.EXISTING_CUSTOMER_ADVOCATE
                 if known.role == "advocate"
@@ -268,9 +264,10 @@ def assess(evidence: FraudEvidence, policy: FraudPolicy) -> Verdict:
     """Every rule's findings, each with its policy's action; the verdict is the strictest: reject
     over review over allow. A rule the policy allows is still run, so its findings are kept."""
     findings = [
-        (finding, policy.action_for(rule))
+        replace(finding, action=policy.action_for(rule))
         for rule, check in RULES.items()
         for finding in check(evidence, policy)
     ]
-    action = max((action for _, action in findings), key=_SEVERITY.__getitem__, default=Action.ALLOW)
+    judged = (finding.action for finding in findings if finding.action is not None)
+    action = max(judged, key=_SEVERITY.__getitem__, default=Action.ALLOW)
     return Verdict(action=action, findings=tuple(findings))
