@@ -24,6 +24,10 @@ from referral_engine.domain.emails import canonical_domain, canonical_email, par
         ("A.D.A.Lovelace@gmail.com", "adalovelace@gmail.com"),
         ("ada.lovelace+friend@googlemail.com", "adalovelace@gmail.com"),
         ("Ada.Lovelace+Friend@GoogleMail.COM", "adalovelace@gmail.com"),
+        # Proton ignores dots, hyphens and underscores, and its four domains are one account's
+        ("ada.love-lace_@protonmail.com", "adalovelace@proton.me"),
+        ("Ada_Lovelace+x@pm.me", "adalovelace@proton.me"),
+        ("adalovelace@protonmail.ch", "adalovelace@proton.me"),
         # an internationalised domain in any of its spellings, and the DNS root dot
         ("ada@bücher.de", "ada@xn--bcher-kva.de"),
         ("ada@BÜCHER.de", "ada@xn--bcher-kva.de"),
@@ -38,9 +42,10 @@ def test_spellings_of_one_mailbox_have_one_canonical_form(spelling: str, person:
 @pytest.mark.parametrize(
     ("one", "other"),
     [
-        # dots count everywhere but Gmail: Outlook's a.da and ada are two people
+        # dots count everywhere but Gmail and Proton: Outlook's a.da and ada are two people
         ("a.da@outlook.com", "ada@outlook.com"),
         ("a.da@example.com", "ada@example.com"),
+        ("a_da@gmail.com", "ada@gmail.com"),  # Gmail ignores dots only (and has no underscores)
         # hotmail.com and outlook.com, yahoo.com and ymail.com keep separate mailboxes
         ("ada@hotmail.com", "ada@outlook.com"),
         ("ada@yahoo.com", "ada@ymail.com"),

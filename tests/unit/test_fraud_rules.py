@@ -32,7 +32,7 @@ from referral_engine.domain.fraud_evidence import (
     Person,
     RecentCounts,
 )
-from referral_engine.domain.records import json_values, replace
+from referral_engine.domain.records import Invalid, json_values, parse, replace
 
 KEY = FingerprintKey.from_text("a-deployment-secret-of-32-chars!")
 FIREFOX = "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:133.0) Gecko/20100101 Firefox/133.0"
@@ -332,3 +332,15 @@ def test_a_verdict_is_plain_json_with_no_raw_address_in_it() -> None:
     assert "81.2.69.160" not in written
     assert "ada@" not in written
     assert "self_referral_device" in written
+
+
+def test_a_policy_is_read_from_a_campaigns_settings_and_an_unknown_action_is_refused() -> None:
+    policy = parse(FraudPolicy, {"self_referral": "reject", "limits": {"advocate_per_hour": 3}})
+
+    assert policy.action_for(FraudRule.SELF_REFERRAL) is Action.REJECT
+    assert policy.action_for(FraudRule.BLOCKLIST) is Action.REJECT
+    assert policy.limits == VelocityLimits(advocate_per_hour=3)
+    with pytest.raises(Invalid, match="Invalid enum value"):
+        parse(FraudPolicy, {"velocity": "block"})
+    with pytest.raises(Invalid, match="advocate_per_day: from 1"):
+        parse(FraudPolicy, {"limits": {"advocate_per_day": 0}})

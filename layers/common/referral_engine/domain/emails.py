@@ -8,6 +8,8 @@
 - sub-addresses: everything from the first `+` of the local part is a tag the mailbox's owner chose
   (RFC 5233 and Gmail, Outlook, iCloud, Fastmail, Proton alike), dropped for every domain;
 - Gmail ignores dots in the local part, and googlemail.com is the same mailbox as gmail.com;
+- Proton ignores dots, hyphens and underscores (its support confirms it; its documentation does not
+  say), and an account's name is the same at proton.me, protonmail.com, protonmail.ch and pm.me;
 - an internationalised domain is written as IDNA 2008 A-labels (UTS 46 mapping, as browsers do), so
   `bücher.de`, `BÜCHER.de` and `xn--bcher-kva.de` are one domain; a trailing root dot is dropped.
 
@@ -18,9 +20,18 @@ from __future__ import annotations
 
 import unicodedata
 
-# Providers whose mailboxes ignore dots in the local part, and the domain each alias stands for.
-_GMAIL = "gmail.com"
-_DOTLESS_DOMAINS = {"gmail.com": _GMAIL, "googlemail.com": _GMAIL}
+# Providers that ignore some characters of the local part: each of their domains, the one it stands
+# for, and the characters ignored.
+_GMAIL = ("gmail.com", ".")
+_PROTON = ("proton.me", ".-_")
+_PROVIDERS = {
+    "gmail.com": _GMAIL,
+    "googlemail.com": _GMAIL,
+    "proton.me": _PROTON,
+    "protonmail.com": _PROTON,
+    "protonmail.ch": _PROTON,
+    "pm.me": _PROTON,
+}
 _SUBADDRESS = "+"
 
 
@@ -34,9 +45,9 @@ def canonical_email(address: str) -> str:
     local = unicodedata.normalize("NFC", local).lower()
     tagless = local.split(_SUBADDRESS, 1)[0]
     local = tagless or local  # "+tag@…" alone is a name, not a tag
-    if domain in _DOTLESS_DOMAINS:
-        domain = _DOTLESS_DOMAINS[domain]
-        local = local.replace(".", "") or local
+    if domain in _PROVIDERS:
+        domain, ignored = _PROVIDERS[domain]
+        local = local.translate(dict.fromkeys(map(ord, ignored))) or local
     return f"{local}@{domain}"
 
 
