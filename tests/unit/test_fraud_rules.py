@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from referral_engine.domain.errors import FraudRejected
 from referral_engine.domain.fingerprints import FingerprintKey, ip_fingerprint, user_agent_fingerprint
 from referral_engine.domain.fraud import (
     RULE_OF,
@@ -304,6 +305,17 @@ def test_reject_wins_over_review_and_the_verdict_names_the_rejecting_reasons() -
         (Reason.DISPOSABLE_EMAIL_DOMAIN, Action.REVIEW),
         (Reason.EXISTING_CUSTOMER_DECLARED, Action.REJECT),
     ]
+
+
+def test_a_rejected_referral_is_refused_with_its_reason_codes_and_a_reviewed_one_is_not() -> None:
+    rejected = assess(evidence(declared_existing_customer=True), FraudPolicy())
+    with pytest.raises(FraudRejected) as refused:
+        rejected.refuse_if_rejected()
+    assert refused.value.code == "fraud_rejected"
+    assert refused.value.reasons == ["existing_customer_declared"]
+    assert "existing_customer_declared" in refused.value.message
+
+    assess(evidence("ada+x@example.com"), FraudPolicy()).refuse_if_rejected()  # review: no refusal
 
 
 def test_an_allowed_rule_keeps_its_findings_without_changing_the_verdict() -> None:

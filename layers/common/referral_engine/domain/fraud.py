@@ -16,6 +16,7 @@ import msgspec
 
 from referral_engine.domain.disposable_emails import is_disposable
 from referral_engine.domain.emails import email_domain, parent_domains
+from referral_engine.domain.errors import FraudRejected
 from referral_engine.domain.fraud_evidence import FraudEvidence
 from referral_engine.domain.records import Record, replace
 
@@ -138,6 +139,11 @@ class Verdict(Record):
     def reasons(self) -> list[Reason]:
         """The reason codes behind the verdict's action (what a 422 or a review item names)."""
         return [finding.reason for finding in self.findings if finding.action is self.action]
+
+    def refuse_if_rejected(self) -> None:
+        """Raises FraudRejected, naming the rejecting reasons, when the verdict is `reject`."""
+        if self.action is Action.REJECT:
+            raise FraudRejected([reason.value for reason in self.reasons])
 
 
 # -------------------------------------------------------------------------------------- the rules
