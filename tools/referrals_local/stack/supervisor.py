@@ -23,7 +23,7 @@ from referral_engine.adapters.dynamodb.table import Table
 from referral_engine.ports import ApiKeyScope
 from referral_engine.services.api_keys import ApiKeyService, key_hash
 from referrals_local.outputs import OUTPUTS_FILE, StackOutputs
-from referrals_local.stack import local_state, moto_state
+from referrals_local.stack import iam_roles, local_state, moto_state
 from referrals_local.stack.async_invoke import AsyncInvoker
 from referrals_local.stack.checkpoints import StreamCheckpoints
 from referrals_local.stack.gateway import HttpApi, routes
@@ -181,9 +181,12 @@ class LocalStack:
             if keys.by_hash(key_hash(key)) is None:  # a restored table has it already
                 ApiKeyService(keys).create(name, key, scope=scope)
 
+        roles = {role.function: role for role in iam_roles.function_roles(template, resolver, specs)}
+        iam_roles.write_roles(options.state_dir, list(roles.values()))
         for spec in specs:
             variables = {k: str(v) for k, v in resolver.resolve(spec.environment).items()}
             environment = function_environment(spec, variables, endpoint_url=self.endpoint_url, region=REGION)
+            environment.update(roles[spec.logical_id].environment())  # its own role's (ADR 0017)
             http = any(event.type == "HttpApi" for event in spec.events)
             self._pools[spec.logical_id] = FunctionPool(
                 spec, environment, logs, max_workers=options.max_workers if http else 2
@@ -239,6 +242,8 @@ class LocalStack:
                 str(self.options.snapshot_interval),
                 "--parent-pid",
                 str(os.getpid()),
+                "--iam-roles",
+                str(self.options.state_dir / iam_roles.ROLES_FILE),
             ],
             stdin=subprocess.DEVNULL,
             stdout=log,
