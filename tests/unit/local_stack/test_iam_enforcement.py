@@ -182,16 +182,22 @@ def test_a_queue_the_role_does_not_name_is_refused(endpoint: Endpoint) -> None:
     assert error.response["ResponseMetadata"]["HTTPStatusCode"] == 403
 
 
-def test_unknown_function_credentials_are_refused_and_other_credentials_are_an_admins(
-    endpoint: Endpoint,
-) -> None:
-    stranger = boto3.client(
+def dynamodb_signed_with(access_key_id: str, session_token: str) -> Any:
+    return boto3.client(
         "dynamodb",
         region_name=REGION,
-        aws_access_key_id="ASIA0000000000000000",
+        aws_access_key_id=access_key_id,
         aws_secret_access_key="x",
-        aws_session_token="y",
+        aws_session_token=session_token,
     )
-    error = refused(stranger.list_tables)
-    assert error.response["Error"]["Code"] == "UnrecognizedClientException"
+
+
+def test_a_functions_key_needs_its_session_token(endpoint: Endpoint) -> None:
+    stolen = dynamodb_signed_with(endpoint.role("TrackClickFunction")["access_key_id"], "another")
+    assert refused(stolen.list_tables).response["Error"]["Code"] == "UnrecognizedClientException"
+
+
+def test_keys_that_are_no_functions_are_an_administrators(endpoint: Endpoint) -> None:
+    developers_own_session = dynamodb_signed_with("ASIA0000000000000000", "token")
+    assert endpoint.table in developers_own_session.list_tables()["TableNames"]
     assert endpoint.table in admin("dynamodb").list_tables()["TableNames"]

@@ -4,9 +4,10 @@ A request signed with a function's credentials (iam_roles) is authorised per act
 (iam_requests) against the role's compiled policies (iam_policy); a refusal is answered in the
 service's own error shape: DynamoDB, EventBridge and SSM `AccessDeniedException` (HTTP 400), SQS
 `AccessDenied` (403), with AWS's message ("User: <session> is not authorized to perform: <action> on
-resource: <arn> because no identity-based policy allows the <action> action"). A function key the
-endpoint does not know is refused as an invalid security token. Requests signed with any other key
-are an administrator's and pass unchecked.
+resource: <arn> because no identity-based policy allows the <action> action"); a function's key with
+another session token is refused as an invalid security token. Requests signed with any other key
+(the CLI's, the supervisor's, the tests', a developer's own) are an administrator's and pass
+unchecked.
 """
 
 from __future__ import annotations
@@ -110,8 +111,9 @@ def refusal(handler: Any) -> Response | None:
         return None  # an administrator
     access_key_id, region, service = credential
     principal = ROLES.principal(access_key_id)
-    token = handler.headers.get("X-Amz-Security-Token")
-    if principal is None or token != principal.role.session_token:
+    if principal is None:
+        return None  # a session that is no function's, e.g. a developer's own: an administrator
+    if handler.headers.get("X-Amz-Security-Token") != principal.role.session_token:
         message = "The security token included in the request is invalid."
         return _error(service, "UnrecognizedClientException", "InvalidClientTokenId", message)
     request = iam_requests.Request(service, handler._get_action(), _params(handler), region, ACCOUNT)

@@ -18,8 +18,6 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from moto.iam.aws_managed_policies import aws_managed_policies_data
-
 from referrals_local.stack import iam_sam
 from referrals_local.stack.model import ACCOUNT, FunctionSpec, Resolver
 from referrals_local.template import Template, resources_of_type
@@ -53,6 +51,9 @@ class FunctionRole:
 
 @functools.cache
 def _managed_policies() -> dict[str, Any]:
+    # Imported here: the AWS endpoint reads roles files and need not load moto's IAM for that.
+    from moto.iam.aws_managed_policies import aws_managed_policies_data
+
     known: dict[str, Any] = json.loads(aws_managed_policies_data)
     return known
 
