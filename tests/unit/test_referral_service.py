@@ -8,9 +8,9 @@ from referral_engine.domain.errors import (
     AlreadyParticipant,
     CampaignInactive,
     ExternalIdTaken,
+    FraudRejected,
     InvalidRequest,
     NotFound,
-    SelfReferral,
 )
 from referral_engine.domain.models import ReferralStatus
 from referral_engine.domain.records import replace
@@ -111,10 +111,29 @@ def test_an_advocate_cannot_refer_themselves(world: World) -> None:
     campaign = world.a_campaign()
     advocate = world.an_advocate(campaign, "ann@example.com")
 
-    with pytest.raises(SelfReferral):
+    with pytest.raises(FraudRejected) as refused:
         world.referrals.sign_up(NewSignup(code=advocate.code, email="Ann@Example.com"), actor="t")
+    assert refused.value.reasons == ["self_referral_email"]
     assert world.participant(advocate.code).referrals == 0
     assert world.backend.referrals.referrals == {}
+    [(campaign_id, audit)] = world.backend.signup_evidence.refusals
+    assert (campaign_id, audit.action, audit.detail["fraud"]["reasons"]) == (
+        campaign.id,
+        "referral.refused",
+        ["self_referral_email"],
+    )
+
+
+def test_the_advocate_by_another_spelling_is_a_referral_in_review(world: World) -> None:
+    advocate = world.an_advocate(world.a_campaign(), "ann.lee@gmail.com")
+
+    referral, created = world.referrals.sign_up(
+        NewSignup(code=advocate.code, email="AnnLee+friend@googlemail.com"), actor="t"
+    )
+
+    assert (created, referral.status) == (True, ReferralStatus.IN_REVIEW)
+    [entry] = world.history(referral.id).audit
+    assert entry.detail["fraud"]["reasons"] == ["self_referral_email"]
 
 
 @pytest.mark.parametrize("code", ["zzzz2345wxyz", "../x", "", "<script>"])

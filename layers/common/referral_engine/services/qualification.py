@@ -44,6 +44,7 @@ class Outcome(StrEnum):
     IGNORED = "ignored"  # the referral is in a state this signal does not move
     REVERSED = "reversed"
     HELD = "reversal_held"  # a reversal for a referral still pending: kept until its payment comes
+    HELD_FOR_REVIEW = "held_for_review"  # the referral awaits an admin's decision: never paid before it
 
 
 class ReferralKeptMoving(RuntimeError):
@@ -73,6 +74,8 @@ class QualificationService:
             raise UnmatchedSignal(f"referral {referral.id} has no campaign {referral.campaign_id}")
         if signal.kind is SignalKind.REVERSE:
             return self._reverse(referral, signal)
+        if referral.status is ReferralStatus.IN_REVIEW:
+            return self._held_for_review(referral, signal)
         if referral.status is not ReferralStatus.PENDING:
             return self._already_moved(referral, signal)
 
@@ -148,6 +151,20 @@ class QualificationService:
             return self._already_moved(result.current, signal)
         self._publisher.publish_reversed(_reversed_event(result.current, reversal, signal.correlation_id))
         return Outcome.REVERSED
+
+    def _held_for_review(self, referral: Referral, signal: Signal) -> Outcome:
+        """A referral in review is not qualified, whatever its signals say: the entry keeps the signal
+        (the inbox keeps the signal itself) for whoever decides on it (docs/adr/0018)."""
+        self._referrals.append_audit(
+            AuditEntry(
+                referral_id=referral.id,
+                at=utcnow(),
+                action="signal.held_for_review",
+                actor=f"signal:{signal.key}",
+                detail={"signal": json_values(_ref(signal))},
+            )
+        )
+        return Outcome.HELD_FOR_REVIEW
 
     def _already_moved(self, referral: Referral, signal: Signal) -> Outcome:
         if referral.status is ReferralStatus.QUALIFIED and referral.qualified_by == signal.key:
