@@ -270,3 +270,25 @@ def test_a_cursor_of_one_campaign_is_refused_for_another(world: World) -> None:
         world.referrals.list(
             autumn.id, status=None, sort="joined_at", descending=True, limit=1, cursor=page.next_cursor
         )
+
+
+def test_a_friend_already_referred_under_another_spelling_is_reviewed_not_merged(world: World) -> None:
+    advocate = world.an_advocate(world.a_campaign(), "ann@example.com")
+    first = world.a_referral(advocate, "bob.smith@gmail.com")
+
+    again, created = world.referrals.sign_up(
+        NewSignup(code=advocate.code, email="BobSmith+promo@gmail.com"), actor="t"
+    )
+
+    assert created
+    assert again.id != first.id
+    assert again.status is ReferralStatus.IN_REVIEW
+    [entry] = world.history(again.id).audit
+    assert entry.detail["fraud"]["reasons"] == ["duplicate_email"]
+    assert entry.detail["fraud"]["findings"][0]["seen"] == {"referral_ids": [first.id]}
+
+
+def test_a_malformed_ip_is_refused_at_the_edge() -> None:
+    with pytest.raises(ValueError, match="not an IPv4 or IPv6 address"):
+        NewSignup(code="abc", email="bob@example.com", ip="81.2.69.160:443")
+    assert NewSignup(code="abc", email="bob@example.com", ip=" 2a00:1450::1 ").ip == "2a00:1450::1"
