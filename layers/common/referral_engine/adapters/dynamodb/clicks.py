@@ -9,8 +9,9 @@
   one GetItem instead.
 
 The same write keeps the visitor's fingerprints (docs/adr/0018): on the counted item, in one of
-VISIT_SLOTS attributes chosen by the device, so an item holds at most that many visitors, each with
-the time of its latest click (readers ignore those older than EVIDENCE_TTL_DAYS).
+VISIT_SLOTS attributes chosen by the device, as `"<ip_…|-> <ua_…|-> <time of the latest click>"`, so
+an item holds at most that many visitors (readers ignore those older than EVIDENCE_TTL_DAYS) and a
+shard item stays under 1 KB: one write capacity unit per click, as before.
 
 Deliberately free of pydantic and the other adapters, to keep track_click's cold start small.
 """
@@ -39,7 +40,7 @@ THROTTLED = frozenset(
 )
 
 
-VISIT_SLOTS = 16
+VISIT_SLOTS = 8
 
 
 @dataclass(frozen=True)
@@ -56,12 +57,8 @@ class Visit:
         return f"visit_{int.from_bytes(digest) % VISIT_SLOTS}"
 
     def value(self, at_iso: str) -> dict[str, Any]:
-        prints = {
-            name: {"S": print_}
-            for name, print_ in (("ip", self.ip), ("user_agent", self.user_agent))
-            if print_
-        }
-        return {"M": {**prints, "at": {"S": at_iso}}}
+        """The slot's value: both fingerprints (`-` for one unknown) and the click's time to the second."""
+        return {"S": f"{self.ip or '-'} {self.user_agent or '-'} {at_iso[:19]}"}
 
 
 def _visit_update(
