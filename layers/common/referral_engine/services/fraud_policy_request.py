@@ -6,13 +6,16 @@ from __future__ import annotations
 from typing import Annotated
 
 import msgspec
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
+from referral_engine.domain.emails import canonical_domain
 from referral_engine.domain.fraud import Action, FraudPolicy
 
 Limit = Annotated[int, Field(ge=1, le=100_000, strict=True)]
 _Entry = Annotated[str, StringConstraints(strip_whitespace=True, to_lower=True, min_length=1, max_length=253)]
 Entries = Annotated[list[_Entry], Field(max_length=1000)]
+# A domain as the checks compare it: `BÜCHER.de` and `xn--bcher-kva.de` block the same addresses.
+Domains = Annotated[list[Annotated[_Entry, AfterValidator(canonical_domain)]], Field(max_length=1000)]
 
 
 class VelocityLimitsRequest(BaseModel):
@@ -29,7 +32,7 @@ class BlocklistRequest(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    email_domains: Entries = []
+    email_domains: Domains = []
     fingerprints: Entries = []
     codes: Entries = []
 
