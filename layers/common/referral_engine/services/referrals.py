@@ -116,14 +116,13 @@ class ReferralService:
         if campaign.status != "active":
             raise CampaignInactive(f"campaign {campaign.id} is {campaign.status}")
         now = utcnow()
-        device = self._device(request)
         if advocate.email == request.email:
-            verdict = self._checks.advocates_own_email(advocate)
-        else:
-            existing = self._participants.by_email(campaign.id, request.email)
-            if existing is not None:  # the first referral of a friend stands
-                return self._referral_of(existing), False
-            verdict = self._checks.judge(campaign, advocate, request, device, now)
+            self._refuse(campaign, advocate, self._checks.advocates_own_email(advocate), actor, now)
+        existing = self._participants.by_email(campaign.id, request.email)
+        if existing is not None:  # the first referral of a friend stands
+            return self._referral_of(existing), False
+        device = self._device(request)
+        verdict = self._checks.judge(campaign, advocate, request, device, now)
         if verdict.action is Action.REJECT:
             self._refuse(campaign, advocate, verdict, actor, now)
         status = ReferralStatus.IN_REVIEW if verdict.action is Action.REVIEW else ReferralStatus.PENDING
