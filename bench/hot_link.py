@@ -88,11 +88,15 @@ def _layout(partitions: int | None, clicks: int) -> dict[str, Any]:
     from referral_engine.adapters import aws
     from referral_engine.adapters.dynamodb.clicks import LandingTargets
     from support import journey
-    from support.aws import API_KEY, BUS, TABLE, aws_stack
+    from support.aws import API_KEY, BUS, FINGERPRINT_SECRET, TABLE, aws_stack
     from support.events import LambdaContext, http_event
     from support.throttling import refusing
 
-    with fake_aws(TABLE_NAME=TABLE, EVENT_BUS_NAME=BUS), aws_stack():
+    # With the fingerprint key: each count also keeps its visitor (docs/adr/0018), as deployed.
+    with (
+        fake_aws(TABLE_NAME=TABLE, EVENT_BUS_NAME=BUS, FINGERPRINT_SECRET_ID=FINGERPRINT_SECRET),
+        aws_stack(),
+    ):
         wiring.api_keys().create("bench", API_KEY)
         code = journey.enrol(journey.create_campaign()["id"])["code"]
         landing = f"https://shop.example.com/welcome?utm_source=referral&ref={code}"

@@ -69,10 +69,11 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 def stack(monkeypatch: pytest.MonkeyPatch) -> Iterator[AwsStack]:
     # Imported here so that the unit tier never loads boto3 or moto.
     from referral_engine import wiring
-    from support.aws import API_KEY, BUS, TABLE, aws_stack
+    from support.aws import API_KEY, BUS, FINGERPRINT_SECRET, TABLE, aws_stack
 
     monkeypatch.setenv("TABLE_NAME", TABLE)
     monkeypatch.setenv("EVENT_BUS_NAME", BUS)
+    monkeypatch.setenv("FINGERPRINT_SECRET_ID", FINGERPRINT_SECRET)
     monkeypatch.delenv("PUBLIC_BASE_URL", raising=False)
     with aws_stack() as resources:
         monkeypatch.setenv("EXCEPTIONS_QUEUE_URL", resources.exceptions_queue_url)

@@ -152,7 +152,10 @@ def list_referrals(campaign_id: CampaignId, query: Annotated[ReferralListQuery, 
 @app.post(
     "/v1/referrals",
     summary="Record a signup",
-    description="The referred friend signed up with an advocate's code; the first referral of a friend wins.",
+    description="The referred friend signed up with an advocate's code; the first referral of a friend wins. "
+    "The campaign's fraud checks judge a new one: a rejection is a 422 `fraud_rejected` naming its `reasons` "
+    "(only its audit is written); one they send to review is created `in_review` and not paid before an "
+    "admin's decision. `ip` and `user_agent` (the visitor's) are kept only as keyed fingerprints.",
     tags=["referrals"],
     security=API_KEY,
     responses=answers({201: "A new referral.", 200: "The friend's existing referral."}, *WITH_BODY, 404, 409),

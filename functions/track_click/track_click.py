@@ -16,8 +16,12 @@ import sys
 from datetime import UTC, datetime
 from typing import Any
 
+from botocore.exceptions import BotoCoreError, ClientError
+
 from referral_engine.adapters import aws
-from referral_engine.adapters.dynamodb.clicks import ClickCounter, LandingTargets, LandingUnavailable
+from referral_engine.adapters.dynamodb.clicks import ClickCounter, LandingTargets, LandingUnavailable, Visit
+from referral_engine.adapters.fingerprint_secret import fingerprint_key
+from referral_engine.domain.fingerprints import ip_fingerprint, user_agent_fingerprint
 from referral_engine.domain.identifiers import normalise_code
 from referral_engine.domain.links import landing_with_ref
 from referral_engine.settings import Settings, get_settings
@@ -62,6 +66,27 @@ def _metrics(settings: Settings, at: datetime, *, lost: bool) -> None:
     sys.stdout.write(json.dumps(line, separators=(",", ":")) + "\n")
 
 
+def _visit(event: dict[str, Any], settings: Settings) -> Visit | None:
+    """The visitor's keyed fingerprints (docs/adr/0018), never the address itself. A key that cannot
+    be read costs the evidence, never the redirect."""
+    if not settings.fingerprint_secret_id:
+        return None
+    try:
+        key = fingerprint_key(aws.client("secretsmanager"), settings.fingerprint_secret_id)
+    except (ClientError, BotoCoreError) as error:
+        logger.warning("click counted without its visitor: no fingerprint key", extra={"error": str(error)})
+        return None
+    if key is None:
+        return None
+    http = (event.get("requestContext") or {}).get("http") or {}
+    ip, user_agent = http.get("sourceIp"), http.get("userAgent")
+    visit = Visit(
+        ip=ip_fingerprint(key, ip) if ip else None,
+        user_agent=user_agent_fingerprint(key, user_agent) if user_agent else None,
+    )
+    return visit if visit.ip or visit.user_agent else None
+
+
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     # The API's Request-Id convention (referral_engine.web.request_ids), without importing Powertools.
     request_id = str((event.get("requestContext") or {}).get("requestId", ""))
@@ -73,7 +98,7 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         clicks = ClickCounter(
             aws.dynamodb_without_retries(), settings.table_name, landing_targets, _shard_draws
         )
-        click = clicks.count(code, now.isoformat())
+        click = clicks.count(code, now.isoformat(), _visit(event, settings))
     except LandingUnavailable as unavailable:
         logger.error(
             "no redirect target: DynamoDB could not be read", extra={"code": code, "error": str(unavailable)}

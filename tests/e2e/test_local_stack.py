@@ -58,7 +58,12 @@ def test_the_journey_over_http(local_stack: RunningStack) -> None:
     )
     assert enrolled_again.json()["clicks"] == 2  # the participant item and the click shards, summed
 
-    by_api = stack.post("/v1/referrals", {"code": advocate["code"], "email": "one@example.org"}).json()
+    # The visitor's ip and user agent: fingerprinted under the stack's generated secret (ADR 0018).
+    visitor = {"ip": "81.2.69.160", "user_agent": "Mozilla/5.0 (X11; Linux x86_64) Firefox/133.0"}
+    by_api = stack.post(
+        "/v1/referrals", {"code": advocate["code"], "email": "one@example.org", **visitor}
+    ).json()
+    assert by_api["status"] == "pending"
     by_hook = stack.post("/v1/referrals", {"code": advocate["code"], "email": "two@example.org"}).json()
     assert stack.post(f"/v1/referrals/{by_api['id']}/qualify", {"event_id": "inv_1"}).status_code == 202
     hooked = requests.get(hook_url, params={"code": by_hook["referral_code"]}, timeout=10)

@@ -40,6 +40,7 @@ RESOURCES: dict[str, dict[str, Any]] = {
         "Fn::Sub": "arn:${AWS::Partition}:ssm:${AWS::Region}:${AWS::AccountId}:parameter"
         "/referral-engine/${AWS::StackName}/connections/*"
     },
+    "fingerprint-secret": {"Ref": "FingerprintSecret"},
     **{queue: {"Fn::GetAtt": [queue, "Arn"]} for queue in QUEUES},
 }
 
@@ -52,6 +53,7 @@ GRANTS: dict[str, dict[str, set[str]]] = {
         # adapters/dynamodb/clicks.ClickCounter: the participant item or a click shard
         "dynamodb:UpdateItem": {"table"},
         "dynamodb:GetItem": {"table"},  # the landing URL, when the first click's count failed
+        "secretsmanager:GetSecretValue": {"fingerprint-secret"},  # the visitor's fingerprints (ADR 0018)
     },
     "ApiFunction": {
         # API keys (web/auth), campaigns, participants, referrals, connections, subscriptions
@@ -69,6 +71,8 @@ GRANTS: dict[str, dict[str, set[str]]] = {
         # adapters/ssm: a connection's secret on create and rotate; gone with its connection
         "ssm:PutParameter": {"connection-secrets"},
         "ssm:DeleteParameter": {"connection-secrets"},
+        # services/referrals: the fingerprints of a signup's `ip` and `user_agent` (ADR 0018)
+        "secretsmanager:GetSecretValue": {"fingerprint-secret"},
     },
     "AdminFunction": {
         # API keys, the redrive's matching and qualification; idempotency records

@@ -202,6 +202,9 @@ def test_common_layer_is_built_for_python313_arm64(resources: dict[str, dict[str
 
 
 OWN_ENVIRONMENT = {
+    # the only functions that fingerprint visitors (docs/adr/0018)
+    "TrackClickFunction": {"FINGERPRINT_SECRET_ID": {"Ref": "FingerprintSecret"}},
+    "ApiFunction": {"FINGERPRINT_SECRET_ID": {"Ref": "FingerprintSecret"}},
     "QualifyFunction": {"EXCEPTIONS_QUEUE_URL": {"Ref": "ExceptionsQueue"}},
     "AdminFunction": {
         "EXCEPTIONS_QUEUE_URL": {"Ref": "ExceptionsQueue"},

@@ -160,8 +160,10 @@ def test_the_same_friend_twice_keeps_the_first_referral(stack: AwsStack) -> None
     [
         ({"code": "zzzzzzzzzzzz", "email": "grace@example.org"}, 404, "not_found"),
         ({"code": "../../etc", "email": "grace@example.org"}, 404, "not_found"),
-        ({"code": "ADVOCATE", "email": "ada@example.com"}, 422, "self_referral"),
         ({"code": "ADVOCATE", "email": "not-an-email"}, 422, "validation_error"),
+        ({"code": "ADVOCATE", "email": "grace@example.org", "ip": "203.0.113.300"}, 422, "validation_error"),
+        ({"code": "ADVOCATE", "email": "grace@example.org", "ip": "81.2.69.160:80"}, 422, "validation_error"),
+        ({"code": "ADVOCATE", "email": "grace@example.org", "fraud": {}}, 422, "validation_error"),
         ({"code": "ADVOCATE"}, 422, "validation_error"),
     ],
 )

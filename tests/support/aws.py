@@ -13,14 +13,17 @@ from moto import mock_aws
 
 from referral_engine import settings, wiring
 from referral_engine.adapters import aws as aws_clients
+from referral_engine.adapters import fingerprint_secret
 from referrals_local.stack.aws_endpoint import patched
 from referrals_local.stack.filters import filter_patterns, passes
+from referrals_local.stack.resources import generated_secret
 from referrals_local.stack.stream_reader import StreamReader
 from referrals_local.template import load_template, table_create_kwargs
 
 TABLE = "referrals-test"
 BUS = "referrals-test-bus"
 API_KEY = "rk_test-key-0123456789abcdefghijklmnopqrstuv"
+FINGERPRINT_SECRET = "referrals-test-fingerprints"  # the name of a generated secret
 # The admin function's failure queues: its environment variable and a queue name each.
 FAILURE_QUEUES = {
     "QUALIFY_FAILURE_QUEUE_URL": "qualify-failure",
@@ -35,7 +38,7 @@ FAILURE_QUEUES = {
 def reset_caches() -> None:
     """Forget cached settings, clients and services, as a fresh Lambda container would."""
     settings.get_settings.cache_clear()
-    for module in (aws_clients, wiring):
+    for module in (aws_clients, wiring, fingerprint_secret):
         for value in vars(module).values():
             if callable(getattr(value, "cache_clear", None)):
                 value.cache_clear()
@@ -155,6 +158,7 @@ def aws_stack() -> Iterator[AwsStack]:
         dynamodb.create_table(**table_create_kwargs(template, "ReferralsTable", table_name=TABLE))
         events = boto3.client("events")
         events.create_event_bus(Name=BUS)
+        generated_secret(boto3.client("secretsmanager"), FINGERPRINT_SECRET)
         sqs = boto3.client("sqs")
         exceptions_url = sqs.create_queue(QueueName="exceptions")["QueueUrl"]
         capture_url = sqs.create_queue(QueueName="bus-capture")["QueueUrl"]

@@ -21,7 +21,9 @@ from typing import TYPE_CHECKING, Any
 
 from referral_engine.domain import records
 from referral_engine.domain.click_shards import total_clicks
+from referral_engine.domain.emails import canonical_email as canonical
 from referral_engine.domain.events import ReferralQualified, ReferralReversed
+from referral_engine.domain.fraud_evidence import Device, KnownPerson, Person, RecentCounts
 from referral_engine.domain.models import (
     AuditEntry,
     Campaign,
@@ -46,6 +48,7 @@ from referral_engine.ports import (
     ReferralHistory,
     ReferralPage,
     ReferralSort,
+    SignupTrace,
     TransitionResult,
 )
 from referral_engine.services.api_keys import ApiKeyService
@@ -172,6 +175,38 @@ class InMemoryParticipantStore:
         self.participants[code] = records.replace(current, **changes)
 
 
+class InMemorySignupEvidence:
+    """The participants by canonical email; no devices or counts (the integration tests cover those)."""
+
+    def __init__(self, participants: InMemoryParticipantStore) -> None:
+        self.participants = participants
+        self.refusals: list[tuple[str, AuditEntry]] = []
+
+    def known_people(self, campaign_id: str, canonical_email: str) -> list[KnownPerson]:
+        with self.participants.lock:
+            found = [
+                p
+                for p in self.participants.participants.values()
+                if p.campaign_id == campaign_id and canonical(p.email) == canonical_email
+            ]
+        person = Person(email=canonical_email)
+        return [
+            KnownPerson(id=p.referral_id, role="referred", person=person)
+            if p.referral_id
+            else KnownPerson(id=p.code, role="advocate", person=person)
+            for p in found
+        ]
+
+    def devices_of(self, code: str) -> tuple[Device, ...]:
+        return ()
+
+    def recent_counts(self, advocate_code: str, network: str | None, at: datetime) -> RecentCounts:
+        return RecentCounts()
+
+    def record_refusal(self, campaign_id: str, audit: AuditEntry) -> None:
+        self.refusals.append((campaign_id, audit))
+
+
 class InMemoryReferralStore:
     """Shares its lock with the participant store: a referral write touches participants too."""
 
@@ -187,7 +222,9 @@ class InMemoryReferralStore:
         self._cursors: dict[str, tuple[str, ReferralSort, bool, str]] = {}
         self._cursor_numbers = itertools.count(1)
 
-    def add(self, referral: Referral, referred: Participant, audit: AuditEntry) -> None:
+    def add(
+        self, referral: Referral, referred: Participant, audit: AuditEntry, trace: SignupTrace | None = None
+    ) -> None:
         with self.lock:
             self.participants.check_claims(referred)
             claims = [
@@ -515,6 +552,7 @@ class InMemoryBackend:
         self.campaigns = InMemoryCampaignStore(self.lock)
         self.participants = InMemoryParticipantStore(self.lock)
         self.referrals = InMemoryReferralStore(self.participants)
+        self.signup_evidence = InMemorySignupEvidence(self.participants)
         self.inbox = InMemorySignalInbox(self.lock)
         self.publisher = InMemoryEventPublisher()
         self.exceptions = InMemoryExceptionSink()
@@ -527,7 +565,13 @@ class World:
     def __init__(self, backend: InMemoryBackend | None = None) -> None:
         self.backend = backend = backend or InMemoryBackend()
         self.campaigns = CampaignService(backend.campaigns, backend.participants)
-        self.referrals = ReferralService(backend.campaigns, backend.participants, backend.referrals)
+        self.referrals = ReferralService(
+            backend.campaigns,
+            backend.participants,
+            backend.referrals,
+            evidence=backend.signup_evidence,
+            fingerprints=lambda: None,
+        )
         self.signals = SignalService(backend.campaigns, backend.referrals, backend.inbox)
         self.qualification = QualificationService(
             backend.campaigns, backend.participants, backend.referrals, backend.publisher

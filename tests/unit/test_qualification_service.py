@@ -107,9 +107,21 @@ def test_another_signal_for_a_qualified_referral_is_a_duplicate(world: World, re
     assert world.referral(referral.id).qualified_by == "test:order-1"
 
 
-@pytest.mark.parametrize(
-    "status", [ReferralStatus.IN_REVIEW, ReferralStatus.REJECTED, ReferralStatus.REVERSED]
-)
+def test_a_referral_in_review_is_held_whatever_its_signals_say(world: World, referral: Referral) -> None:
+    world.backend.referrals.force_status(referral.id, ReferralStatus.IN_REVIEW)
+
+    outcome = world.qualification.process(
+        world.a_signal(referral.campaign_id, SignalMatch(referral_id=referral.id), event_id="order-9")
+    )
+
+    assert outcome is Outcome.HELD_FOR_REVIEW
+    assert world.referral(referral.id).status is ReferralStatus.IN_REVIEW
+    assert world.backend.publisher.published == []
+    held = [entry for entry in world.history(referral.id).audit if entry.action == "signal.held_for_review"]
+    assert [entry.detail["signal"]["event_id"] for entry in held] == ["order-9"]
+
+
+@pytest.mark.parametrize("status", [ReferralStatus.REJECTED, ReferralStatus.REVERSED])
 def test_a_signal_does_not_move_a_referral_in_a_side_state(
     world: World, referral: Referral, status: ReferralStatus
 ) -> None:

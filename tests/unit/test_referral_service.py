@@ -8,9 +8,9 @@ from referral_engine.domain.errors import (
     AlreadyParticipant,
     CampaignInactive,
     ExternalIdTaken,
+    FraudRejected,
     InvalidRequest,
     NotFound,
-    SelfReferral,
 )
 from referral_engine.domain.models import ReferralStatus
 from referral_engine.domain.records import replace
@@ -111,10 +111,29 @@ def test_an_advocate_cannot_refer_themselves(world: World) -> None:
     campaign = world.a_campaign()
     advocate = world.an_advocate(campaign, "ann@example.com")
 
-    with pytest.raises(SelfReferral):
+    with pytest.raises(FraudRejected) as refused:
         world.referrals.sign_up(NewSignup(code=advocate.code, email="Ann@Example.com"), actor="t")
+    assert refused.value.reasons == ["self_referral_email"]
     assert world.participant(advocate.code).referrals == 0
     assert world.backend.referrals.referrals == {}
+    [(campaign_id, audit)] = world.backend.signup_evidence.refusals
+    assert (campaign_id, audit.action, audit.detail["fraud"]["reasons"]) == (
+        campaign.id,
+        "referral.refused",
+        ["self_referral_email"],
+    )
+
+
+def test_the_advocate_by_another_spelling_is_a_referral_in_review(world: World) -> None:
+    advocate = world.an_advocate(world.a_campaign(), "ann.lee@gmail.com")
+
+    referral, created = world.referrals.sign_up(
+        NewSignup(code=advocate.code, email="AnnLee+friend@googlemail.com"), actor="t"
+    )
+
+    assert (created, referral.status) == (True, ReferralStatus.IN_REVIEW)
+    [entry] = world.history(referral.id).audit
+    assert entry.detail["fraud"]["reasons"] == ["self_referral_email"]
 
 
 @pytest.mark.parametrize("code", ["zzzz2345wxyz", "../x", "", "<script>"])
@@ -251,3 +270,25 @@ def test_a_cursor_of_one_campaign_is_refused_for_another(world: World) -> None:
         world.referrals.list(
             autumn.id, status=None, sort="joined_at", descending=True, limit=1, cursor=page.next_cursor
         )
+
+
+def test_a_friend_already_referred_under_another_spelling_is_reviewed_not_merged(world: World) -> None:
+    advocate = world.an_advocate(world.a_campaign(), "ann@example.com")
+    first = world.a_referral(advocate, "bob.smith@gmail.com")
+
+    again, created = world.referrals.sign_up(
+        NewSignup(code=advocate.code, email="BobSmith+promo@gmail.com"), actor="t"
+    )
+
+    assert created
+    assert again.id != first.id
+    assert again.status is ReferralStatus.IN_REVIEW
+    [entry] = world.history(again.id).audit
+    assert entry.detail["fraud"]["reasons"] == ["duplicate_email"]
+    assert entry.detail["fraud"]["findings"][0]["seen"] == {"referral_ids": [first.id]}
+
+
+def test_a_malformed_ip_is_refused_at_the_edge() -> None:
+    with pytest.raises(ValueError, match="not an IPv4 or IPv6 address"):
+        NewSignup(code="abc", email="bob@example.com", ip="81.2.69.160:443")
+    assert NewSignup(code="abc", email="bob@example.com", ip=" 2a00:1450::1 ").ip == "2a00:1450::1"

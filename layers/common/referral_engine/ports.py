@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from referral_engine.domain.errors import NotFound
 from referral_engine.domain.events import ReferralCreated, ReferralQualified, ReferralReversed
+from referral_engine.domain.fraud_evidence import Device, KnownPerson, RecentCounts
 from referral_engine.domain.json_text import read_json
 from referral_engine.domain.models import (
     AuditEntry,
@@ -21,6 +22,7 @@ from referral_engine.domain.models import (
     Signal,
     utcnow,
 )
+from referral_engine.domain.records import Record
 from referral_engine.domain.reversals import HeldReversal, Reversal
 
 if TYPE_CHECKING:  # the subscription types: only the functions that deliver load domain/subscriptions.py
@@ -95,9 +97,37 @@ class ParticipantStore(Protocol):
         while the click path counts on write-sharded items too (domain/click_shards.py)."""
 
 
+class SignupTrace(Record):
+    """What a created referral leaves for the checks of later signups, written with it: the device
+    it signed up on (kept EVIDENCE_TTL_DAYS) and one more signup in the advocate's and the network's
+    velocity counters."""
+
+    at: datetime
+    device: Device | None = None
+
+
+class SignupEvidence(Protocol):
+    """The fraud checks' lookups at signup (docs/adr/0018): each a key read or a bounded query."""
+
+    def known_people(self, campaign_id: str, canonical_email: str) -> list[KnownPerson]:
+        """The campaign's participants whose email has this canonical form."""
+
+    def devices_of(self, code: str) -> tuple[Device, ...]:
+        """The devices the participant with this code signed up on, within the evidence's TTL."""
+
+    def recent_counts(self, advocate_code: str, network: str | None, at: datetime) -> RecentCounts:
+        """The signups so far in the hour and the day of `at`: the advocate's, and the network's."""
+
+    def record_refusal(self, campaign_id: str, audit: AuditEntry) -> None:
+        """Keeps the audit entry of a signup the fraud policy refused (nothing else is written)."""
+
+
 class ReferralStore(Protocol):
-    def add(self, referral: Referral, referred: Participant, audit: AuditEntry) -> None:
-        """Stores the referral, the referred person as a participant, and counts it for the advocate.
+    def add(
+        self, referral: Referral, referred: Participant, audit: AuditEntry, trace: SignupTrace | None = None
+    ) -> None:
+        """Stores the referral, the referred person as a participant, and counts it for the advocate;
+        with a trace, the evidence the next signups are checked against.
 
         Raises EmailTaken, CodeTaken or ExternalIdClaimed and then writes nothing.
         """

@@ -25,6 +25,9 @@ class Settings:
     public_base_url: str = ""
     # Where connection secrets live in SSM Parameter Store.
     secrets_prefix: str = "/referral-engine/connections"
+    # The Secrets Manager secret the visitors' fingerprints are keyed with (docs/adr/0018); unset, no
+    # fingerprint is recorded or compared.
+    fingerprint_secret_id: str = ""
     # Read by Powertools in the other functions; track_click prints its metric line with them.
     powertools_service_name: str = "referral-engine"
     powertools_metrics_namespace: str = "ReferralEngine"

@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from referral_engine.adapters.dynamodb.table import Table
     from referral_engine.adapters.eventbridge import EventBridgePublisher
     from referral_engine.adapters.sqs import SqsExceptionSink
+    from referral_engine.domain.fingerprints import FingerprintKey
     from referral_engine.ports import SecretStore
     from referral_engine.services.admin_queues import AdminQueueService
     from referral_engine.services.api_keys import ApiKeyService
@@ -117,11 +118,24 @@ class Services:
         return CampaignService(self.campaign_store, self.participant_store)
 
     @cached_property
+    def fingerprint_key(self) -> FingerprintKey | None:
+        from referral_engine.adapters.fingerprint_secret import fingerprint_key
+
+        secret_id = self.settings.fingerprint_secret_id
+        return fingerprint_key(self._client("secretsmanager"), secret_id) if secret_id else None
+
+    @cached_property
     def referrals(self) -> ReferralService:
+        from referral_engine.adapters.dynamodb.signup_evidence import DynamoSignupEvidence
         from referral_engine.services.referrals import ReferralService
 
         return ReferralService(
-            self.campaign_store, self.participant_store, self.referral_store, observability.correlation_id
+            self.campaign_store,
+            self.participant_store,
+            self.referral_store,
+            observability.correlation_id,
+            evidence=DynamoSignupEvidence(self.table),
+            fingerprints=lambda: self.fingerprint_key,
         )
 
     @cached_property

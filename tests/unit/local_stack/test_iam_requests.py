@@ -18,6 +18,7 @@ DEFAULT_BUS = f"arn:aws:events:eu-west-1:{ACCOUNT}:event-bus/default"
 PARAMETER = f"arn:aws:ssm:eu-west-1:{ACCOUNT}:parameter/referral-engine/s/connections/c1"
 QUEUE_URL = f"http://127.0.0.1:4566/{ACCOUNT}/exceptions"
 QUEUE = f"arn:aws:sqs:eu-west-1:{ACCOUNT}:exceptions"
+SECRET = f"arn:aws:secretsmanager:eu-west-1:{ACCOUNT}:secret:s-FingerprintSecret-AbCdEf"
 KEY = {"pk": {"S": "a"}, "sk": {"S": "b"}}
 
 CASES: list[tuple[str, str, dict[str, Any], list[Authorisation]]] = [
@@ -118,6 +119,18 @@ CASES: list[tuple[str, str, dict[str, Any], list[Authorisation]]] = [
     ("sqs", "DeleteMessageBatch", {"QueueUrl": QUEUE_URL}, [("sqs:DeleteMessage", QUEUE)]),
     ("sqs", "GetQueueUrl", {"QueueName": "exceptions"}, [("sqs:GetQueueUrl", QUEUE)]),
     ("sqs", "ListQueues", {}, [("sqs:ListQueues", "*")]),
+    ("secretsmanager", "GetSecretValue", {"SecretId": SECRET}, [("secretsmanager:GetSecretValue", SECRET)]),
+    (
+        "secretsmanager",
+        "GetSecretValue",
+        {"SecretId": "s-FingerprintSecret"},
+        [
+            (
+                "secretsmanager:GetSecretValue",
+                f"arn:aws:secretsmanager:eu-west-1:{ACCOUNT}:secret:s-FingerprintSecret",
+            )
+        ],
+    ),
     ("sts", "GetCallerIdentity", {}, []),
     ("logs", "PutLogEvents", {}, [("logs:PutLogEvents", "*")]),
 ]

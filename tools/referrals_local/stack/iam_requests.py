@@ -12,6 +12,8 @@ does not look inside a transaction. Here, per service and operation:
 - SSM: each parameter named (`parameter/{name without its leading slash}`, a version or label
   selector dropped); GetParametersByPath: the path.
 - SQS: the queue of the QueueUrl (or QueueName); a batch operation is its single form.
+- Secrets Manager: the secret of the SecretId. Functions are given the secret's ARN (a `Ref`); a bare
+  name is judged on `secret:{name}`, which a grant on the ARN (with its random suffix) does not match.
 
 An operation not listed is authorised on `*`, which a statement naming resources does not match: a
 new call a function makes is refused here until its resource is worked out, never waved through.
@@ -141,9 +143,26 @@ def _sqs(request: Request) -> list[Authorisation] | None:
     return None
 
 
+# -------------------------------------------------------------------------------- Secrets Manager
+
+
+def _secretsmanager(request: Request) -> list[Authorisation] | None:
+    secret = request.params.get("SecretId")
+    if secret is None:
+        return None
+    name = str(secret)
+    arn = (
+        name
+        if name.startswith("arn:")
+        else f"arn:aws:secretsmanager:{request.region}:{request.account}:secret:{name}"
+    )
+    return [(f"secretsmanager:{request.operation}", arn)]
+
+
 _SERVICES: dict[str, Callable[[Request], list[Authorisation] | None]] = {
     "dynamodb": _dynamodb,
     "events": _events,
     "ssm": _ssm,
     "sqs": _sqs,
+    "secretsmanager": _secretsmanager,
 }

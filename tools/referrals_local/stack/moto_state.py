@@ -1,6 +1,7 @@
 """The local AWS endpoint's data on disk, so `make run` keeps it across a restart (ADR 0013).
 
-A snapshot is moto's own backends for DynamoDB and SQS, pickled whole, and SSM's parameters (its
+A snapshot is moto's own backends for DynamoDB, SQS and Secrets Manager (the generated fingerprint
+key, ADR 0018: a new one would unlink every kept fingerprint), pickled whole, and SSM's parameters (its
 backend also holds AWS's public parameters and a lambda pickle refuses). EventBridge is not kept: the
 stack creates its bus and rules from the template on every start. The file is one JSON header line
 (format, moto's version, when it was captured) and the pickle; it is written to a temporary file and
@@ -24,6 +25,7 @@ from typing import Any
 
 import moto
 from moto.dynamodb.models import dynamodb_backends
+from moto.secretsmanager.models import secretsmanager_backends
 from moto.sqs.models import Queue, sqs_backends
 from moto.ssm.models import ssm_backends
 
@@ -79,6 +81,7 @@ def capture() -> bytes:
     state = {
         "dynamodb": list(dynamodb_backends.iter_backends()),
         "sqs": list(sqs_backends.iter_backends()),
+        "secretsmanager": list(secretsmanager_backends.iter_backends()),
         "ssm": [
             (account, region, _ssm_parameters(backend))
             for account, region, backend in ssm_backends.iter_backends()
@@ -122,6 +125,8 @@ def restore(path: Path, lock: threading.RLock) -> Header | None:
         for queue in backend.queues.values():
             _release_messages(queue, lock)
         sqs_backends[account][region] = backend
+    for account, region, backend in state.get("secretsmanager", []):  # snapshots before ADR 0018 have none
+        secretsmanager_backends[account][region] = backend
     for account, region, saved in state["ssm"]:
         backend = ssm_backends[account][region]
         backend._parameters.update(saved["parameters"])

@@ -4,6 +4,7 @@ from the last run (ADR 0013) are used as they are."""
 
 from __future__ import annotations
 
+import secrets
 from typing import Any
 
 from referrals_local.stack.model import ACCOUNT, REGION, Resolver
@@ -59,3 +60,16 @@ def create_resources(template: Template, resolver: Resolver, clients: Any) -> No
         arn = clients("events").create_event_bus(Name=name)["EventBusArn"]
         resolver.refs[logical_id] = name
         resolver.attributes[(logical_id, "Arn")] = arn
+
+    for logical_id in resources_of_type(template, "AWS::SecretsManager::Secret"):
+        resolver.refs[logical_id] = generated_secret(
+            clients("secretsmanager"), physical_name(resolver.stack_name, logical_id)
+        )
+
+
+def generated_secret(secretsmanager: Any, name: str) -> str:
+    """The ARN of a secret CloudFormation would generate (GenerateSecretString): a random one."""
+    try:
+        return str(secretsmanager.create_secret(Name=name, SecretString=secrets.token_urlsafe(48))["ARN"])
+    except secretsmanager.exceptions.ResourceExistsException:
+        return str(secretsmanager.describe_secret(SecretId=name)["ARN"])

@@ -25,10 +25,6 @@ class InvalidRequest(DomainError):
     code = "invalid_request"
 
 
-class SelfReferral(InvalidRequest):
-    code = "self_referral"
-
-
 class FraudRejected(InvalidRequest):
     """A referral its campaign's fraud policy rejects (domain/fraud.py); `reasons` are the stable
     reason codes, for the answer's body and the audit of the refusal."""

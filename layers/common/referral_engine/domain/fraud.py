@@ -17,7 +17,7 @@ import msgspec
 from referral_engine.domain.disposable_emails import is_disposable
 from referral_engine.domain.emails import email_domain, parent_domains
 from referral_engine.domain.errors import FraudRejected
-from referral_engine.domain.fraud_evidence import FraudEvidence
+from referral_engine.domain.fraud_evidence import Blocklist, FraudEvidence
 from referral_engine.domain.records import Record, replace
 
 
@@ -123,6 +123,7 @@ class FraudPolicy(Record):
     existing_customer: Action = Action.REJECT
     blocklist: Action = Action.REJECT
     limits: VelocityLimits = msgspec.field(default_factory=VelocityLimits)
+    blocked: Blocklist = msgspec.field(default_factory=Blocklist)  # what the `blocklist` rule refuses
 
     def action_for(self, rule: FraudRule) -> Action:
         action: Action = getattr(self, rule.value)

@@ -13,6 +13,7 @@ from typing import Any, Literal
 
 import msgspec
 
+from referral_engine.domain.fraud import FraudPolicy
 from referral_engine.domain.money import check_currency, check_money
 from referral_engine.domain.records import Record
 
@@ -75,6 +76,7 @@ class Campaign(Record):
     landing_url: str
     reward: RewardRule
     milestone: Milestone = msgspec.field(default_factory=Milestone)
+    fraud: FraudPolicy = msgspec.field(default_factory=FraudPolicy)  # docs/adr/0018
     hook_id: str
     status: Literal["active", "paused"] = "active"
     created_at: datetime

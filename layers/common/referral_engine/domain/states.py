@@ -71,7 +71,8 @@ class StateMachine(Generic[S]):
 R = ReferralStatus
 REFERRALS: StateMachine[ReferralStatus] = StateMachine(
     entity="referral",
-    entry=frozenset({R.PENDING}),
+    # In review when the campaign's fraud policy sends a signup there (docs/adr/0018).
+    entry=frozenset({R.PENDING, R.IN_REVIEW}),
     moves={
         R.PENDING: frozenset({R.QUALIFIED, R.IN_REVIEW, R.REJECTED}),
         R.QUALIFIED: frozenset({R.REWARDED, R.IN_REVIEW, R.REVERSED}),

@@ -25,6 +25,7 @@ from referral_engine.domain.models import (
     utcnow,
 )
 from referral_engine.ports import CampaignPage, CampaignStore, CodeTaken, EmailTaken, ParticipantStore
+from referral_engine.services.fraud_policy_request import FraudPolicyRequest
 
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 CODE_ATTEMPTS = 5
@@ -65,6 +66,7 @@ class NewCampaign(BaseModel):
     landing_url: AnyHttpUrl
     reward: RewardRule
     milestone: Milestone = Milestone()
+    fraud: FraudPolicyRequest = FraudPolicyRequest()
 
     @field_validator("landing_url")
     @classmethod
@@ -93,6 +95,7 @@ class CampaignService:
             landing_url=str(request.landing_url),
             reward=models.RewardRule(**request.reward.model_dump()),
             milestone=models.Milestone(**request.milestone.model_dump()),
+            fraud=request.fraud.policy(),
             hook_id=new_secret_token(),
             created_at=utcnow(),
         )

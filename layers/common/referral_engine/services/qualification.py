@@ -44,6 +44,7 @@ class Outcome(StrEnum):
     IGNORED = "ignored"  # the referral is in a state this signal does not move
     REVERSED = "reversed"
     HELD = "reversal_held"  # a reversal for a referral still pending: kept until its payment comes
+    HELD_FOR_REVIEW = "held_for_review"  # the referral awaits an admin's decision: never paid before it
 
 
 class ReferralKeptMoving(RuntimeError):
@@ -73,20 +74,14 @@ class QualificationService:
             raise UnmatchedSignal(f"referral {referral.id} has no campaign {referral.campaign_id}")
         if signal.kind is SignalKind.REVERSE:
             return self._reverse(referral, signal)
+        if referral.status is ReferralStatus.IN_REVIEW:
+            return self._held_for_review(referral, signal)
         if referral.status is not ReferralStatus.PENDING:
             return self._already_moved(referral, signal)
 
         decision = evaluate(campaign.milestone, signal, referral)
         if not decision.reached:
-            self._referrals.append_audit(
-                AuditEntry(
-                    referral_id=referral.id,
-                    at=utcnow(),
-                    action="signal.milestone_not_reached",
-                    actor=f"signal:{signal.key}",
-                    detail={"reason": decision.reason},
-                )
-            )
+            self._note(referral, signal, "signal.milestone_not_reached", {"reason": decision.reason})
             return Outcome.NOT_REACHED
         return self._qualify(referral, signal, decision)
 
@@ -148,6 +143,24 @@ class QualificationService:
             return self._already_moved(result.current, signal)
         self._publisher.publish_reversed(_reversed_event(result.current, reversal, signal.correlation_id))
         return Outcome.REVERSED
+
+    def _held_for_review(self, referral: Referral, signal: Signal) -> Outcome:
+        """A referral in review is not qualified, whatever its signals say: the entry keeps the signal
+        (the inbox keeps the signal itself) for whoever decides on it (docs/adr/0018)."""
+        self._note(referral, signal, "signal.held_for_review", {"signal": json_values(_ref(signal))})
+        return Outcome.HELD_FOR_REVIEW
+
+    def _note(self, referral: Referral, signal: Signal, action: str, detail: dict[str, Any]) -> None:
+        """An audit entry of what a signal did not do to the referral, and why."""
+        self._referrals.append_audit(
+            AuditEntry(
+                referral_id=referral.id,
+                at=utcnow(),
+                action=action,
+                actor=f"signal:{signal.key}",
+                detail=detail,
+            )
+        )
 
     def _already_moved(self, referral: Referral, signal: Signal) -> Outcome:
         if referral.status is ReferralStatus.QUALIFIED and referral.qualified_by == signal.key:
@@ -229,17 +242,14 @@ class QualificationService:
 
     def _reversal_ignored(self, referral: Referral, signal: Signal) -> Outcome:
         """In review or rejected: not ours to move; the entry tells whoever decides on it."""
-        self._referrals.append_audit(
-            AuditEntry(
-                referral_id=referral.id,
-                at=utcnow(),
-                action="signal.reversal_ignored",
-                actor=f"signal:{signal.key}",
-                detail={
-                    "reason": f"{reason_for(signal)} while the referral is {referral.status}",
-                    "signal": json_values(_ref(signal)),
-                },
-            )
+        self._note(
+            referral,
+            signal,
+            "signal.reversal_ignored",
+            {
+                "reason": f"{reason_for(signal)} while the referral is {referral.status}",
+                "signal": json_values(_ref(signal)),
+            },
         )
         return Outcome.IGNORED
 

@@ -2,20 +2,33 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict
+from collections.abc import Callable
+from datetime import datetime
+from typing import Annotated, NoReturn
 
+from pydantic import AfterValidator, BaseModel, ConfigDict, StringConstraints
+
+from referral_engine.domain.addresses import parse_ip
 from referral_engine.domain.errors import (
     AlreadyParticipant,
     CampaignInactive,
     ExternalIdTaken,
     InvalidRequest,
     NotFound,
-    SelfReferral,
 )
 from referral_engine.domain.fields import Email, ExternalIds
+from referral_engine.domain.fingerprints import (
+    MAX_USER_AGENT,
+    FingerprintKey,
+    ip_fingerprint,
+    user_agent_fingerprint,
+)
+from referral_engine.domain.fraud import Action, Verdict
+from referral_engine.domain.fraud_evidence import Device
 from referral_engine.domain.identifiers import new_code, new_id, normalise_code
 from referral_engine.domain.models import (
     AuditEntry,
+    Campaign,
     Participant,
     Referral,
     ReferralStatus,
@@ -33,9 +46,24 @@ from referral_engine.ports import (
     ReferralPage,
     ReferralSort,
     ReferralStore,
+    SignupEvidence,
+    SignupTrace,
     no_correlation,
 )
 from referral_engine.services.campaigns import CODE_ATTEMPTS, Name
+from referral_engine.services.fraud_checks import FraudChecks
+
+
+def _ip_address(text: str) -> str:
+    if parse_ip(text) is None:
+        raise ValueError("not an IPv4 or IPv6 address")
+    return text
+
+
+IpAddress = Annotated[
+    str, StringConstraints(strip_whitespace=True, max_length=64), AfterValidator(_ip_address)
+]
+UserAgent = Annotated[str, StringConstraints(max_length=MAX_USER_AGENT)]
 
 
 class NewSignup(BaseModel):
@@ -45,6 +73,11 @@ class NewSignup(BaseModel):
     email: Email
     name: Name | None = None
     external_ids: ExternalIds = {}
+    # The visitor's, as the business's server saw them: evidence for the fraud checks, kept only as
+    # keyed fingerprints (docs/adr/0018).
+    ip: IpAddress | None = None
+    user_agent: UserAgent | None = None
+    existing_customer: bool = False  # the business says this person is already its customer
 
 
 class ReferralService:
@@ -54,30 +87,78 @@ class ReferralService:
         participants: ParticipantStore,
         referrals: ReferralStore,
         correlation: CorrelationSource = no_correlation,
+        *,
+        evidence: SignupEvidence,
+        fingerprints: Callable[[], FingerprintKey | None],
     ) -> None:
         self._campaigns = campaigns
         self._participants = participants
         self._referrals = referrals
         self._correlation = correlation
+        self._checks = FraudChecks(evidence)
+        self._fingerprints = fingerprints
 
     def sign_up(self, request: NewSignup, *, actor: str) -> tuple[Referral, bool]:
         """Attributes a referred person's signup to the advocate whose code they used.
 
         Returns the referral and whether it was created: the same email again in the campaign
-        returns the first referral, which stands.
+        returns the first referral, which stands. The campaign's fraud policy judges a new one
+        (services/fraud_checks.py): a rejection raises FraudRejected with only its audit written, a
+        review creates it `in_review`.
         """
         code = normalise_code(request.code)
         advocate = self._participants.get(code) if code else None
         if advocate is None:
             raise NotFound(f"no referral code {request.code!r}")
-        if advocate.email == request.email:
-            raise SelfReferral("an advocate cannot refer themselves")
         campaign = self._campaigns.get(advocate.campaign_id)
         if campaign is None:
             raise NotFound(f"no campaign {advocate.campaign_id}")
         if campaign.status != "active":
             raise CampaignInactive(f"campaign {campaign.id} is {campaign.status}")
+        now = utcnow()
+        if advocate.email == request.email:
+            self._refuse(campaign, advocate, self._checks.advocates_own_email(advocate), actor, now)
+        existing = self._participants.by_email(campaign.id, request.email)
+        if existing is not None:  # the first referral of a friend stands
+            return self._referral_of(existing), False
+        device = self._device(request)
+        verdict = self._checks.judge(campaign, advocate, request, device, now)
+        if verdict.action is Action.REJECT:
+            self._refuse(campaign, advocate, verdict, actor, now)
+        status = ReferralStatus.IN_REVIEW if verdict.action is Action.REVIEW else ReferralStatus.PENDING
+        return self._create(
+            campaign, advocate, request, status, verdict, SignupTrace(at=now, device=device), actor
+        )
 
+    def _device(self, request: NewSignup) -> Device | None:
+        """The visitor's fingerprints; the secret is read only when there is something to key."""
+        if request.ip is None and not request.user_agent:
+            return None
+        key = self._fingerprints()
+        if key is None:
+            return None
+        ip = ip_fingerprint(key, request.ip) if request.ip else None
+        user_agent = user_agent_fingerprint(key, request.user_agent) if request.user_agent else None
+        return Device(ip=ip, user_agent=user_agent) if ip or user_agent else None
+
+    def _refuse(
+        self, campaign: Campaign, advocate: Participant, verdict: Verdict, actor: str, now: datetime
+    ) -> NoReturn:
+        """Writes the refusal's audit entry, under an id of its own, and nothing else."""
+        self._checks.record_refusal(campaign, advocate, verdict, actor, now)
+        verdict.refuse_if_rejected()
+        raise AssertionError("a rejecting verdict refuses")
+
+    def _create(
+        self,
+        campaign: Campaign,
+        advocate: Participant,
+        request: NewSignup,
+        status: ReferralStatus,
+        verdict: Verdict,
+        trace: SignupTrace,
+        actor: str,
+    ) -> tuple[Referral, bool]:
         for _ in range(CODE_ATTEMPTS):
             now = utcnow()
             referral = Referral(
@@ -88,6 +169,7 @@ class ReferralService:
                 referred_email=request.email,
                 referred_name=request.name,
                 external_ids=request.external_ids,
+                status=status,
                 joined_at=now,
                 correlation_id=self._correlation(),
             )
@@ -108,22 +190,24 @@ class ReferralService:
                 action="referral.created",
                 actor=actor,
                 to_status=referral.status,
-                detail={"advocate_code": advocate.code},
+                detail={"advocate_code": advocate.code, **self._checks.audit_detail(verdict)},
             )
             try:
-                self._referrals.add(referral, referred, audit)
+                self._referrals.add(referral, referred, audit, trace)
             except CodeTaken:
                 continue
             except ExternalIdClaimed as error:
                 raise ExternalIdTaken(str(error)) from error
-            except EmailTaken:
-                return self._existing_referral(campaign.id, request.email), False
+            except EmailTaken:  # signed up meanwhile
+                participant = self._participants.by_email(campaign.id, request.email)
+                if participant is None:
+                    raise
+                return self._referral_of(participant), False
             return referral, True
         raise RuntimeError("could not find a free referral code")
 
-    def _existing_referral(self, campaign_id: str, email: str) -> Referral:
-        participant = self._participants.by_email(campaign_id, email)
-        if participant is None or participant.referral_id is None:
+    def _referral_of(self, participant: Participant) -> Referral:
+        if participant.referral_id is None:
             raise AlreadyParticipant("this email already takes part in the campaign as an advocate")
         referral = self._referrals.get(participant.referral_id)
         if referral is None:

@@ -20,6 +20,9 @@ class ErrorDetail(BaseModel):
     code: str = Field(description="Stable and machine-readable: `validation_error`, `not_found`, ...")
     message: str = Field(description="For people; never echoes the values sent.")
     details: list[FieldError] | None = Field(default=None, description="With `validation_error` only.")
+    reasons: list[str] | None = Field(
+        default=None, description="With `fraud_rejected` only: the fraud checks' reason codes (README)."
+    )
     request_id: str | None = Field(
         default=None, description="The API Gateway request id, as in the `Request-Id` header and the logs."
     )

@@ -8,9 +8,9 @@ from typing import TYPE_CHECKING, Any
 from referral_engine.domain.errors import (
     Conflict,
     DomainError,
+    FraudRejected,
     InvalidRequest,
     NotFound,
-    SelfReferral,
 )
 from referral_engine.domain.webhooks import MalformedWebhook, WebhookForbidden, WebhookRefused
 from referral_engine.web.request_ids import current_request_id
@@ -61,7 +61,7 @@ _STATUS: list[tuple[type[DomainError], int]] = [
     (MalformedWebhook, 400),
     (NotFound, 404),
     (Conflict, 409),
-    (SelfReferral, 422),
+    (FraudRejected, 422),
     (IdempotencyKeyReused, 422),
     (InvalidRequest, 400),
 ]
@@ -82,7 +82,8 @@ def refusal(error: DomainError, logger: Logger) -> tuple[int, str, dict[str, str
     status = status_for(error)
     logger.info("request refused", extra={"status": status, "error_code": error.code})
     headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
-    return status, error_body(error.code, error.message), headers
+    extra = {"reasons": error.reasons} if isinstance(error, FraudRejected) else {}
+    return status, error_body(error.code, error.message, **extra), headers
 
 
 def invalid_body(details: list[dict[str, str]], logger: Logger) -> str:

@@ -8,11 +8,17 @@
   fails is reported as lost, never raised. A first click whose write failed reads the target with
   one GetItem instead.
 
+The same write keeps the visitor's fingerprints (docs/adr/0018): on the counted item, in one of
+VISIT_SLOTS attributes chosen by the device, as `"<ip_…|-> <ua_…|-> <time of the latest click>"`, so
+an item holds at most that many visitors (readers ignore those older than EVIDENCE_TTL_DAYS) and a
+shard item stays under 1 KB: one write capacity unit per click, as before.
+
 Deliberately free of pydantic and the other adapters, to keep track_click's cold start small.
 """
 
 from __future__ import annotations
 
+import hashlib
 import time
 from collections import OrderedDict
 from collections.abc import Callable
@@ -32,6 +38,40 @@ if TYPE_CHECKING:
 THROTTLED = frozenset(
     {"ProvisionedThroughputExceededException", "ThrottlingException", "RequestLimitExceeded"}
 )
+
+
+VISIT_SLOTS = 8
+
+
+@dataclass(frozen=True)
+class Visit:
+    """A visitor's network and browser as fingerprints (`ip_…`, `ua_…`; domain/fingerprints.py)."""
+
+    ip: str | None
+    user_agent: str | None
+
+    @property
+    def slot(self) -> str:
+        """The attribute this device's clicks are kept in: the same device always the same one."""
+        digest = hashlib.blake2b(f"{self.ip}|{self.user_agent}".encode(), digest_size=2).digest()
+        return f"visit_{int.from_bytes(digest) % VISIT_SLOTS}"
+
+    def value(self, at_iso: str) -> dict[str, Any]:
+        """The slot's value: both fingerprints (`-` for one unknown) and the click's time to the second."""
+        return {"S": f"{self.ip or '-'} {self.user_agent or '-'} {at_iso[:19]}"}
+
+
+def _visit_update(
+    expression: str, values: dict[str, Any], visit: Visit | None, at_iso: str
+) -> dict[str, Any]:
+    """An UpdateItem's expression and placeholders, with the visit's slot set when there is one."""
+    if visit is None:
+        return {"UpdateExpression": expression, "ExpressionAttributeValues": values}
+    return {
+        "UpdateExpression": f"{expression}, #visit = :visit",
+        "ExpressionAttributeValues": {**values, ":visit": visit.value(at_iso)},
+        "ExpressionAttributeNames": {"#visit": visit.slot},
+    }
 
 
 class LandingUnavailable(Exception):
@@ -90,14 +130,15 @@ class ClickCounter:
     ) -> None:
         self._client, self._table_name, self._targets, self._rng = client, table_name, targets, rng
 
-    def count(self, code: str, at_iso: str) -> Click:
-        """Counts one click on `code`. Raises LandingUnavailable only when the target is unknown to
-        this container and DynamoDB could neither count the click nor be read."""
+    def count(self, code: str, at_iso: str, visit: Visit | None = None) -> Click:
+        """Counts one click on `code`, with its visitor's fingerprints. Raises LandingUnavailable only
+        when the target is unknown to this container and DynamoDB could neither count the click nor
+        be read."""
         landing_url = self._targets.get(code)
         if landing_url is not None:
-            return Click(landing_url, self._count_on_shards(code, at_iso))
+            return Click(landing_url, self._count_on_shards(code, at_iso, visit))
         try:
-            landing_url = self._count_on_participant(code, at_iso)
+            landing_url = self._count_on_participant(code, at_iso, visit)
         except (ClientError, BotoCoreError) as error:
             if _error_code(error) == "ConditionalCheckFailedException":
                 return Click(None)
@@ -106,28 +147,32 @@ class ClickCounter:
                 return Click(None)
             self._targets.put(code, landing_url)
             if _error_code(error) in THROTTLED:
-                return Click(landing_url, self._count_on_shards(code, at_iso))
+                return Click(landing_url, self._count_on_shards(code, at_iso, visit))
             return Click(landing_url, _error_code(error))  # it may have been written: not tried again
         self._targets.put(code, landing_url)
         return Click(landing_url)
 
-    def _count_on_participant(self, code: str, at_iso: str) -> str:
+    def _count_on_participant(self, code: str, at_iso: str, visit: Visit | None) -> str:
         response = self._client.update_item(
             TableName=self._table_name,
             Key=_dynamo_key(participant(code)),
-            UpdateExpression="ADD clicks :one SET last_click_at = :at",
             ConditionExpression="attribute_exists(pk)",
-            ExpressionAttributeValues={":one": {"N": "1"}, ":at": {"S": at_iso}},
             ReturnValues="ALL_NEW",
+            **_visit_update(
+                "ADD clicks :one SET last_click_at = :at",
+                {":one": {"N": "1"}, ":at": {"S": at_iso}},
+                visit,
+                at_iso,
+            ),
         )
         return response["Attributes"]["landing_url"]["S"]
 
-    def _count_on_shards(self, code: str, at_iso: str) -> str | None:
+    def _count_on_shards(self, code: str, at_iso: str, visit: Visit | None) -> str | None:
         """None when counted; else the last error's code."""
         lost = None
         for shard in shards_to_try(self._rng):
             try:
-                self._client.update_item(**shard_update(self._table_name, code, shard, at_iso))
+                self._client.update_item(**shard_update(self._table_name, code, shard, at_iso, visit))
             except (ClientError, BotoCoreError) as error:
                 lost = _error_code(error)
                 if lost not in THROTTLED:
@@ -148,15 +193,13 @@ class ClickCounter:
         return item["landing_url"]["S"] if item else None
 
 
-def shard_update(table_name: str, code: str, shard: int, at_iso: str) -> dict[str, Any]:
+def shard_update(
+    table_name: str, code: str, shard: int, at_iso: str, visit: Visit | None = None
+) -> dict[str, Any]:
     """The UpdateItem that counts one click on a shard (created by its first click)."""
+    values = {":one": {"N": "1"}, ":entity": {"S": "click_shard"}, ":at": {"S": at_iso}}
     return {
         "TableName": table_name,
         "Key": _dynamo_key(click_shard(code, shard)),
-        "UpdateExpression": "ADD clicks :one SET entity = :entity, last_click_at = :at",
-        "ExpressionAttributeValues": {
-            ":one": {"N": "1"},
-            ":entity": {"S": "click_shard"},
-            ":at": {"S": at_iso},
-        },
+        **_visit_update("ADD clicks :one SET entity = :entity, last_click_at = :at", values, visit, at_iso),
     }

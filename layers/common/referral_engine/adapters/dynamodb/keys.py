@@ -47,6 +47,36 @@ def external_id_claim(campaign_id: str, external_id: str) -> Key:
     return {"pk": f"EXTID#{campaign_id}#{sha256_hex(external_id)}", "sk": "EXTID"}
 
 
+def canonical_email(campaign_id: str, canonical: str, code: str) -> Key:
+    """One participant under their canonical email (domain/emails.py): the spellings of one mailbox
+    share a partition, queried by the fraud checks (docs/adr/0018)."""
+    return {"pk": canonical_email_partition(campaign_id, canonical), "sk": f"CODE#{code}"}
+
+
+def canonical_email_partition(campaign_id: str, canonical: str) -> str:
+    return f"CANON#{campaign_id}#{sha256_hex(canonical)}"
+
+
+def device(code: str, at: datetime) -> Key:
+    """A device (fingerprints) a participant signed up on, newest last; expires (EVIDENCE_TTL_DAYS)."""
+    return {"pk": devices_of(code), "sk": f"DEVICE#{iso(at)}"}
+
+
+def devices_of(code: str) -> str:
+    return f"DEVICES#{code}"
+
+
+def velocity(subject: str, window: str) -> Key:
+    """A bounded counter of signups: `subject` an advocate's code or a campaign's network, `window`
+    an hour or a day (adapters/dynamodb/signup_evidence.py)."""
+    return {"pk": f"VELOCITY#{subject}#{window}", "sk": "VELOCITY"}
+
+
+def refusals_of(campaign_id: str) -> str:
+    """gsi1: the signups a campaign's fraud policy refused, by time."""
+    return f"CAMPAIGN#{campaign_id}#REFUSED"
+
+
 def referral(referral_id: str) -> Key:
     return {"pk": f"REFERRAL#{referral_id}", "sk": "REFERRAL"}
 

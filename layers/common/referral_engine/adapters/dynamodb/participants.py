@@ -27,13 +27,20 @@ def participant_item(participant: Participant) -> Item:
 
 
 def claim_ops(table: Table, participant: Participant) -> list[TransactWriteItemTypeDef]:
-    """The email claim and the participant item, each conditional on not existing (in that order)."""
+    """The email claim and the participant item, each conditional on not existing (in that order), then
+    the participant under its canonical email (for the fraud checks)."""
+    from referral_engine.adapters.dynamodb.signup_evidence import canonical_email_item
+
     claim: dict[str, Any] = {
         **keys.email_claim(participant.campaign_id, participant.email),
         "entity": "email_claim",
         "code": participant.code,
     }
-    return [table.put_op(to_item(claim)), table.put_op(participant_item(participant))]
+    return [
+        table.put_op(to_item(claim)),
+        table.put_op(participant_item(participant)),
+        table.put_op(canonical_email_item(participant), new=False),
+    ]
 
 
 def raise_claim_failure(cancelled: TransactionCancelled, claim_index: int) -> None:

@@ -10,6 +10,7 @@ from referral_engine.adapters.dynamodb import cursor as cursors
 from referral_engine.adapters.dynamodb import keys
 from referral_engine.adapters.dynamodb.codec import model_item, to_item, value
 from referral_engine.adapters.dynamodb.participants import claim_ops, raise_claim_failure
+from referral_engine.adapters.dynamodb.signup_evidence import trace_ops
 from referral_engine.adapters.dynamodb.table import Table, TransactionCancelled
 from referral_engine.domain.models import (
     AuditEntry,
@@ -27,6 +28,7 @@ from referral_engine.ports import (
     ReferralHistory,
     ReferralPage,
     ReferralSort,
+    SignupTrace,
     TransitionResult,
 )
 
@@ -56,7 +58,9 @@ class DynamoReferralStore:
     def __init__(self, table: Table) -> None:
         self._table = table
 
-    def add(self, referral: Referral, referred: Participant, audit: AuditEntry) -> None:
+    def add(
+        self, referral: Referral, referred: Participant, audit: AuditEntry, trace: SignupTrace | None = None
+    ) -> None:
         table = self._table
         referral_item = model_item(
             referral,
@@ -83,6 +87,8 @@ class DynamoReferralStore:
                 "referral_id": referral.id,
             }
             operations.append(table.put_op(to_item(claim)))
+        if trace is not None:
+            operations += trace_ops(table, referral, trace)
         try:
             table.transact(operations)
         except TransactionCancelled as cancelled:
