@@ -282,6 +282,7 @@ LOCAL_ARNS = {
     "stream": f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/s-ReferralsTable/stream/2026-01-01T00:00:00.000",
     "bus": f"arn:aws:events:{REGION}:{ACCOUNT}:event-bus/s-referrals",
     "connection-secrets": f"arn:aws:ssm:{REGION}:{ACCOUNT}:parameter/referral-engine/s/connections/c1",
+    "fingerprint-secret": f"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:s-FingerprintSecret-AbCdEf",
     **{queue: f"arn:aws:sqs:{REGION}:{ACCOUNT}:s-{queue}" for queue in QUEUES},
 }
 # What AWSLambdaDynamoDBExecutionRole allows (on `*`) besides logs.
@@ -293,6 +294,7 @@ def _local_resolver() -> Resolver:
     resolver.attributes[("ReferralsTable", "Arn")] = LOCAL_ARNS["table"]
     resolver.attributes[("ReferralsTable", "StreamArn")] = LOCAL_ARNS["stream"]
     resolver.attributes[("EventBus", "Arn")] = LOCAL_ARNS["bus"]
+    resolver.refs["FingerprintSecret"] = LOCAL_ARNS["fingerprint-secret"]
     for queue in QUEUES:
         resolver.attributes[(queue, "Arn")] = LOCAL_ARNS[queue]
     return resolver
