@@ -17,6 +17,7 @@ import requests
 from botocore.config import Config
 
 from referrals_local.outputs import StackOutputs
+from referrals_local.stack.chaos import RUNNER_HEADER
 from support.polling import settled
 
 T = TypeVar("T")
@@ -60,6 +61,10 @@ def alive(pid: int) -> bool:
     return state != "Z"
 
 
+def _unfaulted(request: Any, **kwargs: Any) -> None:
+    request.headers[RUNNER_HEADER] = "1"
+
+
 @dataclass
 class RunningStack:
     process: subprocess.Popen[str]
@@ -82,7 +87,8 @@ class RunningStack:
         return requests.get(f"{self.api}{path}", headers=self.headers(), timeout=10, **kwargs)
 
     def client(self, service: str) -> Any:
-        return boto3.client(  # type: ignore[call-overload]
+        """A client for the test's own look into the stack: chaos mode does not fault its calls."""
+        made = boto3.client(  # type: ignore[call-overload]
             service,
             endpoint_url=self.outputs.endpoint_url,
             region_name=self.outputs.region,
@@ -90,6 +96,15 @@ class RunningStack:
             aws_secret_access_key="local",
             config=Config(account_id_endpoint_mode="disabled"),
         )
+        made.meta.events.register("before-sign", _unfaulted)
+        return made
+
+    def chaos(self, spec: str) -> dict[str, Any]:
+        """Replaces the AWS endpoint's chaos spec (ADR 0016); what it injected so far."""
+        answer = requests.put(f"{self.outputs.endpoint_url}/_referrals/chaos", data=spec, timeout=10)
+        assert answer.status_code == 200, answer.text
+        shown: dict[str, Any] = answer.json()
+        return shown
 
     def log(self) -> str:
         return self.log_path.read_text()
