@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from support.local_stack import RunningStack, start_stack
+from support.local_stack import CHAOS, RunningStack, start_stack
 
 
 @pytest.fixture(scope="module")
@@ -15,15 +15,6 @@ def local_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningSta
     yield running
     if running.process.poll() is None:
         running.stop()
-
-
-# Faults in every service the engine calls, at rates its retries should absorb (ADR 0016); the chaos
-# tests raise them further where a test needs an outage.
-CHAOS = (
-    "dynamodb=throttle@0.08,dynamodb=500@0.03,dynamodb=timeout:300ms@0.02,dynamodb=timeout-after:300ms@0.02,"
-    "sqs=throttle@0.08,sqs=500@0.03,events=throttle@0.1,events=500@0.03,events=timeout:300ms@0.02,"
-    "ssm=throttle@0.1,*=latency:30ms@0.2"
-)
 
 
 @pytest.fixture(scope="module")

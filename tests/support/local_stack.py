@@ -25,6 +25,13 @@ T = TypeVar("T")
 # Every hop of the pipeline (stream poll, bus rule, async invoke) takes well under a second locally:
 # this long without a new invocation, the stack has done what it will do.
 QUIET_S = 1.5
+# Faults in every service the engine calls, at rates its retries should absorb (ADR 0016); the chaos
+# tests raise them further where a test needs an outage.
+CHAOS = (
+    "dynamodb=throttle@0.08,dynamodb=500@0.03,dynamodb=timeout:200ms@0.02,dynamodb=timeout-after:300ms@0.02,"
+    "sqs=throttle@0.08,sqs=500@0.03,events=throttle@0.1,events=500@0.03,events=timeout:200ms@0.02,"
+    "ssm=throttle@0.1,*=latency:30ms@0.2"
+)
 FIXED_KEYS = {"REFERRALS_API_KEY": "rk_e2e_key_0123456789", "REFERRALS_ADMIN_KEY": "rk_e2e_admin_0123456789"}
 
 

@@ -1,0 +1,164 @@
+"""The whole journey under chaos mode (ADR 0016): clicks, signups and every webhook source while the AWS
+endpoint throttles, fails, times out and slows down, then an outage of the signal store. Nothing accepted
+is lost, nothing is rewarded twice, every failure is retried to success or parked where an admin redrives
+it, and a webhook is answered 5xx/429 only when its vendor delivers it again."""
+
+from __future__ import annotations
+
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+
+import requests
+
+from support.local_stack import CHAOS, RunningStack
+from support.vendor_calls import Match, vendor_call
+from support.vendor_sources import SOURCES, Source, send
+
+CAMPAIGN = {
+    "name": "Chaos: give $20, get $10",
+    "landing_url": "https://shop.example.com/welcome",
+    "reward": {"amount": "20.00", "currency": "USD", "friend_amount": "10.00"},
+}
+SIGNAL_STORE_DOWN = f"dynamodb:PutItem=throttle@1,{CHAOS}"  # the inbox's conditional put always fails
+GENERIC = Source("generic", "", redelivers=False)
+REDELIVERY_ATTEMPTS = 5
+RETRYABLE = {429, 500, 502, 503, 504}
+WAIT_S = 30  # a client's read timeout: longer than any cold start on a busy machine
+
+
+@dataclass
+class Journey:
+    source: Source
+    referral_id: str
+    hook_url: str
+    secret: str
+    match: Match
+    event_id: str
+
+    def deliver(self) -> requests.Response:
+        if self.source.name == "generic":
+            params = {"code": self.match.referral_code, "event_id": self.event_id}
+            return requests.post(self.hook_url, json=params, timeout=WAIT_S)
+        call = vendor_call(
+            self.source.name, self.hook_url, self.secret, self.source.settings, self.match, self.event_id
+        )
+        return send(self.hook_url, call, timeout=WAIT_S)
+
+
+def created(stack: RunningStack, path: str, body: dict[str, Any]) -> dict[str, Any]:
+    """POSTs as a server does; a slow answer (a cold start on a loaded machine) is waited for."""
+    response = requests.post(f"{stack.api}{path}", json=body, headers=stack.headers(), timeout=WAIT_S)
+    assert response.status_code in (200, 201), response.text
+    made: dict[str, Any] = response.json()
+    return made
+
+
+def status(stack: RunningStack, referral_id: str) -> str:
+    return str(stack.get(f"/v1/referrals/{referral_id}").json()["status"])
+
+
+def start_journey(stack: RunningStack, campaign: dict[str, Any], source: Source) -> Journey:
+    advocate = created(
+        stack, f"/v1/campaigns/{campaign['id']}/advocates", {"email": f"ada-{source.name}@example.com"}
+    )
+    for _ in range(2):  # a click never fails, whatever the counter meets
+        click = requests.get(f"{stack.api}/r/{advocate['code']}", allow_redirects=False, timeout=WAIT_S)
+        assert click.status_code == 302, click.text
+    friend = f"grace-{source.name}@example.org"
+    signup: dict[str, Any] = {"code": advocate["code"], "email": friend}
+    if source.external_id:
+        signup["external_ids"] = {source.name: source.external_id}
+    referral = created(stack, "/v1/referrals", signup)
+    match = Match(source.external_id, referral["referral_code"], friend)
+    event_id = f"chaos{uuid.uuid4().hex}"
+    if source.name == "generic":
+        return Journey(source, referral["id"], campaign["hook_url"], "", match, event_id)
+    body: dict[str, Any] = {"source": source.name}
+    for name in ("milestone", "settings", "secret"):
+        if getattr(source, name):
+            body[name] = getattr(source, name)
+    connection = created(stack, f"/v1/campaigns/{campaign['id']}/connections", body)
+    return Journey(
+        source, referral["id"], connection["hook_url"], source.secret or connection["secret"], match, event_id
+    )
+
+
+def parked(stack: RunningStack) -> dict[str, int]:
+    """The failure queues and the exceptions queue holding messages, as the admin API shows them."""
+    admin = {"Authorization": f"Bearer {stack.outputs.admin_api_key}"}
+    queues = requests.get(f"{stack.api}/v1/admin/queues", headers=admin, timeout=15)
+    assert queues.status_code == 200, queues.text
+    return {
+        q["name"]: q["visible"] + q["in_flight"]
+        for q in queues.json()["items"]
+        if q["visible"] + q["in_flight"]
+    }
+
+
+def redrive_parked(stack: RunningStack) -> list[str]:
+    """Redrives every queue holding a message, as an admin does (`referrals dlq redrive QUEUE --all`)."""
+    admin = {"Authorization": f"Bearer {stack.outputs.admin_api_key}"}
+    queues = sorted(parked(stack))
+    for queue in queues:
+        redriven = requests.post(f"{stack.api}/v1/admin/queues/{queue}/redrive", headers=admin, timeout=30)
+        assert redriven.status_code == 200, redriven.text
+    return queues
+
+
+def test_under_chaos_nothing_accepted_is_lost_or_rewarded_twice(chaos_stack: RunningStack) -> None:
+    stack = chaos_stack
+    # Given a campaign, and per webhook source an advocate whose link is clicked and a friend who signs up
+    campaign = created(stack, "/v1/campaigns", CAMPAIGN)
+    with ThreadPoolExecutor(2) as pool:  # on 2 cores: more would only add cold starts
+        journeys = list(pool.map(lambda source: start_journey(stack, campaign, source), [*SOURCES, GENERIC]))
+
+        # When the signal store is down while every source calls
+        stack.chaos(SIGNAL_STORE_DOWN)
+        answers = list(pool.map(Journey.deliver, journeys))
+        stack.chaos(CHAOS)
+    during_outage = {journey.source.name: answer for journey, answer in zip(journeys, answers, strict=True)}
+
+    # Then a vendor that delivers again is answered 5xx/429, and one that does not has its call accepted
+    for journey in journeys:
+        answer = during_outage[journey.source.name]
+        if journey.source.redelivers:
+            assert answer.status_code in RETRYABLE, (journey.source.name, answer.status_code, answer.text)
+        else:
+            assert answer.status_code in (200, 202), (journey.source.name, answer.status_code, answer.text)
+
+    # When the vendors that redeliver do so (signed anew, as they retry)
+    for journey in journeys:
+        if journey.source.redelivers:
+            for _ in range(REDELIVERY_ATTEMPTS):
+                answer = journey.deliver()
+                if answer.status_code not in RETRYABLE:
+                    break
+            assert answer.status_code == 200, (journey.source.name, answer.status_code, answer.text)
+            assert journey.source.reply(answer), answer.text
+
+    # And an admin redrives what was parked: the accepted calls of the others, and any failure after retries
+    not_redelivered = [j for j in journeys if not j.source.redelivers]
+    assert parked(stack).get("exceptions") == len(not_redelivered)
+
+    def all_rewarded_else_redrive() -> bool:
+        if all(status(stack, journey.referral_id) == "rewarded" for journey in journeys):
+            return True
+        redrive_parked(stack)
+        return False
+
+    stack.wait_for(all_rewarded_else_redrive, timeout=30, what="every referral rewarded")
+
+    # Then every referral is rewarded, once, and no queue holds anything
+    for journey in journeys:
+        shown = stack.get(f"/v1/referrals/{journey.referral_id}").json()
+        rewards = sorted((r["recipient"], r["amount"]) for r in shown["rewards"])
+        assert (journey.source.name, shown["status"], rewards) == (
+            journey.source.name,
+            "rewarded",
+            [("advocate", "20.00"), ("friend", "10.00")],
+        )
+    assert stack.once_quiet(lambda: parked(stack)) == {}
+    injected = stack.chaos(CHAOS)["injected"]
+    assert sum(injected.values()) > len(journeys), injected  # the faults did happen
