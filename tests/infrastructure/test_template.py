@@ -203,6 +203,7 @@ def test_common_layer_is_built_for_python313_arm64(resources: dict[str, dict[str
 
 OWN_ENVIRONMENT = {
     "QualifyFunction": {"EXCEPTIONS_QUEUE_URL": {"Ref": "ExceptionsQueue"}},
+    "InboundWebhookFunction": {"EXCEPTIONS_QUEUE_URL": {"Ref": "ExceptionsQueue"}},
     "AdminFunction": {
         "EXCEPTIONS_QUEUE_URL": {"Ref": "ExceptionsQueue"},
         "QUALIFY_FAILURE_QUEUE_URL": {"Ref": "QualifyFailureQueue"},
