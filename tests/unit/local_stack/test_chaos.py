@@ -132,7 +132,7 @@ def test_each_service_is_throttled_and_failed_as_it_answers_on_aws(faulted: None
         400,
         "RequestThrottled",
     )
-    assert error_of(lambda: sqs.receive_message(QueueUrl=queue_url)) == (500, "InternalError")
+    assert error_of(lambda: sqs.receive_message(QueueUrl=queue_url)) == (500, "InternalFailure")
     entry = {"Source": "chaos", "DetailType": "t", "Detail": "{}"}
     assert error_of(lambda: client("events").put_events(Entries=[entry])) == (400, "ThrottlingException")
 

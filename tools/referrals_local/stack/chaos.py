@@ -208,8 +208,8 @@ _WIRES = {
     "sqs": Wire(
         "application/x-amz-json-1.0",
         "com.amazonaws.sqs#RequestThrottled",
-        "com.amazonaws.sqs#InternalError",
-        ("RequestThrottled;Sender", "InternalError;Receiver"),
+        "com.amazonaws.sqs#InternalFailure",  # the common errors' 500
+        ("RequestThrottled;Sender", "InternalFailure;Receiver"),
     ),
 }
 _JSON_11 = Wire("application/x-amz-json-1.1", "ThrottlingException", "InternalException")  # events, ssm
