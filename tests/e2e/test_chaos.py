@@ -6,13 +6,16 @@ it, and a webhook is answered 5xx/429 only when its vendor delivers it again."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
+import pytest
 import requests
 
 from support.local_stack import CHAOS, RunningStack
+from support.receiver import Receiver, receiving
 from support.vendor_calls import Match, vendor_call
 from support.vendor_sources import SOURCES, Source, send
 
@@ -25,6 +28,8 @@ SIGNAL_STORE_DOWN = f"dynamodb:PutItem=throttle@1,{CHAOS}"  # the inbox's condit
 GENERIC = Source("generic", "", redelivers=False)
 REDELIVERY_ATTEMPTS = 5
 RETRYABLE = {429, 500, 502, 503, 504}
+# The zap a qualified referral is announced to fails, throttles and hangs at times (deliver_events waits 5 s)
+ZAP_CHAOS = "receiver=500@0.2,receiver=throttle@0.1,receiver=timeout:6s@0.03"
 WAIT_S = 30  # a client's read timeout: longer than any cold start on a busy machine
 
 
@@ -80,6 +85,11 @@ def start_journey(stack: RunningStack, campaign: dict[str, Any], source: Source)
     )
 
 
+def heard(zap: Receiver) -> list[str]:
+    """The referrals the zap took an announcement of (answered 2xx), one entry per announcement taken."""
+    return sorted(r.payload["id"] for r in zap.received if 200 <= r.status < 300)
+
+
 def parked(stack: RunningStack) -> dict[str, int]:
     """The failure queues and the exceptions queue holding messages, as the admin API shows them."""
     admin = {"Authorization": f"Bearer {stack.outputs.admin_api_key}"}
@@ -102,10 +112,21 @@ def redrive_parked(stack: RunningStack) -> list[str]:
     return queues
 
 
-def test_under_chaos_nothing_accepted_is_lost_or_rewarded_twice(chaos_stack: RunningStack) -> None:
+@pytest.fixture
+def zap() -> Iterator[Receiver]:
+    with receiving(ZAP_CHAOS, seed=9) as receiver:
+        yield receiver
+
+
+def test_under_chaos_nothing_accepted_is_lost_or_rewarded_twice(
+    chaos_stack: RunningStack, zap: Receiver
+) -> None:
     stack = chaos_stack
-    # Given a campaign, and per webhook source an advocate whose link is clicked and a friend who signs up
+    # Given a campaign whose qualified referrals a zap hears of, and per webhook source an advocate whose
+    # link is clicked and a friend who signs up
     campaign = created(stack, "/v1/campaigns", CAMPAIGN)
+    subscription = {"target_url": zap.url(), "event": "referral.qualified", "campaign_id": campaign["id"]}
+    created(stack, "/v1/hooks/subscriptions", subscription)
     with ThreadPoolExecutor(2) as pool:  # on 2 cores: more would only add cold starts
         journeys = list(pool.map(lambda source: start_journey(stack, campaign, source), [*SOURCES, GENERIC]))
 
@@ -144,7 +165,10 @@ def test_under_chaos_nothing_accepted_is_lost_or_rewarded_twice(chaos_stack: Run
 
     def all_rewarded_else_redrive() -> bool:
         listed = stack.get(f"/v1/campaigns/{campaign['id']}/referrals", params={"limit": 100}).json()["items"]
-        if len(listed) == len(journeys) and all(referral["status"] == "rewarded" for referral in listed):
+        rewarded = len(listed) == len(journeys) and all(
+            referral["status"] == "rewarded" for referral in listed
+        )
+        if rewarded and len(heard(zap)) == len(journeys):
             return True
         redrive_parked(stack)
         return False
@@ -152,17 +176,18 @@ def test_under_chaos_nothing_accepted_is_lost_or_rewarded_twice(chaos_stack: Run
     stack.wait_for(all_rewarded_else_redrive, timeout=30, what="every referral rewarded")
 
     # Then, once nothing more happens, every referral is rewarded once and no queue holds anything
-    def outcome() -> tuple[dict[str, tuple[str, list[tuple[str, str]]]], dict[str, int]]:
+    def outcome() -> tuple[dict[str, tuple[str, list[tuple[str, str]]]], dict[str, int], list[str]]:
         shown = {j.source.name: stack.get(f"/v1/referrals/{j.referral_id}").json() for j in journeys}
         rewards = {
             name: (referral["status"], sorted((r["recipient"], r["amount"]) for r in referral["rewards"]))
             for name, referral in shown.items()
         }
-        return rewards, parked(stack)
+        return rewards, parked(stack), heard(zap)
 
-    rewards, queues = stack.once_quiet(outcome)
+    rewards, queues, announced = stack.once_quiet(outcome)
     once = ("rewarded", [("advocate", "20.00"), ("friend", "10.00")])
     assert rewards == {journey.source.name: once for journey in journeys}
     assert queues == {}
+    assert announced == sorted(journey.referral_id for journey in journeys)  # each once, despite its faults
     injected = stack.chaos(CHAOS)["injected"]
     assert sum(injected.values()) > len(journeys), injected  # the faults did happen
