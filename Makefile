@@ -34,6 +34,10 @@ API_PORT ?= 3000
 AWS_PORT ?= 4566
 # `make run RESET=1` starts clean, forgetting the data and API keys kept in .referrals-local/.
 RESET ?=
+# `make run CHAOS="dynamodb:UpdateItem=throttle@0.2,*=latency:200ms@0.3"` injects faults into the local AWS
+# endpoint (grammar: docs/adr/0016-chaos-mode.md); CHAOS_SEED picks the draws (same seed, same faults).
+CHAOS ?=
+CHAOS_SEED ?= 0
 
 # uv: never ask pip's configuration, always use the venv given, no progress bars in logs.
 export UV_NO_PROGRESS := 1
@@ -133,8 +137,9 @@ build: $(SAM_STAMP) ## sam build (arm64, python3.13), skipped with a reason when
 test: lint typecheck validate pytest build ## everything CI runs
 
 # ------------------------------------------------------------------------------- local stack
-run: $(DEV_STAMP) $(SAM_STAMP) ## the whole system locally, data kept across restarts (RESET=1: start clean); HTTP API on :API_PORT (3000), AWS endpoint on :AWS_PORT (4566)
-	$(BIN)/referrals run --api-port $(API_PORT) --aws-port $(AWS_PORT)$(if $(filter-out 0,$(RESET)), --reset)
+run: $(DEV_STAMP) $(SAM_STAMP) ## the whole system locally, data kept across restarts (RESET=1: start clean; CHAOS=SPEC: inject faults); HTTP API on :API_PORT (3000), AWS endpoint on :AWS_PORT (4566)
+	$(BIN)/referrals run --api-port $(API_PORT) --aws-port $(AWS_PORT)$(if $(filter-out 0,$(RESET)), --reset)$(if \
+		$(CHAOS), --chaos '$(CHAOS)' --chaos-seed $(CHAOS_SEED))
 
 demo: $(DEV_STAMP) ## a narrated tour against the running local stack (start it with make run)
 	$(BIN)/referrals demo

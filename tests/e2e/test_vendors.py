@@ -6,18 +6,15 @@ from __future__ import annotations
 
 import json
 import uuid
-import xml.etree.ElementTree as ET
-from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 import pytest
-import requests
 
 from support.local_stack import RunningStack
 from support.receiver import receiving
-from support.vendor_calls import Match, VendorCall, stripe_event, vendor_call
+from support.vendor_calls import Match, stripe_event, vendor_call
+from support.vendor_sources import SOURCES, Source, send, soap_ack
 
 CAMPAIGN = {
     "name": "Give $20, get $10",
@@ -25,78 +22,6 @@ CAMPAIGN = {
     "reward": {"amount": "20.00", "currency": "USD", "friend_amount": "10.00"},
 }
 FORGED_SECRET = "forged-0000-4e8a-9c61-not-the-secret"
-OUTBOUND = "http://soap.sforce.com/2005/09/outbound"
-
-
-Reply = Callable[[requests.Response], bool]
-
-
-def json_reply(expected: dict[str, Any]) -> Reply:
-    def check(response: requests.Response) -> bool:
-        return bool(response.json() == expected)
-
-    return check
-
-
-def accepted_one(response: requests.Response) -> bool:
-    return bool(response.json() == {"accepted": 1})
-
-
-def soap_ack(response: requests.Response) -> bool:
-    root = ET.fromstring(response.content)  # noqa: S314 - the stack's own answer
-    ack = root.find(f".//{{{OUTBOUND}}}notificationsResponse/{{{OUTBOUND}}}Ack")
-    return response.headers["Content-Type"].startswith("text/xml") and ack is not None and ack.text == "true"
-
-
-@dataclass(frozen=True)
-class Source:
-    name: str
-    external_id: str
-    milestone: dict[str, Any] = field(default_factory=dict)
-    settings: dict[str, Any] = field(default_factory=dict)
-    secret: str | None = None  # the vendor's own secret; None: the stack generates one
-    reply: Reply = accepted_one
-
-
-SOURCES = [
-    Source(
-        "hubspot",
-        "1246965",
-        {"object": "contact", "property": "lifecyclestage", "value": "customer"},
-        secret="3c9a1f5e-2b7d-4e8a-9c61-0d4f2e7b8a15",
-        reply=json_reply({"accepted": 1, "ignored": 0}),
-    ),
-    Source(
-        "salesforce",
-        "0065e00000HkT9qAAF",
-        {"object": "Opportunity", "field": "StageName", "value": "Closed Won"},
-        {"organization_id": "00D5e000000KQ2eEAG"},
-        reply=soap_ack,
-    ),
-    Source("pipedrive", "3311", {"status": "won"}, {"username": "referrals"}),
-    Source("zoho", "3652397000001234567", {"field": "Stage", "value": "Closed Won"}),
-    Source(
-        "intercom",
-        "6762f0dd1bb69f9f2193bb83",
-        {"tag": "customer"},
-        secret="5f1c0e7a-intercom-app-client-secret-93bd",
-        reply=json_reply({"accepted": 1, "ignored": 0}),
-    ),
-    Source(
-        "stripe",
-        "cus_NeZwdNtLEOXuvB",
-        {"events": ["invoice.paid"], "min_amount": "50.00", "currency": "USD"},
-        secret="whsec_8c1f0e7a2b3d4c5e6f708192a3b4c5d6",
-        reply=json_reply({"received": True, "signals": 1, "ignored": []}),
-    ),
-    Source("zapier", "zap-customer-4021"),
-    Source("make", "make-customer-4021"),
-]
-
-
-def send(url: str, call: VendorCall) -> requests.Response:
-    target = f"{url}?{call.query}" if call.query else url
-    return requests.post(target, data=call.body, headers=call.headers, timeout=10)
 
 
 def reward_set(referral: dict[str, Any]) -> list[tuple[str, str, str]]:

@@ -99,6 +99,7 @@ GRANTS: dict[str, dict[str, set[str]]] = {
         "dynamodb:GetItem": {"table"},  # the hook, its campaign or connection, a referral
         "dynamodb:PutItem": {"table"},  # signals.DynamoSignalInbox.accept (conditional)
         "ssm:GetParameter": {"connection-secrets"},  # adapters/ssm: the vendor's signing secret
+        "sqs:SendMessage": {"ExceptionsQueue"},  # a signal parked when the inbox is unavailable
     },
     "QualifyFunction": {
         # matching (referral, external id and email claims, participants), campaign, held reversal

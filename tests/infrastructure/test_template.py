@@ -206,6 +206,7 @@ OWN_ENVIRONMENT = {
     "TrackClickFunction": {"FINGERPRINT_SECRET_ID": {"Ref": "FingerprintSecret"}},
     "ApiFunction": {"FINGERPRINT_SECRET_ID": {"Ref": "FingerprintSecret"}},
     "QualifyFunction": {"EXCEPTIONS_QUEUE_URL": {"Ref": "ExceptionsQueue"}},
+    "InboundWebhookFunction": {"EXCEPTIONS_QUEUE_URL": {"Ref": "ExceptionsQueue"}},
     "AdminFunction": {
         "EXCEPTIONS_QUEUE_URL": {"Ref": "ExceptionsQueue"},
         "QUALIFY_FAILURE_QUEUE_URL": {"Ref": "QualifyFailureQueue"},

@@ -17,6 +17,7 @@ import requests
 from botocore.config import Config
 
 from referrals_local.outputs import StackOutputs
+from referrals_local.stack.chaos import RUNNER_HEADER
 from support.polling import settled
 
 T = TypeVar("T")
@@ -24,6 +25,13 @@ T = TypeVar("T")
 # Every hop of the pipeline (stream poll, bus rule, async invoke) takes well under a second locally:
 # this long without a new invocation, the stack has done what it will do.
 QUIET_S = 1.5
+# Faults in every service the engine calls, at rates its retries should absorb (ADR 0016); the chaos
+# tests raise them further where a test needs an outage.
+CHAOS = (
+    "dynamodb=throttle@0.08,dynamodb=500@0.03,dynamodb=timeout:200ms@0.02,dynamodb=timeout-after:300ms@0.02,"
+    "sqs=throttle@0.08,sqs=500@0.03,events=throttle@0.1,events=500@0.03,events=timeout:200ms@0.02,"
+    "ssm=throttle@0.1,*=latency:30ms@0.2"
+)
 FIXED_KEYS = {"REFERRALS_API_KEY": "rk_e2e_key_0123456789", "REFERRALS_ADMIN_KEY": "rk_e2e_admin_0123456789"}
 
 
@@ -60,6 +68,10 @@ def alive(pid: int) -> bool:
     return state != "Z"
 
 
+def _unfaulted(request: Any, **kwargs: Any) -> None:
+    request.headers[RUNNER_HEADER] = "1"
+
+
 @dataclass
 class RunningStack:
     process: subprocess.Popen[str]
@@ -82,7 +94,8 @@ class RunningStack:
         return requests.get(f"{self.api}{path}", headers=self.headers(), timeout=10, **kwargs)
 
     def client(self, service: str) -> Any:
-        return boto3.client(  # type: ignore[call-overload]
+        """A client for the test's own look into the stack: chaos mode does not fault its calls."""
+        made = boto3.client(  # type: ignore[call-overload]
             service,
             endpoint_url=self.outputs.endpoint_url,
             region_name=self.outputs.region,
@@ -90,6 +103,15 @@ class RunningStack:
             aws_secret_access_key="local",
             config=Config(account_id_endpoint_mode="disabled"),
         )
+        made.meta.events.register("before-sign", _unfaulted)
+        return made
+
+    def chaos(self, spec: str) -> dict[str, Any]:
+        """Replaces the AWS endpoint's chaos spec (ADR 0016); what it injected so far."""
+        answer = requests.put(f"{self.outputs.endpoint_url}/_referrals/chaos", data=spec, timeout=10)
+        assert answer.status_code == 200, answer.text
+        shown: dict[str, Any] = answer.json()
+        return shown
 
     def log(self) -> str:
         return self.log_path.read_text()

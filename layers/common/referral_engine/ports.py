@@ -195,9 +195,14 @@ class ReferralStore(Protocol):
         """What reversed the referral, if anything did."""
 
 
+class InboxUnavailable(RuntimeError):
+    """The inbox could not store a signal, its client's retries spent (throttled, failing, timing out)."""
+
+
 class SignalInbox(Protocol):
     def accept(self, signal: Signal) -> bool:
-        """Stores the signal durably; False when (source, event id) was already stored."""
+        """Stores the signal durably; False when (source, event id) was already stored. Raises
+        InboxUnavailable when the store cannot be reached."""
 
 
 class EventPublisher(Protocol):

@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from referral_engine.adapters.dynamodb.campaigns import DynamoCampaignStore
     from referral_engine.adapters.dynamodb.participants import DynamoParticipantStore
     from referral_engine.adapters.dynamodb.referrals import DynamoReferralStore
+    from referral_engine.adapters.dynamodb.signals import DynamoSignalInbox
     from referral_engine.adapters.dynamodb.table import Table
     from referral_engine.adapters.eventbridge import EventBridgePublisher
     from referral_engine.adapters.sqs import SqsExceptionSink
@@ -50,10 +51,16 @@ class Services:
     """The services of one stack, each built on first use."""
 
     def __init__(
-        self, settings: Settings, client: ClientFactory = aws.client, *, queue_wait_seconds: int = 1
+        self,
+        settings: Settings,
+        client: ClientFactory = aws.client,
+        *,
+        queue_wait_seconds: int = 1,
+        answering_client: ClientFactory | None = None,
     ) -> None:
         self.settings = settings
         self._client = client
+        self._answering_client = answering_client or client  # the inbox's: see aws.answering_client
         self._queue_wait_seconds = queue_wait_seconds  # > 0 long-polls: on AWS every server is asked
 
     # ---------------------------------------------------------------- clients and stores
@@ -77,6 +84,14 @@ class Services:
         from referral_engine.adapters.dynamodb.table import Table
 
         return Table(self.dynamodb, self.settings.table_name)
+
+    @cached_property
+    def inbox(self) -> DynamoSignalInbox:
+        """Where webhooks store signals, through the answering client (bounded retries)."""
+        from referral_engine.adapters.dynamodb.signals import DynamoSignalInbox
+        from referral_engine.adapters.dynamodb.table import Table
+
+        return DynamoSignalInbox(Table(self._answering_client("dynamodb"), self.settings.table_name))
 
     @cached_property
     def campaign_store(self) -> DynamoCampaignStore:
@@ -140,14 +155,14 @@ class Services:
 
     @cached_property
     def signals(self) -> SignalService:
-        from referral_engine.adapters.dynamodb.signals import DynamoSignalInbox
         from referral_engine.services.signals import SignalService
 
         return SignalService(
             self.campaign_store,
             self.referral_store,
-            DynamoSignalInbox(self.table),
+            self.inbox,
             observability.correlation_id,
+            self.exception_sink("inbound_webhook") if self.settings.exceptions_queue_url else None,
         )
 
     @cached_property
@@ -180,14 +195,14 @@ class Services:
     @cached_property
     def webhooks(self) -> WebhookService:
         from referral_engine.adapters.dynamodb.connections import DynamoConnectionStore
-        from referral_engine.adapters.dynamodb.signals import DynamoSignalInbox
         from referral_engine.services.webhooks import WebhookService
 
         return WebhookService(
             DynamoConnectionStore(self.table),
             self.secrets,
-            DynamoSignalInbox(self.table),
+            self.inbox,
             observability.correlation_id,
+            self.exception_sink("inbound_webhook") if self.settings.exceptions_queue_url else None,
         )
 
     def exception_sink(self, function: str) -> SqsExceptionSink:
@@ -238,7 +253,9 @@ def services() -> Services:
     """The functions' services, from their environment (once per warm container)."""
     # The local stack points the functions at moto, whose empty receives need no long poll.
     wait = 0 if os.environ.get("AWS_ENDPOINT_URL") else 1
-    return Services(get_settings(), aws.client, queue_wait_seconds=wait)
+    return Services(
+        get_settings(), aws.client, queue_wait_seconds=wait, answering_client=aws.answering_client
+    )
 
 
 def table() -> Table:

@@ -27,12 +27,13 @@ LOCAL_CREDENTIALS = "testing"  # moto accepts any; these are never real
 def _config(*, local: bool) -> Config:
     # botocore >= 1.44.4 would address DynamoDB Streams by account id, which moto does not route.
     if local:
-        # A stopped local stack should fail in a second or two, not after minutes of retries.
+        # A stopped local stack should fail in a few seconds, not after minutes of retries; a throttled or
+        # failing call (chaos mode, ADR 0016) is still tried as often as botocore's standard mode does.
         return Config(
             account_id_endpoint_mode="disabled",
             connect_timeout=2,
             read_timeout=30,
-            retries={"total_max_attempts": 2, "mode": "standard"},
+            retries={"total_max_attempts": 3, "mode": "standard"},
         )
     return Config(account_id_endpoint_mode="disabled", retries={"mode": "standard"})
 

@@ -48,13 +48,32 @@ def _parser() -> argparse.ArgumentParser:
         default=0.2,
         help="first backoff of a failed stream batch (doubles)",
     )
+    parser.add_argument(
+        "--chaos",
+        default="",
+        metavar="SPEC",
+        help="inject faults into the AWS endpoint, e.g. 'dynamodb:UpdateItem=throttle@0.2,"
+        "*=latency:200ms@0.3' (the grammar: docs/adr/0016-chaos-mode.md)",
+    )
+    parser.add_argument(
+        "--chaos-seed",
+        type=int,
+        default=int(os.environ.get("CHAOS_SEED") or 0),
+        help="the seed of the faults' draws: the same seed, the same faults (default: $CHAOS_SEED or 0)",
+    )
     return parser
 
 
 def serve(argv: list[str] | None = None) -> int:
+    from referrals_local.stack.chaos import ChaosSpecError, parse_spec
     from referrals_local.stack.supervisor import LocalStack, Options, StartFailed
 
-    args = _parser().parse_args(argv)
+    parser = _parser()
+    args = parser.parse_args(argv)
+    try:
+        chaos_rules = parse_spec(args.chaos)
+    except ChaosSpecError as error:
+        parser.error(f"--chaos: {error}")
     options = Options(
         host=args.host,
         api_port=args.api_port,
@@ -67,6 +86,8 @@ def serve(argv: list[str] | None = None) -> int:
         snapshot_interval=args.snapshot_interval,
         async_retry_delays=(args.async_retry_delay, 2 * args.async_retry_delay),
         stream_retry_delay=args.stream_retry_delay,
+        chaos=args.chaos,
+        chaos_seed=args.chaos_seed,
     )
     stopping = threading.Event()
 
@@ -94,7 +115,12 @@ def serve(argv: list[str] | None = None) -> int:
             f"  API key       {outputs.api_key}    (server: /v1/...)\n"
             f"  admin key     {outputs.admin_api_key}    (/v1/admin/...)\n"
             f"  state, logs   {options.state_dir}    (kept across restarts; make run RESET=1 starts clean)\n"
-            f"Try `make demo` in another terminal. Ctrl-C stops everything.\n",
+            + (
+                f"  chaos         {', '.join(map(str, chaos_rules))}    (seed {args.chaos_seed})\n"
+                if chaos_rules
+                else ""
+            )
+            + "Try `make demo` in another terminal. Ctrl-C stops everything.\n",
             flush=True,
         )
         stopping.wait()

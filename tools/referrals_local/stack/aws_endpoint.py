@@ -37,7 +37,7 @@ from moto.dynamodb.models.dynamo_type import DynamoType, Item
 from moto.dynamodb.models.table import Table
 from moto.sqs.models import Queue
 
-from referrals_local.stack import iam_enforcement, moto_state
+from referrals_local.stack import chaos_endpoint, iam_enforcement, moto_state
 
 LOCK = threading.RLock()
 
@@ -188,13 +188,25 @@ def _queue_waits_without_the_lock(init: Callable[..., None]) -> Callable[..., No
 @contextmanager
 def patched() -> Iterator[None]:
     """moto with the corrections above, for as long as the context lasts."""
+    from moto import server
+    from moto.moto_server.werkzeug_app import DomainDispatcherApplication  # moto.server.main() serves it
+
     replacements: list[tuple[object, str, object]] = [
         (
             DynamoDBBackend,
             "transact_write_items",
             _transact_write_items(DynamoDBBackend.transact_write_items),
         ),
-        (BaseResponse, "call_action", iam_enforcement.enforced(_serialised(BaseResponse.call_action))),
+        (
+            BaseResponse,
+            "call_action",
+            chaos_endpoint.injecting(iam_enforcement.enforced(_serialised(BaseResponse.call_action))),
+        ),
+        (
+            server,
+            "DomainDispatcherApplication",
+            chaos_endpoint.controlled(DomainDispatcherApplication),
+        ),
         (Queue, "__init__", _queue_waits_without_the_lock(Queue.__init__)),
         (dynamodb_models, "copy", _NoTableCopies()),
     ]
@@ -223,7 +235,8 @@ def _exit_with(parent_pid: int) -> None:
 def main(argv: list[str] | None = None) -> None:
     """moto's server options, and: `--state-file PATH` (restored before serving, snapshotted every
     `--snapshot-interval` seconds and on exit), `--parent-pid PID` (exit when it is gone) and
-    `--iam-roles PATH` (the functions' roles to enforce, ADR 0017)."""
+    `--iam-roles PATH` (the functions' roles to enforce, ADR 0017), `--chaos SPEC` / `--chaos-seed N`
+    (faults injected on purpose: stack/chaos.py)."""
     from moto import server
 
     parser = argparse.ArgumentParser(add_help=False)
@@ -231,8 +244,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--snapshot-interval", type=float, default=1.0)
     parser.add_argument("--parent-pid", type=int)
     parser.add_argument("--iam-roles", type=Path)
+    parser.add_argument("--chaos", default="")
+    parser.add_argument("--chaos-seed", type=int, default=0)
     ours, moto_argv = parser.parse_known_args(argv if argv is not None else sys.argv[1:])
     iam_enforcement.ROLES.path = ours.iam_roles
+    chaos_endpoint.ACTIVE.seed = ours.chaos_seed
+    chaos_endpoint.ACTIVE.replace(ours.chaos)
     with patched():
         snapshots = None
         if ours.state_file is not None:

@@ -25,6 +25,7 @@ from referral_engine.services.api_keys import ApiKeyService, key_hash
 from referrals_local.outputs import OUTPUTS_FILE, StackOutputs
 from referrals_local.stack import iam_roles, iam_sam, local_state, moto_state
 from referrals_local.stack.async_invoke import AsyncInvoker
+from referrals_local.stack.chaos import RUNNER_HEADER
 from referrals_local.stack.checkpoints import StreamCheckpoints
 from referrals_local.stack.gateway import HttpApi, routes
 from referrals_local.stack.model import REGION, FunctionSpec, Resolver, functions, parameter_defaults
@@ -49,6 +50,8 @@ class Options:
     max_workers: int = 4
     async_retry_delays: tuple[float, ...] = (1.0, 2.0)
     stream_retry_delay: float = 0.2
+    chaos: str = ""  # faults the AWS endpoint injects (stack/chaos.py); the runner's own calls meet none
+    chaos_seed: int = 0
 
 
 class ClientFactory:
@@ -68,12 +71,18 @@ class ClientFactory:
     def __call__(self, service: str) -> Any:
         with self._lock:
             if service not in self._clients:
-                self._clients[service] = self._session.client(
+                made = self._session.client(
                     service,
                     endpoint_url=self.endpoint_url,
                     config=self._config,  # type: ignore[call-overload]
                 )
+                made.meta.events.register("before-sign", _mark_as_runner)
+                self._clients[service] = made
             return self._clients[service]
+
+
+def _mark_as_runner(request: Any, **kwargs: Any) -> None:
+    request.headers[RUNNER_HEADER] = "1"
 
 
 def _port_free(host: str, port: int) -> bool:
@@ -255,6 +264,10 @@ class LocalStack:
                 str(os.getpid()),
                 "--iam-roles",
                 str(self.options.state_dir / iam_roles.ROLES_FILE),
+                "--chaos",
+                self.options.chaos,
+                "--chaos-seed",
+                str(self.options.chaos_seed),
             ],
             stdin=subprocess.DEVNULL,
             stdout=log,

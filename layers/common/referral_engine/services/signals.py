@@ -12,11 +12,13 @@ from referral_engine.domain.errors import InvalidRequest, NotFound
 from referral_engine.domain.identifiers import normalise_code, normalise_email, sha256_hex
 from referral_engine.domain.models import Signal, SignalMatch, utcnow
 from referral_engine.domain.money import CURRENCY_PATTERN, MAX_AMOUNT, check_money
-from referral_engine.domain.records import Record
+from referral_engine.domain.records import Record, json_values
 from referral_engine.domain.times import check_event_time
 from referral_engine.ports import (
     CampaignStore,
     CorrelationSource,
+    ExceptionSink,
+    InboxUnavailable,
     ReferralStore,
     SignalInbox,
     no_correlation,
@@ -88,6 +90,24 @@ def _derived_event_id(*parts: object) -> str:
     return "auto-" + sha256_hex("|".join(text))[:32]
 
 
+PARKED = "inbox_unavailable"  # the exceptions queue's reason for a signal parked on arrival
+
+
+def store_or_park(
+    inbox: SignalInbox, parking: ExceptionSink | None, signal: Signal, *, redelivered: bool
+) -> bool:
+    """Stores the signal; when the inbox is unavailable and the sender would not deliver it again, parks it
+    in the exceptions queue (an admin's redrive stores it then) and counts it as stored. A sender that
+    redelivers gets the error (a 5xx) and tries again later."""
+    try:
+        return inbox.accept(signal)
+    except InboxUnavailable as error:
+        if redelivered or parking is None:
+            raise
+        parking.report(reason=PARKED, message=str(error), payload={"signal": json_values(signal)})
+        return True
+
+
 class SignalService:
     def __init__(
         self,
@@ -95,11 +115,13 @@ class SignalService:
         referrals: ReferralStore,
         inbox: SignalInbox,
         correlation: CorrelationSource = no_correlation,
+        parking: ExceptionSink | None = None,
     ) -> None:
         self._campaigns = campaigns
         self._referrals = referrals
         self._inbox = inbox
         self._correlation = correlation
+        self._parking = parking  # for the generic hook: automation tools do not call again
 
     def qualify_referral(self, referral_id: str, request: QualifyRequest) -> tuple[Signal, bool]:
         """Returns the stored signal and False when it is a duplicate of one already stored."""
@@ -145,4 +167,4 @@ class SignalService:
             received_at=utcnow(),
             correlation_id=self._correlation(),
         )
-        return signal, self._inbox.accept(signal)
+        return signal, store_or_park(self._inbox, self._parking, signal, redelivered=False)

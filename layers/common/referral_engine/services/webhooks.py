@@ -10,11 +10,13 @@ from referral_engine.domain.webhooks import InboundRequest, Normalised, VendorRe
 from referral_engine.ports import (
     ConnectionStore,
     CorrelationSource,
+    ExceptionSink,
     SecretStore,
     SignalInbox,
     no_correlation,
 )
-from referral_engine.vendors import UnknownSource, adapter_for
+from referral_engine.services.signals import store_or_park
+from referral_engine.vendors import REDELIVERS, UnknownSource, adapter_for
 
 
 class SecretMissing(RuntimeError):
@@ -35,11 +37,13 @@ class WebhookService:
         secrets: SecretStore,
         inbox: SignalInbox,
         correlation: CorrelationSource = no_correlation,
+        parking: ExceptionSink | None = None,
     ) -> None:
         self._connections = connections
         self._secrets = secrets
         self._inbox = inbox
         self._correlation = correlation
+        self._parking = parking
 
     def receive(self, source: str, hook_id: str, request: InboundRequest) -> Received:
         connection = self._connections.by_hook(hook_id)
@@ -56,7 +60,12 @@ class WebhookService:
         normalised = adapter.normalise(request, connection)
         correlation_id = self._correlation()
         stored = sum(
-            self._inbox.accept(replace(signal, correlation_id=correlation_id))
+            store_or_park(
+                self._inbox,
+                self._parking,
+                replace(signal, correlation_id=correlation_id),
+                redelivered=source in REDELIVERS,
+            )
             for signal in normalised.signals
         )
         return Received(adapter.reply(normalised), normalised, stored)

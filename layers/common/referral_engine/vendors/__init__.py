@@ -20,6 +20,13 @@ _ADAPTERS: dict[str, str] = {
 }
 SOURCES: tuple[str, ...] = get_args(Source)
 
+# The vendors that deliver a call again when it is answered 5xx or 429 (or times out): HubSpot (retries
+# for up to 3 days), Salesforce outbound messages (24 hours), Pipedrive (retries, then bans), Intercom
+# (once, a minute later) and Stripe (3 days). Zoho CRM only records a failed webhook, and a Zap's or a
+# Make scenario's HTTP step stops with an error (Zapier's Autoreplay is an option of paid plans): when
+# their signal cannot be stored, the engine parks it in the exceptions queue and answers as stored.
+REDELIVERS: frozenset[str] = frozenset({"hubspot", "salesforce", "pipedrive", "intercom", "stripe"})
+
 
 class UnknownSource(LookupError):
     pass

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from botocore.exceptions import BotoCoreError, ClientError
+
 from referral_engine.adapters.dynamodb import keys
 from referral_engine.adapters.dynamodb.codec import model_item
 from referral_engine.adapters.dynamodb.table import Table
 from referral_engine.domain.models import Signal
+from referral_engine.ports import InboxUnavailable
 
 # Longer than any vendor's redelivery window (Stripe: 3 days, Salesforce: 24 h, HubSpot: 3 days).
 DEDUPE_WINDOW = timedelta(days=35)
@@ -20,4 +23,7 @@ class DynamoSignalInbox:
     def accept(self, signal: Signal) -> bool:
         expires_at = int((signal.received_at + DEDUPE_WINDOW).timestamp())
         item = model_item(signal, "signal", **keys.signal(signal.dedupe_key), expires_at=expires_at)
-        return self._table.put_new(item)
+        try:
+            return self._table.put_new(item)
+        except (ClientError, BotoCoreError) as error:  # a refused condition is not one: put_new says False
+            raise InboxUnavailable(f"signal {signal.dedupe_key} not stored: {error}") from error
