@@ -234,7 +234,7 @@ def _exit_with(parent_pid: int) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     """moto's server options, and: `--state-file PATH` (restored before serving, snapshotted every
-    `--snapshot-interval` seconds and on exit), `--parent-pid PID` (exit when it is gone) and
+    `--snapshot-interval` seconds and on exit), `--parent-pid PID` (exit when it is gone),
     `--iam-roles PATH` (the functions' roles to enforce, ADR 0017), `--chaos SPEC` / `--chaos-seed N`
     (faults injected on purpose: stack/chaos.py)."""
     from moto import server
