@@ -52,7 +52,7 @@ EXAMPLES_PER_OPERATION = 6
 SEQUENCES, STEPS_PER_SEQUENCE = 10, 8
 # Valid bodies sent every other time for these operations: a generated campaign is almost never valid
 # (a public landing host, an ISO currency, amounts of two decimals...), and most links start there.
-SEEDS = {
+SEEDS: dict[str, dict[str, Any]] = {
     "POST /v1/campaigns": CAMPAIGN,
     "POST /v1/campaigns/{campaign_id}/advocates": {"email": "ada@example.com", "name": "Ada"},
     "POST /v1/campaigns/{campaign_id}/connections": {"source": "zapier"},
