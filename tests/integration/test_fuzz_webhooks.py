@@ -328,3 +328,19 @@ def test_a_signed_call_reaches_the_parser_and_gets_the_vendors_reply_or_a_4xx(
         assert_the_vendors_reply_or_a_refusal(source, response, stack)
 
     holds()
+
+
+@pytest.mark.parametrize("amount", ["1e400", "1" * 40, "0." + "1" * 40, "1E-200", "1000000000000.01"])
+def test_an_amount_no_purchase_has_is_a_400_that_stores_nothing(
+    stack: AwsStack, hooks: dict[str, Any], amount: str
+) -> None:
+    """Found by the signed fuzzing: an automation's amount past what DynamoDB stores was a 500."""
+    connection = hooks["zapier"]
+    hook_id = hook_id_of(connection)
+    body = f'{{"event_id": "e-{amount[:20]}", "code": "ABCD2345", "amount": {amount}}}'.encode()
+    headers, _ = SIGNERS["zapier"](body, connection["secret"])
+
+    response = post(f"/hooks/zapier/{hook_id}", hook_id, body, "application/json", **headers)
+
+    assert (response["statusCode"], error_code(response)) == (400, "malformed_payload")
+    assert stack.changes() == {}

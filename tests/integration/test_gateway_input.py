@@ -11,31 +11,15 @@ import socket
 import threading
 from collections.abc import Iterator
 from http.client import HTTPResponse
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from referrals_local.stack.gateway import HttpApi, routes
-from referrals_local.stack.model import EventSpec, FunctionSpec
+from referrals_local.stack.model import FunctionSpec
 from referrals_local.stack.request_reader import MAX_BODY_BYTES, MAX_HEAD_BYTES
 from referrals_local.stack.runtime import InvokeResult
-
-
-def function(name: str, method: str, path: str) -> FunctionSpec:
-    return FunctionSpec(
-        logical_id=name,
-        name=name,
-        code_dir=Path(f"/code/{name}"),
-        handler="h.handler",
-        timeout=3,
-        memory=128,
-        environment={},
-        layer_dirs=(),
-        log_format="JSON",
-        events=(EventSpec("e", "HttpApi", {"Method": method, "Path": path}),),
-        event_invoke_config={},
-    )
+from support.function_specs import http_function
 
 
 def echo(spec: FunctionSpec, payload: bytes, label: str) -> InvokeResult:
@@ -50,9 +34,9 @@ def echo(spec: FunctionSpec, payload: bytes, label: str) -> InvokeResult:
 def port() -> Iterator[int]:
     table = routes(
         [
-            function("hooks", "POST", "/hooks/{source}/{hook_id}"),
-            function("click", "GET", "/r/{code}"),
-            function("broken", "GET", "/broken"),
+            http_function("hooks", ("POST", "/hooks/{source}/{hook_id}")),
+            http_function("click", ("GET", "/r/{code}")),
+            http_function("broken", ("GET", "/broken")),
         ]
     )
     server = HttpApi(("127.0.0.1", 0), table, echo)
