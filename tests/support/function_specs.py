@@ -1,24 +1,11 @@
-"""A function as the local stack reads one from the template, for tests of its triggers."""
+"""Functions as the local stack reads them from the template, for tests of its triggers and gateway."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 from referrals_local.stack.model import EventSpec, FunctionSpec
-
-QUALIFY = FunctionSpec(
-    logical_id="QualifyFunction",
-    name="stack-QualifyFunction",
-    code_dir=Path("/code/qualify"),
-    handler="qualify.handler",
-    timeout=60,
-    memory=512,
-    environment={},
-    layer_dirs=(),
-    log_format="JSON",
-    events=(),
-    event_invoke_config={},
-)
 
 
 def http_function(name: str, *routes: tuple[str, str]) -> FunctionSpec:
@@ -39,3 +26,13 @@ def http_function(name: str, *routes: tuple[str, str]) -> FunctionSpec:
         ),
         event_invoke_config={},
     )
+
+
+QUALIFY = replace(
+    http_function("stack-QualifyFunction"),
+    logical_id="QualifyFunction",
+    code_dir=Path("/code/qualify"),
+    handler="qualify.handler",
+    timeout=60,
+    memory=512,
+)
