@@ -102,7 +102,7 @@ validate: $(DEV_STAMP) $(SAM_STAMP) ## cfn-lint, sam validate --lint, sam valida
 	@echo "$(SAM) validate --region us-east-1  (offline, dummy credentials)"
 	@$(OFFLINE_AWS) $(SAM) validate --region us-east-1 --template-file template.yaml
 
-pytest: $(DEV_STAMP) ## every test tier (pytest), on PYTEST_WORKERS processes
+pytest: $(DEV_STAMP) $(SAM_STAMP) ## every test tier (pytest), on PYTEST_WORKERS processes
 	PYTHONHASHSEED=0 $(BIN)/pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
 
 unit: ## the unit tier: domain and services against in-memory fakes, offline
@@ -110,7 +110,7 @@ integration: ## the integration tier: handlers in process against moto
 infrastructure: ## the infrastructure tier: assertions on template.yaml
 cli: ## the cli tier: the admin CLI in process against moto
 e2e: ## the e2e tier: the local stack as a subprocess, driven over HTTP and the CLI
-$(TIERS): $(DEV_STAMP)
+$(TIERS): $(DEV_STAMP) $(SAM_STAMP)
 	$(BIN)/pytest -m $@ $(PYTEST_ARGS)
 
 # sam build runs pip for the layer with the Lambda runtime's interpreter, python3.13: use one on
@@ -133,7 +133,7 @@ build: $(SAM_STAMP) ## sam build (arm64, python3.13), skipped with a reason when
 test: lint typecheck validate pytest build ## everything CI runs
 
 # ------------------------------------------------------------------------------- local stack
-run: $(DEV_STAMP) ## the whole system locally, data kept across restarts (RESET=1: start clean); HTTP API on :API_PORT (3000), AWS endpoint on :AWS_PORT (4566)
+run: $(DEV_STAMP) $(SAM_STAMP) ## the whole system locally, data kept across restarts (RESET=1: start clean); HTTP API on :API_PORT (3000), AWS endpoint on :AWS_PORT (4566)
 	$(BIN)/referrals run --api-port $(API_PORT) --aws-port $(AWS_PORT)$(if $(filter-out 0,$(RESET)), --reset)
 
 demo: $(DEV_STAMP) ## a narrated tour against the running local stack (start it with make run)

@@ -18,6 +18,10 @@ from typing import Any
 
 import pytest
 
+from referrals_local.stack.iam_policy import Decision, Policy
+from referrals_local.stack.iam_roles import function_roles
+from referrals_local.stack.model import ACCOUNT, REGION, Resolver
+from referrals_local.stack.model import functions as function_specs
 from referrals_local.template import REPO_ROOT, Template, load_template, resources_of_type
 
 pytestmark = pytest.mark.infrastructure
@@ -262,3 +266,54 @@ def test_sam_grants_send_message_only_to_each_functions_on_failure_queue(
         target = {"Type": "SQS", "Destination": {"Fn::GetAtt": [queue, "Arn"]}}
         expected = [{"On": "OnFailure", **target}] if queue else []
         assert _destinations(function) == expected, logical_id
+
+
+# ------------------------------------------- the roles the local stack enforces (ADR 0017)
+
+# A resource of each name above, as the local stack's ARNs spell it (a parameter under the path).
+LOCAL_ARNS = {
+    "table": f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/s-ReferralsTable",
+    "gsi1": f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/s-ReferralsTable/index/gsi1",
+    "gsi2": f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/s-ReferralsTable/index/gsi2",
+    "stream": f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/s-ReferralsTable/stream/2026-01-01T00:00:00.000",
+    "bus": f"arn:aws:events:{REGION}:{ACCOUNT}:event-bus/s-referrals",
+    "connection-secrets": f"arn:aws:ssm:{REGION}:{ACCOUNT}:parameter/referral-engine/s/connections/c1",
+    **{queue: f"arn:aws:sqs:{REGION}:{ACCOUNT}:s-{queue}" for queue in QUEUES},
+}
+# What AWSLambdaDynamoDBExecutionRole allows (on `*`) besides logs.
+STREAM_READS = {"dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator"}
+
+
+def _local_resolver() -> Resolver:
+    resolver = Resolver("s", {})
+    resolver.attributes[("ReferralsTable", "Arn")] = LOCAL_ARNS["table"]
+    resolver.attributes[("ReferralsTable", "StreamArn")] = LOCAL_ARNS["stream"]
+    resolver.attributes[("EventBus", "Arn")] = LOCAL_ARNS["bus"]
+    for queue in QUEUES:
+        resolver.attributes[(queue, "Arn")] = LOCAL_ARNS[queue]
+    return resolver
+
+
+def test_the_roles_sam_generates_allow_each_function_exactly_its_grants_and_what_sam_adds(
+    template: Template,
+) -> None:
+    """The roles the local endpoint enforces, from SAM's own translation of the template: GRANTS, the
+    stream reads of a stream trigger, SendMessage to the OnFailure queue, and nothing else of the
+    actions any function is granted, on any resource any function is granted."""
+    roles = function_roles(template, _local_resolver(), function_specs(template, "s"))
+    actions = {action for grants in GRANTS.values() for action in grants} | STREAM_READS
+    for role in roles:
+        policy = Policy.compile(role.policies.values())
+        expected = {(action, name) for action, names in GRANTS[role.function].items() for name in names}
+        if STREAM_READER in MANAGED_POLICIES[role.function]:
+            expected |= {(action, name) for action in STREAM_READS for name in LOCAL_ARNS}
+        if role.function in ON_FAILURE:
+            expected.add(("sqs:SendMessage", ON_FAILURE[role.function]))
+        allowed = {
+            (action, name)
+            for action in actions
+            for name, arn in LOCAL_ARNS.items()
+            if policy.decide(action, arn) is Decision.ALLOWED
+        }
+        assert allowed == expected, role.function
+        assert policy.decide("logs:PutLogEvents", "*") is Decision.ALLOWED  # AWSLambdaBasicExecutionRole

@@ -3,6 +3,8 @@
 - boto3 never: the clients come from a botocore session (adapters/aws.py); the boto3 package pulls in
   s3transfer, 20-30 ms of every cold start.
 - Powertools' parser models never.
+- The fraud checks' lists never: the disposable email domains and IDNA's tables load on the path that
+  checks a signup (docs/adr/0018).
 - Only the api function loads pydantic and Powertools' HTTP resolver: every other function (admin and
   inbound_webhook routed by their route tables) reads its input as msgspec records (docs/adr/0011),
   neither at import nor on the path its invocations take (the services and adapters its handler asks
@@ -65,11 +67,12 @@ def imported_by(function: str) -> list[str]:
 
 
 @pytest.mark.parametrize("function", FUNCTIONS)
-def test_a_cold_start_imports_neither_boto3_nor_the_parser_models(function: str) -> None:
+def test_a_cold_start_imports_neither_boto3_nor_the_parser_models_nor_the_fraud_lists(function: str) -> None:
     imported = imported_by(function)
 
     assert not [name for name in imported if name.split(".")[0] in ("boto3", "s3transfer")]
     assert not [name for name in imported if name.startswith("aws_lambda_powertools.utilities.parser")]
+    assert not [name for name in imported if name.split(".")[0] in ("disposable_email_domains", "idna")]
 
 
 def test_every_function_but_the_http_api_is_probed_on_its_invocation_path() -> None:

@@ -37,7 +37,7 @@ from moto.dynamodb.models.dynamo_type import DynamoType, Item
 from moto.dynamodb.models.table import Table
 from moto.sqs.models import Queue
 
-from referrals_local.stack import moto_state
+from referrals_local.stack import iam_enforcement, moto_state
 
 LOCK = threading.RLock()
 
@@ -194,7 +194,7 @@ def patched() -> Iterator[None]:
             "transact_write_items",
             _transact_write_items(DynamoDBBackend.transact_write_items),
         ),
-        (BaseResponse, "call_action", _serialised(BaseResponse.call_action)),
+        (BaseResponse, "call_action", iam_enforcement.enforced(_serialised(BaseResponse.call_action))),
         (Queue, "__init__", _queue_waits_without_the_lock(Queue.__init__)),
         (dynamodb_models, "copy", _NoTableCopies()),
     ]
@@ -222,14 +222,17 @@ def _exit_with(parent_pid: int) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     """moto's server options, and: `--state-file PATH` (restored before serving, snapshotted every
-    `--snapshot-interval` seconds and on exit) and `--parent-pid PID` (exit when it is gone)."""
+    `--snapshot-interval` seconds and on exit), `--parent-pid PID` (exit when it is gone) and
+    `--iam-roles PATH` (the functions' roles to enforce, ADR 0017)."""
     from moto import server
 
     parser = argparse.ArgumentParser(add_help=False)
     parser.add_argument("--state-file", type=Path)
     parser.add_argument("--snapshot-interval", type=float, default=1.0)
     parser.add_argument("--parent-pid", type=int)
+    parser.add_argument("--iam-roles", type=Path)
     ours, moto_argv = parser.parse_known_args(argv if argv is not None else sys.argv[1:])
+    iam_enforcement.ROLES.path = ours.iam_roles
     with patched():
         snapshots = None
         if ours.state_file is not None:

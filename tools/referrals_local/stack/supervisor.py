@@ -23,7 +23,7 @@ from referral_engine.adapters.dynamodb.table import Table
 from referral_engine.ports import ApiKeyScope
 from referral_engine.services.api_keys import ApiKeyService, key_hash
 from referrals_local.outputs import OUTPUTS_FILE, StackOutputs
-from referrals_local.stack import local_state, moto_state
+from referrals_local.stack import iam_roles, iam_sam, local_state, moto_state
 from referrals_local.stack.async_invoke import AsyncInvoker
 from referrals_local.stack.checkpoints import StreamCheckpoints
 from referrals_local.stack.gateway import HttpApi, routes
@@ -32,7 +32,7 @@ from referrals_local.stack.resources import create_resources
 from referrals_local.stack.rules import RuleTarget, Schedule
 from referrals_local.stack.runtime import FunctionPool, InvokeResult, function_environment
 from referrals_local.stack.stream_poller import StreamPoller
-from referrals_local.template import load_template
+from referrals_local.template import Template, load_template
 
 
 @dataclass(frozen=True)
@@ -94,6 +94,18 @@ class PortInUse(StartFailed):
             f"{host}:{port} ({what}) is in use, by another program or a local stack already running; "
             f"pick another port: make run {make_variable}={other} (or referrals run {option} {other})"
         )
+
+
+def _function_roles(
+    template: Template, resolver: Resolver, specs: list[FunctionSpec], state_dir: Path
+) -> dict[str, iam_roles.FunctionRole]:
+    """Each function's role (ADR 0017), written where the AWS endpoint reads it."""
+    try:
+        roles = iam_roles.function_roles(template, resolver, specs)
+    except iam_sam.TranslatorMissing as error:
+        raise StartFailed(str(error)) from None
+    iam_roles.write_roles(state_dir, roles)
+    return {role.function: role for role in roles}
 
 
 class InvocationLog:
@@ -181,9 +193,11 @@ class LocalStack:
             if keys.by_hash(key_hash(key)) is None:  # a restored table has it already
                 ApiKeyService(keys).create(name, key, scope=scope)
 
+        roles = _function_roles(template, resolver, specs, options.state_dir)
         for spec in specs:
             variables = {k: str(v) for k, v in resolver.resolve(spec.environment).items()}
             environment = function_environment(spec, variables, endpoint_url=self.endpoint_url, region=REGION)
+            environment.update(roles[spec.logical_id].environment())  # its own role's (ADR 0017)
             http = any(event.type == "HttpApi" for event in spec.events)
             self._pools[spec.logical_id] = FunctionPool(
                 spec, environment, logs, max_workers=options.max_workers if http else 2
@@ -239,6 +253,8 @@ class LocalStack:
                 str(self.options.snapshot_interval),
                 "--parent-pid",
                 str(os.getpid()),
+                "--iam-roles",
+                str(self.options.state_dir / iam_roles.ROLES_FILE),
             ],
             stdin=subprocess.DEVNULL,
             stdout=log,

@@ -29,6 +29,17 @@ class SelfReferral(InvalidRequest):
     code = "self_referral"
 
 
+class FraudRejected(InvalidRequest):
+    """A referral its campaign's fraud policy rejects (domain/fraud.py); `reasons` are the stable
+    reason codes, for the answer's body and the audit of the refusal."""
+
+    code = "fraud_rejected"
+
+    def __init__(self, reasons: list[str]) -> None:
+        super().__init__(f"refused by the campaign's fraud policy: {', '.join(reasons)}")
+        self.reasons = reasons
+
+
 class AlreadyParticipant(Conflict):
     code = "already_participant"
 
