@@ -65,8 +65,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         )
 
 
-@pytest.fixture
-def stack(monkeypatch: pytest.MonkeyPatch) -> Iterator[AwsStack]:
+def _aws_stack(monkeypatch: pytest.MonkeyPatch) -> Iterator[AwsStack]:
     # Imported here so that the unit tier never loads boto3 or moto.
     from referral_engine import wiring
     from support.aws import API_KEY, BUS, FINGERPRINT_SECRET, TABLE, aws_stack
@@ -79,6 +78,19 @@ def stack(monkeypatch: pytest.MonkeyPatch) -> Iterator[AwsStack]:
         monkeypatch.setenv("EXCEPTIONS_QUEUE_URL", resources.exceptions_queue_url)
         wiring.api_keys().create("tests", API_KEY)
         yield resources
+
+
+@pytest.fixture
+def stack(monkeypatch: pytest.MonkeyPatch) -> Iterator[AwsStack]:
+    yield from _aws_stack(monkeypatch)
+
+
+@pytest.fixture(scope="module")
+def module_stack() -> Iterator[AwsStack]:
+    """One stack for every test of a module, for suites that leave it as they found it or only add
+    to it (the fuzz suites: a refused call writes nothing, an accepted one only adds)."""
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        yield from _aws_stack(monkeypatch)
 
 
 @pytest.fixture

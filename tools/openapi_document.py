@@ -72,6 +72,51 @@ PLAIN_HANDLERS: dict[str, dict[str, Any]] = {
 }
 
 
+# OpenAPI links: what a created resource's answer leads to, by (method, path, status) → link name →
+# (method, path, its parameters or request body as runtime expressions). Clients read them as
+# documentation; schemathesis' stateful tests (tests/integration/test_fuzz_api.py) follow them.
+Link = tuple[str, str, dict[str, Any]]
+
+
+def _by_id(method: str, path: str) -> Link:
+    """A link to the operation on the answer's resource: its one path parameter is the answer's `id`."""
+    [parameter] = re.findall(r"\{(\w+)\}", path)
+    return method, path, {parameter: "$response.body#/id"}
+
+
+LINKS: dict[tuple[str, str, str], dict[str, Link]] = {
+    ("POST", "/v1/campaigns", "201"): {
+        "GetCampaign": _by_id("GET", "/v1/campaigns/{campaign_id}"),
+        "EnrolAdvocate": _by_id("POST", "/v1/campaigns/{campaign_id}/advocates"),
+        "ListReferrals": _by_id("GET", "/v1/campaigns/{campaign_id}/referrals"),
+        "CreateConnection": _by_id("POST", "/v1/campaigns/{campaign_id}/connections"),
+    },
+    ("POST", "/v1/campaigns/{campaign_id}/advocates", "201"): {
+        "FollowReferralLink": ("GET", "/r/{code}", {"code": "$response.body#/code"}),
+        "SignUpFriend": (
+            "POST",
+            "/v1/referrals",
+            {"requestBody": {"code": "$response.body#/code", "email": "friend@example.org"}},
+        ),
+    },
+    ("POST", "/v1/referrals", "201"): {
+        "GetReferral": _by_id("GET", "/v1/referrals/{referral_id}"),
+        "QualifyReferral": _by_id("POST", "/v1/referrals/{referral_id}/qualify"),
+    },
+    ("POST", "/v1/campaigns/{campaign_id}/connections", "201"): {
+        "GetConnection": _by_id("GET", "/v1/connections/{connection_id}"),
+        "RotateSecret": _by_id("POST", "/v1/connections/{connection_id}/rotate-secret"),
+        "DeleteConnection": _by_id("DELETE", "/v1/connections/{connection_id}"),
+    },
+    ("POST", "/v1/hooks/subscriptions", "201"): {
+        "Unsubscribe": _by_id("DELETE", "/v1/hooks/subscriptions/{subscription_id}"),
+    },
+    ("POST", "/v1/admin/api-keys", "201"): {
+        "RevokeApiKey": _by_id("DELETE", "/v1/admin/api-keys/{key_id}"),
+    },
+}
+
+
 @dataclass(frozen=True)
 class HttpFunction:
     logical_id: str
@@ -264,6 +309,7 @@ def document() -> dict[str, Any]:
         merge.add_schema(describe(function))
     merged = merge.get_openapi_schema()
     _document_idempotency_keys(merged)
+    _document_links(merged)
     schemas = merged["components"]["schemas"]
     # Powertools adds its own 422 bodies to every resolver's components; our 4xx answers are all `Error`.
     for powertools_own in ("HTTPValidationError", "ValidationError", "ResponseValidationError"):
@@ -287,6 +333,22 @@ def _document_idempotency_keys(merged: dict[str, Any]) -> None:
     for path, item in merged["paths"].items():
         if path.startswith("/v1/") and "post" in item:
             item["post"].setdefault("parameters", []).append(parameter)
+
+
+def _document_links(merged: dict[str, Any]) -> None:
+    """LINKS, each target named by its operationId."""
+    paths = merged["paths"]
+    for (method, path, status), links in LINKS.items():
+        documented = {}
+        for name, (target_method, target_path, given) in links.items():
+            link: dict[str, Any] = {"operationId": paths[target_path][target_method.lower()]["operationId"]}
+            parameters = {key: value for key, value in given.items() if key != "requestBody"}
+            if parameters:
+                link["parameters"] = parameters
+            if "requestBody" in given:
+                link["requestBody"] = given["requestBody"]
+            documented[name] = link
+        paths[path][method.lower()]["responses"][status]["links"] = documented
 
 
 def render() -> str:

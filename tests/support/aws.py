@@ -64,10 +64,25 @@ class AwsStack:
     capture_queue_url: str
     stream: StreamReader
     stream_filters: list[dict[str, Any]]
+    write_log: StreamReader  # the table's stream read apart from `stream`, for `changes()`
 
     def stream_batch(self) -> dict[str, Any]:
         """The stream records written since the last call that pass the template's FilterCriteria."""
         return {"Records": [r for _, r in self.stream.read() if passes(self.stream_filters, r)]}
+
+    def changes(self) -> dict[tuple[str, str], tuple[Any, Any]]:
+        """The items the table holds differently since the last call: (pk, sk) → (the item before, the
+        item now; None where there was or is none). What a scan before and after would show, found at
+        the cost of the writes alone (the table's stream), where a scan's cost grows with the table. A
+        write undone (an in-progress record deleted again) is no change."""
+        images: dict[tuple[str, str], list[Any]] = {}
+        while batch := self.write_log.read():
+            for _, record in batch:
+                written = record["dynamodb"]
+                key = (written["Keys"]["pk"]["S"], written["Keys"]["sk"]["S"])
+                before_and_after = images.setdefault(key, [written.get("OldImage"), None])
+                before_and_after[1] = written.get("NewImage")
+        return {key: (before, after) for key, (before, after) in images.items() if before != after}
 
     @property
     def dynamodb(self) -> Any:
@@ -172,5 +187,6 @@ def aws_stack() -> Iterator[AwsStack]:
         stream_arn = dynamodb.describe_table(TableName=TABLE)["Table"]["LatestStreamArn"]
         reader = StreamReader(boto3.client("dynamodbstreams"), stream_arn)
         patterns = filter_patterns(_stream_event(template))
-        yield AwsStack(template, exceptions_url, capture_url, reader, patterns)
+        write_log = StreamReader(boto3.client("dynamodbstreams"), stream_arn)
+        yield AwsStack(template, exceptions_url, capture_url, reader, patterns, write_log)
     reset_caches()

@@ -4,36 +4,16 @@ from __future__ import annotations
 
 import base64
 import json
-from pathlib import Path
 
 from referrals_local.stack.gateway import build_event, routes, to_http
-from referrals_local.stack.model import EventSpec, FunctionSpec
 from referrals_local.stack.runtime import InvokeResult
-
-
-def spec(name: str, *paths: tuple[str, str]) -> FunctionSpec:
-    return FunctionSpec(
-        logical_id=name,
-        name=name,
-        code_dir=Path(f"/code/{name}"),
-        handler="h.handler",
-        timeout=3,
-        memory=128,
-        environment={},
-        layer_dirs=(),
-        log_format="JSON",
-        events=tuple(
-            EventSpec(f"e{i}", "HttpApi", {"Method": m, "Path": p}) for i, (m, p) in enumerate(paths)
-        ),
-        event_invoke_config={},
-    )
-
+from support.function_specs import http_function
 
 TABLE = routes(
     [
-        spec("hooks", ("POST", "/hooks/{source}/{hook_id}"), ("GET", "/hooks/generic/{hook_id}")),
-        spec("generic", ("POST", "/hooks/generic/{hook_id}")),
-        spec("click", ("GET", "/r/{code}")),
+        http_function("hooks", ("POST", "/hooks/{source}/{hook_id}"), ("GET", "/hooks/generic/{hook_id}")),
+        http_function("generic", ("POST", "/hooks/generic/{hook_id}")),
+        http_function("click", ("GET", "/r/{code}")),
     ]
 )
 
@@ -114,7 +94,7 @@ def test_a_simple_response_is_json_200_and_errors_are_500_or_504() -> None:
 def test_an_iam_route_gets_no_authorizer_context_whatever_the_request_claims() -> None:
     """The local gateway verifies no SigV4 signature, so it must never vouch for an IAM caller: the admin
     function then requires an admin key."""
-    [route] = routes([spec("admin", ("GET", "/v1/admin/queues"))])
+    [route] = routes([http_function("admin", ("GET", "/v1/admin/queues"))])
     signed = {
         "Authorization": "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20261123/us-east-1/execute-api/aws4_request"
         ", SignedHeaders=host;x-amz-date, Signature=0123",

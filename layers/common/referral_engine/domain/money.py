@@ -12,6 +12,22 @@ MAX_AMOUNT = Decimal("1000000")
 CURRENCY_PATTERN = f"^(?:{'|'.join(sorted(ISO_4217))})$"
 
 
+# An amount a vendor reports (a payment, a deal's value) is kept as sent, within what any real one is
+# and what a stored number holds (DynamoDB: 38 significant digits).
+MAX_REPORTED_AMOUNT = Decimal("1000000000000")
+MAX_REPORTED_DIGITS = 38
+
+
+def check_reported_amount(value: Decimal) -> None:
+    """ValueError unless `value` is a finite number from 0 to a trillion, of at most 38 significant
+    digits and 38 decimal places."""
+    if not value.is_finite() or not 0 <= value <= MAX_REPORTED_AMOUNT:
+        raise ValueError(f"from 0 to {MAX_REPORTED_AMOUNT}")
+    digits, exponent = len(value.as_tuple().digits), int(value.as_tuple().exponent)
+    if digits > MAX_REPORTED_DIGITS or exponent < -MAX_REPORTED_DIGITS:
+        raise ValueError(f"at most {MAX_REPORTED_DIGITS} significant digits")
+
+
 def two_places(value: Decimal) -> Decimal:
     if value.as_tuple().exponent < -2:  # type: ignore[operator]
         raise ValueError("at most two decimal places")

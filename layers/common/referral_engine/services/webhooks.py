@@ -5,8 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from referral_engine.domain.errors import NotFound
+from referral_engine.domain.models import Signal
+from referral_engine.domain.money import check_reported_amount
 from referral_engine.domain.records import replace
-from referral_engine.domain.webhooks import InboundRequest, Normalised, VendorReply
+from referral_engine.domain.webhooks import InboundRequest, MalformedWebhook, Normalised, VendorReply
 from referral_engine.ports import (
     ConnectionStore,
     CorrelationSource,
@@ -58,6 +60,8 @@ class WebhookService:
             raise SecretMissing(f"connection {connection.id} has no secret")
         adapter.verify(request, secret, connection)
         normalised = adapter.normalise(request, connection)
+        for signal in normalised.signals:
+            _check_amount(signal)
         correlation_id = self._correlation()
         stored = sum(
             store_or_park(
@@ -69,3 +73,13 @@ class WebhookService:
             for signal in normalised.signals
         )
         return Received(adapter.reply(normalised), normalised, stored)
+
+
+def _check_amount(signal: Signal) -> None:
+    """An amount no purchase has (or no stored number holds) is the vendor's mistake: a 400, before
+    anything is stored."""
+    if signal.amount is not None:
+        try:
+            check_reported_amount(signal.amount)
+        except ValueError as error:
+            raise MalformedWebhook(f"the amount {signal.amount} is not one: {error}") from None
