@@ -3,6 +3,7 @@ moto-backed stack per test that needs one."""
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -29,6 +30,18 @@ for _name, _value in {
     os.environ[_name] = _value
 os.environ.pop("AWS_PROFILE", None)
 os.environ.pop("AWS_ENDPOINT_URL", None)
+
+
+@functools.cache
+def _one_botocore_loader() -> None:
+    """moto drops boto3's default session at each test's start, and every new session reads botocore's
+    service models and endpoints from JSON again (most of a stack's setup). One loader for the process
+    keeps what it read: the models are data, the same for every session."""
+    from botocore import loaders, session
+
+    shared = loaders.create_loader()
+    session.create_loader = lambda search_path_string=None: shared
+
 
 TESTS = Path(__file__).resolve().parent
 # A tier is a directory under tests/ and the marker of the same name (declared in pyproject.toml).
@@ -70,6 +83,7 @@ def _aws_stack(monkeypatch: pytest.MonkeyPatch) -> Iterator[AwsStack]:
     from referral_engine import wiring
     from support.aws import API_KEY, BUS, FINGERPRINT_SECRET, TABLE, aws_stack
 
+    _one_botocore_loader()
     monkeypatch.setenv("TABLE_NAME", TABLE)
     monkeypatch.setenv("EVENT_BUS_NAME", BUS)
     monkeypatch.setenv("FINGERPRINT_SECRET_ID", FINGERPRINT_SECRET)

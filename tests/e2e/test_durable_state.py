@@ -1,15 +1,17 @@
-"""`make run` keeps its data across a restart (ADR 0013): stopped with Ctrl-C, or killed with SIGKILL
-once a snapshot is written, it starts again with yesterday's campaigns, queued messages and keys;
-`--reset` (`make run RESET=1`) starts empty."""
+"""`make run` keeps its data across a restart (ADR 0013): stopped with Ctrl-C (leaving no process or port
+behind), or killed with SIGKILL once a snapshot is written, it starts again with yesterday's campaigns,
+queued messages and keys; `--reset` (`make run RESET=1`) starts empty."""
 
 from __future__ import annotations
 
 import json
 import os
 import signal
+import socket
 import time
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import requests
 
@@ -66,8 +68,16 @@ def test_the_data_survives_ctrl_c_and_sigkill_until_a_reset(tmp_path: Path) -> N
     assert requests.get(campaign["hook_url"], params=UNMATCHED, timeout=10).status_code == 202
     first.wait_for(lambda: queued(first, admin_key), what="the payment in the exceptions queue")
 
-    # Ctrl-C, and a start without keys given: the same keys, the campaign, the queued message
+    # Ctrl-C: no process left behind, the ports free; a start without keys given: the same keys, the
+    # campaign, the queued message
+    children = descendants(first.process.pid)
+    assert len(children) >= 6  # moto and one worker per function, at least
     assert first.stop() == 0
+    assert [pid for pid in children if alive(pid)] == []
+    assert not (first.state_dir / OUTPUTS_FILE).exists()
+    for url in (first.outputs.api_url, first.outputs.endpoint_url or ""):
+        with socket.socket() as probe:
+            assert probe.connect_ex((urlsplit(url).hostname or "", urlsplit(url).port or 0)) != 0
     second = start_stack(tmp_path, fixed_keys=False)
     try:
         assert (second.outputs.api_key, second.outputs.admin_api_key) == (first.outputs.api_key, admin_key)

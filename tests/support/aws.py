@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+import functools
 import json
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -164,9 +166,14 @@ def wire_event_delivery(template: dict[str, Any]) -> DeliveryWiring:
     return DeliveryWiring(reader, filter_patterns(stream_event), capture_url)
 
 
+@functools.cache
+def _template() -> dict[str, Any]:
+    return load_template()
+
+
 @contextmanager
 def aws_stack() -> Iterator[AwsStack]:
-    template = load_template()
+    template = copy.deepcopy(_template())
     with mock_aws(), patched():  # moto as the local stack runs it
         reset_caches()
         dynamodb = boto3.client("dynamodb")
