@@ -6,8 +6,10 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from botocore.exceptions import ClientError
 
 import track_click
+from referral_engine.adapters import aws
 from support.aws import AwsStack
 from support.events import LambdaContext, http_event, json_body
 from support.journey import (
@@ -157,6 +159,35 @@ def test_a_click_keeps_its_visitors_fingerprints_on_the_item_it_counts(stack: Aw
     ip, user_agent, _ = visits[0].split(" ")
     assert (ip[:3], len(ip), user_agent[:3], len(user_agent)) == ("ip_", 35, "ua_", 35)
     assert_nothing_raw(stack)
+    track_click.landing_targets.clear()
+
+
+def test_a_click_whose_key_cannot_be_read_redirects_and_stops_asking_for_a_while(
+    stack: AwsStack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    code = enrol(create_campaign()["id"])["code"]
+    track_click.landing_targets.clear()
+    monkeypatch.setattr(track_click.KeyUnreadable, "until", 0.0)
+    event = http_event("track_click/get_referral_link", path=f"/r/{code}", path_parameters={"code": code})
+    event["requestContext"]["http"] |= {"sourceIp": GRACE_IP, "userAgent": FIREFOX}
+    asked: list[str] = []
+
+    def unavailable(model: Any, **_: Any) -> None:
+        asked.append(model.name)
+        raise ClientError({"Error": {"Code": "InternalServiceError", "Message": "down"}}, model.name)
+
+    secrets = aws.without_retries("secretsmanager")
+    secrets.meta.events.register("before-call.secrets-manager", unavailable)
+    try:
+        answers = [track_click.handler(event, LambdaContext())["statusCode"] for _ in range(3)]
+    finally:
+        secrets.meta.events.unregister("before-call.secrets-manager", unavailable)
+
+    assert answers == [302, 302, 302]
+    assert asked == ["GetSecretValue"]  # once: the next clicks within the minute do not ask
+    counted = [item for item in stack.items() if item["pk"].startswith((f"CODE#{code}", f"CLICKS#{code}#"))]
+    assert sum(int(item["clicks"]) for item in counted) == 3
+    assert [name for item in counted for name in item if name.startswith("visit_")] == []
     track_click.landing_targets.clear()
 
 

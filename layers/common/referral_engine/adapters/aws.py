@@ -35,14 +35,18 @@ def dynamodb() -> DynamoDBClient:
 
 
 @cache
-def dynamodb_without_retries() -> DynamoDBClient:
-    """The click path's client: a throttled count is tried again at once on another shard
-    (adapters/dynamodb/clicks.py), never after botocore's backoff, which would hold the redirect."""
+def without_retries(service: str) -> Any:
+    """The click path's clients: a call that fails is not tried again after botocore's backoff, which
+    would hold the redirect (a throttled count is tried at once on another shard instead,
+    adapters/dynamodb/clicks.py)."""
     from botocore.config import Config
 
-    made: Any = session().create_client("dynamodb", config=Config(retries={"total_max_attempts": 1}))
-    typed: DynamoDBClient = made
-    return typed
+    return session().create_client(service, config=Config(retries={"total_max_attempts": 1}))
+
+
+def dynamodb_without_retries() -> DynamoDBClient:
+    made: DynamoDBClient = without_retries("dynamodb")
+    return made
 
 
 @cache
