@@ -13,11 +13,8 @@ import json
 import logging
 import random
 import sys
-import time
 from datetime import UTC, datetime
 from typing import Any
-
-from botocore.exceptions import BotoCoreError, ClientError
 
 from referral_engine.adapters import aws
 from referral_engine.adapters.dynamodb.clicks import ClickCounter, LandingTargets, LandingUnavailable, Visit
@@ -67,25 +64,12 @@ def _metrics(settings: Settings, at: datetime, *, lost: bool) -> None:
     sys.stdout.write(json.dumps(line, separators=(",", ":")) + "\n")
 
 
-class KeyUnreadable:
-    """After a failed read of the fingerprint key, clicks skip the evidence for RETRY_AFTER_S rather
-    than each pay a Secrets Manager call while it is unavailable."""
-
-    RETRY_AFTER_S = 60.0
-    until = 0.0
-
-
 def _visit(event: dict[str, Any], settings: Settings) -> Visit | None:
     """The visitor's keyed fingerprints (docs/adr/0018), never the address itself. A key that cannot
     be read costs the evidence, never the redirect."""
-    if not settings.fingerprint_secret_id or time.monotonic() < KeyUnreadable.until:
+    if not settings.fingerprint_secret_id:
         return None
-    try:
-        key = fingerprint_key(aws.without_retries("secretsmanager"), settings.fingerprint_secret_id)
-    except (ClientError, BotoCoreError) as error:
-        KeyUnreadable.until = time.monotonic() + KeyUnreadable.RETRY_AFTER_S
-        logger.warning("click counted without its visitor: no fingerprint key", extra={"error": str(error)})
-        return None
+    key = fingerprint_key(aws.without_retries("secretsmanager"), settings.fingerprint_secret_id)
     if key is None:
         return None
     http = (event.get("requestContext") or {}).get("http") or {}

@@ -9,7 +9,8 @@ import pytest
 from botocore.exceptions import ClientError
 
 import track_click
-from referral_engine.adapters import aws
+from referral_engine import wiring
+from referral_engine.adapters import aws, fingerprint_secret
 from support.aws import AwsStack
 from support.events import LambdaContext, http_event, json_body
 from support.journey import (
@@ -167,7 +168,7 @@ def test_a_click_whose_key_cannot_be_read_redirects_and_stops_asking_for_a_while
 ) -> None:
     code = enrol(create_campaign()["id"])["code"]
     track_click.landing_targets.clear()
-    monkeypatch.setattr(track_click.KeyUnreadable, "until", 0.0)
+    monkeypatch.setattr(fingerprint_secret.Unreadable, "until", 0.0)
     event = http_event("track_click/get_referral_link", path=f"/r/{code}", path_parameters={"code": code})
     event["requestContext"]["http"] |= {"sourceIp": GRACE_IP, "userAgent": FIREFOX}
     asked: list[str] = []
@@ -189,6 +190,31 @@ def test_a_click_whose_key_cannot_be_read_redirects_and_stops_asking_for_a_while
     assert sum(int(item["clicks"]) for item in counted) == 3
     assert [name for item in counted for name in item if name.startswith("visit_")] == []
     track_click.landing_targets.clear()
+
+
+def test_a_signup_whose_key_cannot_be_read_is_judged_on_its_other_evidence(
+    stack: AwsStack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    advocate = enrol(create_campaign()["id"], "ada@example.com")
+    monkeypatch.setattr(fingerprint_secret.Unreadable, "until", 0.0)
+    asked: list[str] = []
+
+    def unavailable(model: Any, **_: Any) -> None:
+        asked.append(model.name)
+        raise ClientError({"Error": {"Code": "InternalServiceError", "Message": "down"}}, model.name)
+
+    secrets = wiring.services().fingerprint_secrets
+    secrets.meta.events.register("before-call.secrets-manager", unavailable)
+    try:
+        grace = sign_up(advocate["code"], "grace@example.org", ip=GRACE_IP, user_agent=FIREFOX)
+        alan = sign_up(advocate["code"], "ada+alt@example.com", ip=GRACE_IP, user_agent=FIREFOX)
+    finally:
+        secrets.meta.events.unregister("before-call.secrets-manager", unavailable)
+
+    assert (grace["status"], alan["status"]) == ("pending", "in_review")  # the email rule still sees Ada
+    assert asked == ["GetSecretValue"]  # once: the next signup within the minute does not ask
+    assert stack.items_of("device") == []
+    assert_nothing_raw(stack)
 
 
 CAMPAIGN_BODY = {

@@ -133,11 +133,14 @@ class Services:
         return CampaignService(self.campaign_store, self.participant_store)
 
     @cached_property
+    def fingerprint_secrets(self) -> Any:
+        """Without botocore's retries: a signup waits for no retried read of a key it can do without."""
+        return aws.without_retries("secretsmanager")
+
     def fingerprint_key(self) -> FingerprintKey | None:
         from referral_engine.adapters.fingerprint_secret import fingerprint_key
 
-        secret_id = self.settings.fingerprint_secret_id
-        return fingerprint_key(self._client("secretsmanager"), secret_id) if secret_id else None
+        return fingerprint_key(self.fingerprint_secrets, self.settings.fingerprint_secret_id or "")
 
     @cached_property
     def referrals(self) -> ReferralService:
@@ -150,7 +153,7 @@ class Services:
             self.referral_store,
             observability.correlation_id,
             evidence=DynamoSignupEvidence(self.table),
-            fingerprints=lambda: self.fingerprint_key,
+            fingerprints=self.fingerprint_key,
         )
 
     @cached_property
