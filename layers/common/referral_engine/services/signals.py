@@ -10,7 +10,7 @@ import msgspec
 
 from referral_engine.domain.errors import InvalidRequest, NotFound
 from referral_engine.domain.identifiers import normalise_code, normalise_email, sha256_hex
-from referral_engine.domain.models import Signal, SignalMatch, utcnow
+from referral_engine.domain.models import Signal, SignalKind, SignalMatch, utcnow
 from referral_engine.domain.money import CURRENCY_PATTERN, MAX_AMOUNT, check_money
 from referral_engine.domain.records import Record, json_values
 from referral_engine.domain.times import check_event_time
@@ -25,7 +25,7 @@ from referral_engine.ports import (
 )
 
 if TYPE_CHECKING:
-    from referral_engine.services.qualify_request import QualifyRequest
+    from referral_engine.services.qualify_request import QualifyRequest, ReverseRequest
 
 # msgspec's schema of a Decimal is a string; a number is read as well (Zapier sends either).
 Amount = Annotated[
@@ -139,6 +139,25 @@ class SignalService:
             occurred_at=request.occurred_at,
             received_at=utcnow(),
             correlation_id=self._correlation(),
+        )
+        return signal, self._inbox.accept(signal)
+
+    def reverse_referral(self, referral_id: str, request: ReverseRequest) -> tuple[Signal, bool]:
+        """A reversal reported through our API; returns the stored signal and False for a duplicate."""
+        referral = self._referrals.get(referral_id)
+        if referral is None:
+            raise NotFound(f"no referral {referral_id}")
+        event_id = request.event_id or _derived_event_id(referral_id, request.reason, request.occurred_at)
+        signal = Signal(
+            source="api",
+            event_id=f"{event_id}:reverse",
+            campaign_id=referral.campaign_id,
+            kind=SignalKind.REVERSE,
+            match=SignalMatch(referral_id=referral_id),
+            occurred_at=request.occurred_at,
+            received_at=utcnow(),
+            correlation_id=self._correlation(),
+            reason=request.reason,
         )
         return signal, self._inbox.accept(signal)
 
