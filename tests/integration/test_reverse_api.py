@@ -30,7 +30,9 @@ def reverse(referral_id: str, body: Any, headers: dict[str, str] | None = None) 
 
 def qualified_referral(stack: AwsStack) -> dict[str, Any]:
     referral = sign_up(enrol(create_campaign()["id"])["code"])
-    assert qualify_via_api(referral["id"], event_id="inv_1", amount="80.00", currency="USD")["statusCode"] == 202
+    assert (
+        qualify_via_api(referral["id"], event_id="inv_1", amount="80.00", currency="USD")["statusCode"] == 202
+    )
     run_qualify(stack)
     return referral
 
