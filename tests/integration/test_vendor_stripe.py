@@ -377,6 +377,13 @@ def legacy_invoice_paid(**changes: Any) -> bytes:
     return event("invoice.paid", age=600, charge=CHARGE, payment_intent=INTENT, **changes)
 
 
+def paid_by_legacy_invoice(stack: AwsStack, connection: dict[str, Any], *, rewarded: bool = False) -> None:
+    deliver(connection, legacy_invoice_paid())
+    run_qualify(stack)
+    if rewarded:
+        run_issue_reward(stack)
+
+
 def reversal_notes(stack: AwsStack, referral_id: str) -> list[str]:
     return [
         item["detail"]["reason"]
@@ -388,8 +395,7 @@ def reversal_notes(stack: AwsStack, referral_id: str) -> list[str]:
 def test_the_qualifying_payments_ids_are_recorded_on_the_referral(
     stack: AwsStack, referrals: dict[str, Any]
 ) -> None:
-    deliver(referrals["connection"], legacy_invoice_paid())
-    run_qualify(stack)
+    paid_by_legacy_invoice(stack, referrals["connection"])
 
     [referral] = [item for item in stack.items_of("referral") if item["id"] == referrals["grace"]["id"]]
     assert referral["payment_ids"] == [CHARGE, INTENT, "in_1MtHbELkdIwHu7ixl4OzzPMv"]
@@ -402,9 +408,7 @@ def test_a_refund_of_a_later_unrelated_payment_does_not_reverse_and_says_why(
     stack: AwsStack, referrals: dict[str, Any], reversed_events: ReadEvents
 ) -> None:
     connection, grace = referrals["connection"], referrals["grace"]
-    deliver(connection, legacy_invoice_paid())
-    run_qualify(stack)
-    run_issue_reward(stack)
+    paid_by_legacy_invoice(stack, connection, rewarded=True)
 
     # The same customer's next month is refunded: another charge, another payment intent
     later = event(
@@ -440,8 +444,7 @@ def test_a_dispute_finds_its_referral_by_the_payment_it_disputes(
     stack: AwsStack, referrals: dict[str, Any], reversed_events: ReadEvents
 ) -> None:
     connection, grace = referrals["connection"], referrals["grace"]
-    deliver(connection, legacy_invoice_paid())
-    run_qualify(stack)
+    paid_by_legacy_invoice(stack, connection)
 
     # No code, no email: only the disputed charge (Stripe's documented sample, on our charge)
     dispute = event("charge.dispute.created", amount=5000, charge=CHARGE, reason="fraudulent")

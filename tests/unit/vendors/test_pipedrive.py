@@ -383,10 +383,10 @@ def test_a_deal_moving_between_stages_or_lost_before_it_was_won_is_not_undone() 
     moved = edited("deal_stage_changed_v2", "data", stage_id=3)
     lost_open = json.loads(lost_after_won_v2())
     lost_open["previous"]["status"] = "open"
-    settings = {"reverse_when_undone": True}
+    stage, won = connection({"stage_id": 5}, reverse_when_undone=True), connection(reverse_when_undone=True)
 
-    assert adapter.normalise(request(moved), connection({"stage_id": 5}, **settings)).signals == []
-    assert adapter.normalise(request(json.dumps(lost_open).encode()), connection(**settings)).signals == []
+    assert adapter.normalise(request(moved), stage).signals == []
+    assert adapter.normalise(request(json.dumps(lost_open).encode()), won).signals == []
 
 
 def test_a_deal_lost_after_the_milestone_stage_reverses_a_stage_connection() -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
-from typing import TYPE_CHECKING, Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import msgspec
 
@@ -131,39 +131,37 @@ class SignalService:
 
     def qualify_referral(self, referral_id: str, request: QualifyRequest) -> tuple[Signal, bool]:
         """Returns the stored signal and False when it is a duplicate of one already stored."""
+        return self._from_api(
+            referral_id,
+            request.event_id or _derived_event_id(referral_id, request.amount, request.currency),
+            amount=request.amount,
+            currency=request.currency,
+            occurred_at=request.occurred_at,
+        )
+
+    def reverse_referral(self, referral_id: str, request: ReverseRequest) -> tuple[Signal, bool]:
+        """A reversal reported through our API; returns the stored signal and False for a duplicate."""
+        event_id = request.event_id or _derived_event_id(referral_id, request.reason, request.occurred_at)
+        return self._from_api(
+            referral_id,
+            f"{event_id}:reverse",
+            kind=SignalKind.REVERSE,
+            occurred_at=request.occurred_at,
+            reason=request.reason,
+        )
+
+    def _from_api(self, referral_id: str, event_id: str, **fields: Any) -> tuple[Signal, bool]:
         referral = self._referrals.get(referral_id)
         if referral is None:
             raise NotFound(f"no referral {referral_id}")
-        event_id = request.event_id or _derived_event_id(referral_id, request.amount, request.currency)
         signal = Signal(
             source="api",
             event_id=event_id,
             campaign_id=referral.campaign_id,
             match=SignalMatch(referral_id=referral_id),
-            amount=request.amount,
-            currency=request.currency,
-            occurred_at=request.occurred_at,
             received_at=utcnow(),
             correlation_id=self._correlation(),
-        )
-        return signal, self._inbox.accept(signal)
-
-    def reverse_referral(self, referral_id: str, request: ReverseRequest) -> tuple[Signal, bool]:
-        """A reversal reported through our API; returns the stored signal and False for a duplicate."""
-        referral = self._referrals.get(referral_id)
-        if referral is None:
-            raise NotFound(f"no referral {referral_id}")
-        event_id = request.event_id or _derived_event_id(referral_id, request.reason, request.occurred_at)
-        signal = Signal(
-            source="api",
-            event_id=f"{event_id}:reverse",
-            campaign_id=referral.campaign_id,
-            kind=SignalKind.REVERSE,
-            match=SignalMatch(referral_id=referral_id),
-            occurred_at=request.occurred_at,
-            received_at=utcnow(),
-            correlation_id=self._correlation(),
-            reason=request.reason,
+            **fields,
         )
         return signal, self._inbox.accept(signal)
 
