@@ -410,7 +410,11 @@ def _refund(charge: _Charge, milestone: StripeMilestone) -> _Mapped:
     )
     currency = charge.currency.upper()
     refunded = major_units(charge.amount_refunded, currency)
-    how = "in full" if full else f"in part ({refunded} {currency}, leaving {kept} below the milestone)"
+    how = (
+        "in full"
+        if full
+        else f"in part ({refunded} {currency}): the {kept} {currency} kept is below the milestone"
+    )
     return _Mapped(
         match=match,
         amount=refunded,
