@@ -317,6 +317,7 @@ class InMemoryReferralStore:
         *,
         despite: HeldReversal | None = None,
         payment_ids: Sequence[str] = (),
+        milestone_at: datetime | None = None,
     ) -> TransitionResult:
         REFERRALS.require(referral.status, ReferralStatus.QUALIFIED)
         with self.lock:
@@ -326,7 +327,9 @@ class InMemoryReferralStore:
             if current is not None and (None if hold is None else (hold.source, hold.event_id)) != seen:
                 # Like the adapter's condition on the held reversal (after the one on the status).
                 return TransitionResult(applied=False, current=current)
-            paid = {"payment_ids": list(payment_ids)} if payment_ids else {}
+            paid: dict[str, Any] = {"payment_ids": list(payment_ids)} if payment_ids else {}
+            if milestone_at is not None:
+                paid["milestone_at"] = milestone_at
             result = self._transition(
                 referral,
                 ReferralStatus.QUALIFIED,

@@ -139,3 +139,22 @@ def test_a_crm_milestone_undone_reverses_a_qualified_referral_with_its_reason(
     assert world.qualification.process(lost) is Outcome.REVERSED
     assert world.backend.publisher.reversals[0].reason == "the milestone was undone in hubspot"
     assert world.backend.referrals.reversals[referral.id].reason == "the milestone was undone in hubspot"
+
+
+def test_a_milestone_undone_before_the_milestone_was_reached_changes_nothing(
+    world: World, referral: Referral
+) -> None:
+    # HubSpot's earlier stage change, delivered after the win (a batch's signals are applied in any order)
+    won_at = utcnow() - timedelta(hours=1)
+    world.qualification.process(
+        signal(referral, "evt-won", SignalKind.QUALIFY, "hubspot", occurred_at=won_at)
+    )
+    earlier = signal(
+        referral, "evt-early-stage", SignalKind.REVERSE, "hubspot", occurred_at=won_at - timedelta(days=2)
+    )
+
+    assert world.qualification.process(earlier) is Outcome.IGNORED
+    assert world.referral(referral.id).status is ReferralStatus.QUALIFIED
+    assert world.referral(referral.id).milestone_at == won_at
+    [note] = notes(world, referral)
+    assert "before what qualified the referral" in note

@@ -158,9 +158,11 @@ class ReferralStore(Protocol):
         *,
         despite: HeldReversal | None = None,
         payment_ids: Sequence[str] = (),
+        milestone_at: datetime | None = None,
     ) -> TransitionResult:
         """pending → qualified, exactly once; otherwise returns the referral as it is. The qualifying
-        payment's ids are kept on it, and each finds it again (`by_payment_id`).
+        payment's ids are kept on it, and each finds it again (`by_payment_id`); `milestone_at` is when
+        the qualifying event happened.
 
         Not applied either while a reversal is held on the referral, unless it is `despite` (one the
         caller has read and found not to undo this payment): the referral is then returned `pending`.

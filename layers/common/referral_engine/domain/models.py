@@ -117,6 +117,7 @@ class Referral(Record):
     # The payment's ids (charge, payment intent, invoice) as its vendor named them, recorded at
     # qualification: a refund or dispute reverses only when it is about one of them (docs/adr/0021).
     payment_ids: list[str] = msgspec.field(default_factory=list)
+    milestone_at: datetime | None = None  # when the qualifying event happened, by its source's clock
     correlation_id: str | None = None  # the signup request's id (observability.py); None on older items
 
 

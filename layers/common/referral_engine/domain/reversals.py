@@ -66,15 +66,21 @@ def _kind(payment_id: str) -> str:
     return payment_id.partition("_")[0]
 
 
-def unrelated_payment(referral: Referral, signal: Signal) -> str | None:
-    """Why this reversal is not about the payment that qualified the referral, or None when it is (or
-    when there is nothing to tell them apart by)."""
-    if same_payment(referral.payment_ids, signal.payment_ids) is not False:
-        return None
-    return (
-        f"{reason_for(signal)}: its payment ({', '.join(signal.payment_ids)}) is not the one that "
-        f"qualified the referral ({', '.join(referral.payment_ids)})"
-    )
+def not_of_the_qualification(referral: Referral, signal: Signal) -> str | None:
+    """Why this reversal does not undo what qualified the referral, or None when it does (or when there
+    is nothing to tell them apart by): it names another payment, or it happened before the qualifying
+    event (a deal's earlier stage change delivered late; a refund of an earlier payment)."""
+    if same_payment(referral.payment_ids, signal.payment_ids) is False:
+        return (
+            f"{reason_for(signal)}: its payment ({', '.join(signal.payment_ids)}) is not the one that "
+            f"qualified the referral ({', '.join(referral.payment_ids)})"
+        )
+    if referral.milestone_at is not None and happened_at(signal) + CLOCK_SKEW < referral.milestone_at:
+        return (
+            f"{reason_for(signal)}: it happened at {happened_at(signal).isoformat()}, before what qualified "
+            f"the referral ({referral.milestone_at.isoformat()})"
+        )
+    return None
 
 
 class HeldReversal(Record):

@@ -10,6 +10,7 @@ decides again.
 
 from __future__ import annotations
 
+from datetime import UTC
 from enum import StrEnum
 from typing import Any
 
@@ -29,8 +30,9 @@ from referral_engine.domain.reversals import (
     HeldReversal,
     Reversal,
     can_be_held,
+    happened_at,
+    not_of_the_qualification,
     reason_for,
-    unrelated_payment,
 )
 from referral_engine.domain.states import REVERSIBLE
 from referral_engine.ports import CampaignStore, EventPublisher, ParticipantStore, ReferralStore
@@ -107,7 +109,12 @@ class QualificationService:
             )
             require_moves(self._referrals, referral, audit)
             result = self._referrals.mark_qualified(
-                referral, signal.key, audit, despite=despite, payment_ids=signal.payment_ids
+                referral,
+                signal.key,
+                audit,
+                despite=despite,
+                payment_ids=signal.payment_ids,
+                milestone_at=happened_at(signal).astimezone(UTC),
             )
             if result.applied:
                 self._announce(result.current, signal)
@@ -207,7 +214,7 @@ class QualificationService:
                 )
             if status is ReferralStatus.PENDING:
                 outcome = self._hold(referral, signal)
-            elif status in REVERSIBLE and (unrelated := unrelated_payment(referral, signal)):
+            elif status in REVERSIBLE and (unrelated := not_of_the_qualification(referral, signal)):
                 return self._reversal_ignored(referral, signal, unrelated)
             elif status in REVERSIBLE:
                 outcome = self._mark_reversed(referral, signal)

@@ -173,6 +173,7 @@ class DynamoReferralStore:
         *,
         despite: HeldReversal | None = None,
         payment_ids: Sequence[str] = (),
+        milestone_at: datetime | None = None,
     ) -> TransitionResult:
         qualified_at = audit.at
         if despite is None:  # and no reversal may be waiting for this payment
@@ -184,7 +185,9 @@ class DynamoReferralStore:
                 {"#hold": _HOLD, "#source": "source", "#event_id": "event_id"},
             )
         payment_ids = list(dict.fromkeys(payment_ids))  # one write per item in a transaction
-        paid = {"payment_ids": payment_ids} if payment_ids else {}
+        paid: dict[str, Any] = {"payment_ids": payment_ids} if payment_ids else {}
+        if milestone_at is not None:
+            paid["milestone_at"] = milestone_at
         return self._transition(
             referral,
             ReferralStatus.QUALIFIED,
