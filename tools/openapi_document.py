@@ -102,6 +102,7 @@ LINKS: dict[tuple[str, str, str], dict[str, Link]] = {
     ("POST", "/v1/referrals", "201"): {
         "GetReferral": _by_id("GET", "/v1/referrals/{referral_id}"),
         "QualifyReferral": _by_id("POST", "/v1/referrals/{referral_id}/qualify"),
+        "ReverseReferral": _by_id("POST", "/v1/referrals/{referral_id}/reverse"),
     },
     ("POST", "/v1/campaigns/{campaign_id}/connections", "201"): {
         "GetConnection": _by_id("GET", "/v1/connections/{connection_id}"),

@@ -21,7 +21,7 @@ from referral_engine.domain.subscriptions import SUBSCRIPTION_EVENTS, Subscripti
 from referral_engine.observability import Count, count, logger, publish_metrics
 from referral_engine.services.campaigns import NewAdvocate, NewCampaign
 from referral_engine.services.connections import NewConnection, SecretRotation
-from referral_engine.services.qualify_request import QualifyRequest
+from referral_engine.services.qualify_request import QualifyRequest, ReverseRequest
 from referral_engine.services.referrals import NewSignup
 from referral_engine.services.subscription_request import NewSubscription
 from referral_engine.services.subscriptions import MAX_SAMPLES
@@ -191,6 +191,30 @@ def qualify(referral_id: ReferralId, event: Annotated[QualifyRequest | None, Bod
     signal, accepted = wiring.signals().qualify_referral(referral_id, event or QualifyRequest())
     logger.info("qualification accepted", extra={"referral_id": referral_id, "duplicate": not accepted})
     return _json(202, {"referral_id": referral_id, "signal_id": signal.key, "duplicate": not accepted})
+
+
+@app.post(
+    "/v1/referrals/<referral_id>/reverse",
+    summary="Report a reversal",
+    description="A refund, a chargeback or a cancelled order undoes the referral's qualification: stored "
+    "at once and applied asynchronously (a qualified or rewarded referral is reversed, its rewards clawed "
+    "back; one still pending holds it until the payment it undoes comes); deduplicated on `event_id`.",
+    tags=["referrals"],
+    security=API_KEY,
+    responses=answers({202: "Accepted (or a duplicate of an accepted reversal)."}, *WITH_BODY, 404),
+)
+def reverse(referral_id: ReferralId, reversal: Annotated[ReverseRequest, Body()]) -> Response[str]:
+    signal, accepted = wiring.signals().reverse_referral(referral_id, reversal)
+    logger.info("reversal accepted", extra={"referral_id": referral_id, "duplicate": not accepted})
+    return _json(
+        202,
+        {
+            "referral_id": referral_id,
+            "signal_id": signal.key,
+            "reason": signal.reason,
+            "duplicate": not accepted,
+        },
+    )
 
 
 @app.post(

@@ -125,7 +125,8 @@ ROUTES = [
         generic,
         summary="Report a qualifying event (query string)",
         description="A campaign's generic hook, for automation tools: which referral (`code` or `email`), "
-        "an `event_id` to deduplicate on, and the amount.",
+        "an `event_id` to deduplicate on, and the amount; `event=reverse` (with a `reason`) reports a refund "
+        "or cancellation instead.",
         answers=_GENERIC_ANSWERS,
         errors=_GENERIC_ERRORS,
         query=GenericHookRequest,

@@ -75,6 +75,15 @@ def test_the_journey_over_http(local_stack: RunningStack) -> None:
     )
     shown = stack.get(f"/v1/referrals/{by_api['id']}").json()
     assert sorted(r["recipient"] for r in shown["rewards"]) == ["advocate", "friend"]
+
+    # The business reports a refund through the API: the referral view shows it reversed (ADR 0021)
+    refund = stack.post(
+        f"/v1/referrals/{by_api['id']}/reverse", {"reason": "order refunded", "event_id": "rf_1"}
+    )
+    assert refund.status_code == 202
+    stack.wait_for(
+        lambda: status_of(stack, by_api["id"]), lambda status: status == "reversed", what="the reversal"
+    )
     log = stack.log()
     for function in ("api", "track_click", "inbound_webhook", "qualify", "issue_reward"):
         assert f"  {function} " in log

@@ -63,6 +63,7 @@ ROUTES = {
     ("POST", "/v1/referrals", "ApiFunction"),
     ("GET", "/v1/referrals/{referral_id}", "ApiFunction"),
     ("POST", "/v1/referrals/{referral_id}/qualify", "ApiFunction"),
+    ("POST", "/v1/referrals/{referral_id}/reverse", "ApiFunction"),
     ("GET", "/hooks/generic/{hook_id}", "InboundWebhookFunction"),
     ("POST", "/hooks/generic/{hook_id}", "InboundWebhookFunction"),
     ("POST", "/hooks/{source}/{hook_id}", "InboundWebhookFunction"),

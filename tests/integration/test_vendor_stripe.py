@@ -235,7 +235,9 @@ def test_a_refund_after_the_reward_reverses_the_referral_and_tells_the_bus(
     [announced] = reversed_events()
     detail = announced["detail"]
     assert announced["detail-type"] == "referral.reversed"
-    assert parse(ReferralReversed, detail).reason == "a refund or chargeback reported by stripe"
+    assert parse(ReferralReversed, detail).reason == (
+        "Stripe refunded charge ch_3MmlLrLkdIwHu7ix0snN0B15 in full"
+    )
     assert (detail["referral_id"], detail["campaign_id"]) == (grace["id"], referrals["campaign"]["id"])
     assert (detail["previous_status"], detail["rewards_issued"]) == ("rewarded", True)
     assert detail["signal"] == {
@@ -364,3 +366,115 @@ def test_a_payment_after_an_early_refund_is_a_new_one_and_qualifies(
     assert rewarded == [{"referral_id": grace["id"], "outcome": "issued"}]
     assert status_of(grace) == "rewarded"
     assert reversed_events() == []
+
+
+# Matching a refund or dispute to the payment that qualified (docs/adr/0021). Invoices of API versions
+# before 2025-03-31.basil name their charge and payment intent; a Checkout Session its payment intent.
+CHARGE, INTENT = "ch_3MmlLrLkdIwHu7ix0snN0B15", "pi_3MtwBwLkdIwHu7ix28a3tqPa"
+
+
+def legacy_invoice_paid(**changes: Any) -> bytes:
+    return event("invoice.paid", age=600, charge=CHARGE, payment_intent=INTENT, **changes)
+
+
+def paid_by_legacy_invoice(stack: AwsStack, connection: dict[str, Any], *, rewarded: bool = False) -> None:
+    deliver(connection, legacy_invoice_paid())
+    run_qualify(stack)
+    if rewarded:
+        run_issue_reward(stack)
+
+
+def reversal_notes(stack: AwsStack, referral_id: str) -> list[str]:
+    return [
+        item["detail"]["reason"]
+        for item in stack.items_of("audit")
+        if item["pk"] == f"REFERRAL#{referral_id}" and item["action"] == "signal.reversal_ignored"
+    ]
+
+
+def test_the_qualifying_payments_ids_are_recorded_on_the_referral(
+    stack: AwsStack, referrals: dict[str, Any]
+) -> None:
+    paid_by_legacy_invoice(stack, referrals["connection"])
+
+    [referral] = [item for item in stack.items_of("referral") if item["id"] == referrals["grace"]["id"]]
+    assert referral["payment_ids"] == [CHARGE, INTENT, "in_1MtHbELkdIwHu7ixl4OzzPMv"]
+    claims = [item for item in stack.items() if item["pk"].startswith("PAYMENT#")]
+    assert {claim["referral_id"] for claim in claims} == {referrals["grace"]["id"]}
+    assert len(claims) == 3
+
+
+def test_a_refund_of_a_later_unrelated_payment_does_not_reverse_and_says_why(
+    stack: AwsStack, referrals: dict[str, Any], reversed_events: ReadEvents
+) -> None:
+    connection, grace = referrals["connection"], referrals["grace"]
+    paid_by_legacy_invoice(stack, connection, rewarded=True)
+
+    # The same customer's next month is refunded: another charge, another payment intent
+    later = event(
+        "charge.refunded",
+        event_id="evt_refund_of_month_two",
+        id="ch_3MonthTwoCharge0000000001",
+        payment_intent="pi_3MonthTwoIntent0000000001",
+        amount=5000,
+        amount_captured=5000,
+        amount_refunded=5000,
+    )
+    assert deliver(connection, later)["statusCode"] == 200
+    assert run_qualify(stack)["batchItemFailures"] == []
+
+    assert status_of(grace) == "rewarded"
+    assert reversed_events() == []
+    [note] = reversal_notes(stack, grace["id"])
+    assert "ch_3MonthTwoCharge0000000001" in note
+    assert "is not the one that qualified the referral" in note
+
+    # The refund of the payment that qualified does reverse it
+    own = event(
+        "charge.refunded", payment_intent=INTENT, amount=5000, amount_captured=5000, amount_refunded=5000
+    )
+    deliver(connection, own)
+    run_qualify(stack)
+    assert status_of(grace) == "reversed"
+    [announced] = reversed_events()
+    assert announced["detail"]["reason"] == f"Stripe refunded charge {CHARGE} in full"
+
+
+def test_a_dispute_finds_its_referral_by_the_payment_it_disputes(
+    stack: AwsStack, referrals: dict[str, Any], reversed_events: ReadEvents
+) -> None:
+    connection, grace = referrals["connection"], referrals["grace"]
+    paid_by_legacy_invoice(stack, connection)
+
+    # No code, no email: only the disputed charge (Stripe's documented sample, on our charge)
+    dispute = event("charge.dispute.created", amount=5000, charge=CHARGE, reason="fraudulent")
+    assert deliver(connection, dispute)["statusCode"] == 200
+    assert run_qualify(stack)["batchItemFailures"] == []
+
+    assert stack.exceptions() == []
+    assert status_of(grace) == "reversed"
+    [announced] = reversed_events()
+    assert announced["detail"]["reason"] == f"a Stripe dispute (fraudulent) of {CHARGE}"
+    assert status_of(referrals["linus"]) == "pending"
+
+
+def test_a_held_refund_of_another_payment_does_not_undo_the_payment_that_comes(
+    stack: AwsStack, referrals: dict[str, Any]
+) -> None:
+    connection, grace = referrals["connection"], referrals["grace"]
+    other = event(
+        "charge.refunded",
+        id="ch_3EarlierOtherCharge000001",
+        payment_intent="pi_3EarlierOtherIntent000001",
+        amount=5000,
+        amount_captured=5000,
+        amount_refunded=5000,
+    )
+    deliver(connection, other)
+    run_qualify(stack)
+    assert "referral.reversal_held" in audit_actions(stack, grace["id"])
+
+    deliver(connection, legacy_invoice_paid())  # paid before that refund, but another payment
+    run_qualify(stack)
+
+    assert status_of(grace) == "qualified"

@@ -59,6 +59,8 @@ from referral_engine.services.rewards import RewardService
 from referral_engine.services.signals import SignalService
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from referral_engine import ports
 
 
@@ -215,6 +217,7 @@ class InMemoryReferralStore:
         self.lock = participants.lock
         self.referrals: dict[str, Referral] = {}
         self.external_ids: dict[tuple[str, str], str] = {}  # (campaign id, "source:id") → referral id
+        self.payments: dict[tuple[str, str], str] = {}  # (campaign id, payment id) → referral id
         self.rewards: dict[tuple[str, str], Reward] = {}  # (referral id, recipient) → reward
         self.audit: dict[tuple[str, str, str], AuditEntry] = {}  # (referral id, iso time, action)
         self.holds: dict[str, HeldReversal] = {}  # referral id → the reversal held on it
@@ -265,6 +268,11 @@ class InMemoryReferralStore:
             referral_id = self.external_ids.get((campaign_id, external_id))
             return None if referral_id is None else self.referrals.get(referral_id)
 
+    def by_payment_id(self, campaign_id: str, payment_id: str) -> Referral | None:
+        with self.lock:
+            referral_id = self.payments.get((campaign_id, payment_id))
+            return None if referral_id is None else self.referrals.get(referral_id)
+
     def page(
         self,
         campaign_id: str,
@@ -308,6 +316,8 @@ class InMemoryReferralStore:
         audit: AuditEntry,
         *,
         despite: HeldReversal | None = None,
+        payment_ids: Sequence[str] = (),
+        milestone_at: datetime | None = None,
     ) -> TransitionResult:
         REFERRALS.require(referral.status, ReferralStatus.QUALIFIED)
         with self.lock:
@@ -317,12 +327,19 @@ class InMemoryReferralStore:
             if current is not None and (None if hold is None else (hold.source, hold.event_id)) != seen:
                 # Like the adapter's condition on the held reversal (after the one on the status).
                 return TransitionResult(applied=False, current=current)
-            return self._transition(
+            paid: dict[str, Any] = {"payment_ids": list(payment_ids)} if payment_ids else {}
+            if milestone_at is not None:
+                paid["milestone_at"] = milestone_at
+            result = self._transition(
                 referral,
                 ReferralStatus.QUALIFIED,
-                {"qualified_at": audit.at, "qualified_by": signal_key},
+                {"qualified_at": audit.at, "qualified_by": signal_key, **paid},
                 audit,
             )
+            if result.applied:
+                for payment_id in payment_ids:
+                    self.payments[(referral.campaign_id, payment_id)] = referral.id
+            return result
 
     def record_rewards(
         self, referral: Referral, rewards: list[Reward], audit: AuditEntry

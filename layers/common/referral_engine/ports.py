@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal, Protocol
@@ -135,6 +135,8 @@ class ReferralStore(Protocol):
     def get(self, referral_id: str) -> Referral | None: ...
     def history(self, referral_id: str) -> ReferralHistory | None: ...
     def by_external_id(self, campaign_id: str, external_id: str) -> Referral | None: ...
+    def by_payment_id(self, campaign_id: str, payment_id: str) -> Referral | None:
+        """The referral a payment (a charge, payment intent or invoice id) qualified."""
 
     def page(
         self,
@@ -155,8 +157,12 @@ class ReferralStore(Protocol):
         audit: AuditEntry,
         *,
         despite: HeldReversal | None = None,
+        payment_ids: Sequence[str] = (),
+        milestone_at: datetime | None = None,
     ) -> TransitionResult:
-        """pending → qualified, exactly once; otherwise returns the referral as it is.
+        """pending → qualified, exactly once; otherwise returns the referral as it is. The qualifying
+        payment's ids are kept on it, and each finds it again (`by_payment_id`); `milestone_at` is when
+        the qualifying event happened.
 
         Not applied either while a reversal is held on the referral, unless it is `despite` (one the
         caller has read and found not to undo this payment): the referral is then returned `pending`.

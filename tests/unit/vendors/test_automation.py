@@ -195,6 +195,7 @@ def test_a_zap_for_a_refund_is_a_reverse_signal() -> None:
     assert signal.kind is SignalKind.REVERSE
     assert signal.event_id == "re_3MmlLrLkdIwHu7ix0vHkCEWz:reverse"
     assert signal.match == SignalMatch(external_id=CUSTOMER)
+    assert signal.reason == "Stripe refund re_3MmlLrLkdIwHu7ix0vHkCEWz: requested_by_customer"
     assert (signal.amount, signal.currency) == (Decimal("50.00"), "USD")
     assert signal.occurred_at == REFUNDED_AT
 
@@ -358,3 +359,16 @@ def test_an_authentic_but_unusable_call_is_malformed(body: bytes, problem: str) 
 def test_the_reason_names_the_tool() -> None:
     with pytest.raises(MalformedWebhook, match="a make call is a JSON object"):
         make.normalise(request(b"{not json", source="make"), connection("make"))
+
+
+def test_a_reason_is_a_reversals_only_and_an_empty_one_is_none() -> None:
+    paid = zap(edited("zapier", "qualify_invoice_paid", reason="first invoice")).signals[0]
+    blank = zap(edited("zapier", "reverse_refund", reason="  ")).signals[0]
+
+    assert paid.reason is None  # a qualification has no reason to keep
+    assert blank.reason is None  # Zapier sends "" for a mapped field left empty
+
+
+def test_a_reason_longer_than_500_characters_is_refused() -> None:
+    with pytest.raises(MalformedWebhook, match="reason"):
+        zap(edited("zapier", "reverse_refund", reason="x" * 501))

@@ -544,3 +544,62 @@ def test_a_workflow_call_from_another_portal_is_ignored() -> None:
     body = sample("workflow_contact_all_properties.json")  # portal-id 62515
     assert adapter.normalise(request(body), connection(settings={"portal_id": 33})).signals == []
     assert adapter.normalise(request(body), connection(settings={"portal_id": 62515})).signals
+
+
+# ---------------------------------------------------------------- milestones undone (docs/adr/0021)
+UNDONE = {"reverse_when_undone": True}
+
+
+def lost_deal_batch() -> bytes:
+    """HubSpot's deal.propertyChange as documented: the new `propertyValue` only, no previous value."""
+    [won, _] = json.loads(sample("app_webhook_deal_closedwon.json"))
+    lost = {**won, "eventId": 1912379001, "occurredAt": won["occurredAt"] + 86_400_000}
+    lost["propertyValue"] = "closedlost"
+    return json.dumps([won, lost]).encode()
+
+
+def test_a_deal_moved_off_the_won_stage_reverses_when_the_connection_asks() -> None:
+    normalised = adapter.normalise(request(lost_deal_batch()), connection(DEAL_WON, UNDONE))
+
+    won, lost = normalised.signals
+    assert (won.kind, lost.kind) == (SignalKind.QUALIFY, SignalKind.REVERSE)
+    assert lost.match.external_id == won.match.external_id == "hubspot_deal:17208465803"
+    assert lost.event_id != won.event_id
+    assert (
+        lost.reason
+        == "HubSpot deal 17208465803: dealstage moved to closedlost, off the milestone (closedwon)"
+    )
+    assert lost.occurred_at == datetime(2025, 1, 2, 14, 40, tzinfo=UTC)
+    assert normalised.ignored == []
+
+
+def test_without_the_setting_a_deal_moved_off_the_stage_is_only_ignored() -> None:
+    normalised = adapter.normalise(request(lost_deal_batch()), connection(DEAL_WON))
+    assert [signal.kind for signal in normalised.signals] == [SignalKind.QUALIFY]
+    assert normalised.ignored == ["event 1: dealstage changed to a value that is not the milestone's"]
+
+
+def test_values_that_still_count_are_not_undone() -> None:
+    body = sample("app_webhook_contact_customer.json").replace(b'"customer"', b'"evangelist"')
+    milestone = {**CONTACT_CUSTOMER, "value": ["customer", "evangelist"]}
+    [signal] = adapter.normalise(request(body), connection(milestone, UNDONE)).signals
+    assert signal.kind is SignalKind.QUALIFY
+
+
+def test_a_workflow_body_for_a_lost_deal_reverses_when_the_connection_asks() -> None:
+    body = sample("workflow_deal_custom_body.json").replace(b'"closedwon"', b'"closedlost"')
+
+    [signal] = adapter.normalise(request(body), connection(DEAL_WON, UNDONE)).signals
+    ignored = adapter.normalise(request(body), connection(DEAL_WON)).ignored
+
+    assert signal.kind is SignalKind.REVERSE
+    assert signal.match.external_id == "hubspot_deal:46789043"
+    assert signal.event_id.endswith("-undone")
+    assert "closedlost" in (signal.reason or "")
+    assert ignored == ["dealstage is not at a milestone value"]
+
+
+def test_reverse_when_undone_must_be_a_boolean() -> None:
+    adapter.validate_connection(DEAL_WON, UNDONE)
+    with pytest.raises(ValueError, match="reverse_when_undone"):
+        adapter.validate_connection(DEAL_WON, {"reverse_when_undone": "yes"})

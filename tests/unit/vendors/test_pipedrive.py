@@ -338,3 +338,65 @@ def test_odd_money_is_left_out() -> None:
 def test_an_authentic_but_unreadable_call_is_malformed(body: bytes) -> None:
     with pytest.raises(MalformedWebhook):
         adapter.normalise(request(body), connection())
+
+
+# ---------------------------------------------------------------- milestones undone (docs/adr/0021)
+LOST_AT = "2026-12-01T10:02:03Z"
+
+
+def lost_after_won_v2() -> bytes:
+    """A won deal marked lost, as webhooks v2 sends it: `previous` holds the fields that changed."""
+    body = json.loads(raw("deal_won_v2"))
+    body["data"].update(status="lost", lost_time=LOST_AT, update_time=LOST_AT, lost_reason="Went elsewhere")
+    body["previous"] = {"status": "won", "lost_time": None, "update_time": "2026-11-23T20:15:04Z"}
+    return json.dumps(body).encode()
+
+
+def lost_after_won_v1() -> bytes:
+    """The same change in webhooks v1: `previous` is the whole deal before it."""
+    body = json.loads(raw("deal_updated_v1"))
+    body["previous"] = {**body["current"]}
+    body["current"].update(status="lost", lost_time="2026-12-01 10:02:03", update_time="2026-12-01 10:02:03")
+    return json.dumps(body).encode()
+
+
+def test_a_won_deal_that_is_lost_reverses_when_the_connection_asks() -> None:
+    [v2] = adapter.normalise(request(lost_after_won_v2()), connection(reverse_when_undone=True)).signals
+    [v1] = adapter.normalise(request(lost_after_won_v1()), connection(reverse_when_undone=True)).signals
+
+    assert v2.kind is SignalKind.REVERSE
+    assert v2.reason == "Pipedrive deal 1042 went from won to lost"
+    assert v2.match == SignalMatch(external_id="pipedrive:3311")
+    assert v2.occurred_at == datetime(2026, 12, 1, 10, 2, 3, tzinfo=UTC)
+    assert (
+        v2.event_id == v1.event_id == "deal-1042-won-undone-2026-12-01T10:02:03+00:00"
+    )  # v1/v2 twins collapse
+
+
+def test_without_the_setting_a_lost_deal_is_only_ignored() -> None:
+    normalised = adapter.normalise(request(lost_after_won_v2()), connection())
+    assert normalised.signals == []
+    assert normalised.ignored == ["deal 1042 has not reached the milestone"]
+
+
+def test_a_deal_moving_between_stages_or_lost_before_it_was_won_is_not_undone() -> None:
+    moved = edited("deal_stage_changed_v2", "data", stage_id=3)
+    lost_open = json.loads(lost_after_won_v2())
+    lost_open["previous"]["status"] = "open"
+    stage, won = connection({"stage_id": 5}, reverse_when_undone=True), connection(reverse_when_undone=True)
+
+    assert adapter.normalise(request(moved), stage).signals == []
+    assert adapter.normalise(request(json.dumps(lost_open).encode()), won).signals == []
+
+
+def test_a_deal_lost_after_the_milestone_stage_reverses_a_stage_connection() -> None:
+    stage = connection({"stage_id": 5}, reverse_when_undone=True)
+    [signal] = adapter.normalise(request(lost_after_won_v2()), stage).signals
+    assert signal.kind is SignalKind.REVERSE
+    assert signal.event_id.startswith("deal-1042-stage-5-undone-")
+
+
+def test_reverse_when_undone_must_be_a_boolean() -> None:
+    adapter.validate_connection({"status": "won"}, {"username": USERNAME, "reverse_when_undone": True})
+    with pytest.raises(ValueError, match="reverse_when_undone"):
+        adapter.validate_connection({"status": "won"}, {"username": USERNAME, "reverse_when_undone": "yes"})

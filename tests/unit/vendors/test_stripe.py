@@ -474,3 +474,49 @@ def test_stripe_connections_take_no_settings() -> None:
 
 def test_the_milestone_normalises_the_currency() -> None:
     assert parse(StripeMilestone, {"min_amount": "1", "currency": "usd"}).currency == "USD"
+
+
+# --------------------------------------------------------- the payment's ids and reasons (ADR 0021)
+
+
+def test_each_event_names_the_payment_it_is_about() -> None:
+    # Stripe's documented objects (API version 2025-03-31.basil: an invoice names no charge)
+    assert only_signal(sample("invoice.paid")).payment_ids == ["in_1MtHbELkdIwHu7ixl4OzzPMv"]
+    checkout = only_signal(sample("checkout.session.completed"), {"events": ["checkout.session.completed"]})
+    assert checkout.payment_ids == ["pi_3MtwBwLkdIwHu7ix28a3tqPa"]
+    assert only_signal(sample("charge.refunded")).payment_ids == ["ch_3MmlLrLkdIwHu7ix0snN0B15"]
+    assert only_signal(sample("charge.dispute.created")).payment_ids == ["ch_1AZtxr2eZvKYlo2CJDX8whov"]
+
+
+def test_an_invoice_of_an_older_api_version_names_its_charge_and_payment_intent() -> None:
+    # Before 2025-03-31.basil an Invoice had `charge` and `payment_intent`, possibly expanded
+    legacy = with_object(
+        "invoice.paid", charge={"id": "ch_3Legacy", "object": "charge"}, payment_intent="pi_3Legacy"
+    )
+    assert only_signal(legacy).payment_ids == ["ch_3Legacy", "pi_3Legacy", "in_1MtHbELkdIwHu7ixl4OzzPMv"]
+    refund = with_object(
+        "charge.refunded", payment_intent="pi_3Legacy", invoice="in_1MtHbELkdIwHu7ixl4OzzPMv"
+    )
+    assert only_signal(refund).payment_ids == [
+        "ch_3MmlLrLkdIwHu7ix0snN0B15",
+        "pi_3Legacy",
+        "in_1MtHbELkdIwHu7ixl4OzzPMv",
+    ]
+
+
+def test_a_reversal_says_what_stripe_reported_and_a_payment_says_nothing() -> None:
+    partial = with_object("charge.refunded", amount=10000, amount_captured=10000, amount_refunded=4000)
+    partial["data"]["object"]["refunded"] = False
+    dispute = with_object("charge.dispute.created", payment_intent="pi_3D", reason="fraudulent")
+
+    assert only_signal(sample("charge.refunded")).reason == (
+        "Stripe refunded charge ch_3MmlLrLkdIwHu7ix0snN0B15 in full"
+    )
+    assert only_signal(partial, {"min_amount": "60.01", "currency": "USD"}).reason == (
+        "Stripe refunded charge ch_3MmlLrLkdIwHu7ix0snN0B15 in part (40.00 USD): the 60.00 USD kept is below "
+        "the milestone"
+    )
+    assert (
+        only_signal(dispute).reason == "a Stripe dispute (fraudulent) of ch_1AZtxr2eZvKYlo2CJDX8whov, pi_3D"
+    )
+    assert only_signal(sample("invoice.paid")).reason is None

@@ -114,6 +114,10 @@ class Referral(Record):
     qualified_by: str | None = None  # the signal key that qualified it
     reversed_at: datetime | None = None
     reversed_by: str | None = None  # the signal key of the refund or chargeback
+    # The payment's ids (charge, payment intent, invoice) as its vendor named them, recorded at
+    # qualification: a refund or dispute reverses only when it is about one of them (docs/adr/0021).
+    payment_ids: list[str] = msgspec.field(default_factory=list)
+    milestone_at: datetime | None = None  # when the qualifying event happened, by its source's clock
     correlation_id: str | None = None  # the signup request's id (observability.py); None on older items
 
 
@@ -202,6 +206,8 @@ class Signal(Record):
     received_at: datetime
     redrive_of: str | None = None  # the event id of the signal an admin redrove as this one
     correlation_id: str | None = None  # the id of the request that delivered it (observability.py)
+    reason: str | None = None  # a reversal's reason, in the words of whoever reported it
+    payment_ids: list[str] = msgspec.field(default_factory=list)  # the payment it is about (Stripe)
 
     def __post_init__(self) -> None:
         if not 0 < len(self.event_id) <= MAX_EVENT_ID:

@@ -7,17 +7,30 @@ meets the held reversal when it happened no later than the reversal did (a refun
 payment made before it): the referral then goes through `qualified` straight to `reversed` in one
 write, is never announced as qualified, and no reward is issued. A payment made after the held
 reversal is a new one: it qualifies the referral as usual.
+
+Only a payment's reversal is held. A CRM's "milestone undone" (a deal won, then lost) undoes a
+qualification that happened: on a referral that never reached the milestone it means nothing (a deal
+moving between early stages is not a refund) and is ignored with an audit note. When both the
+qualifying payment and the reversal name their payment (Stripe's charge, payment intent and invoice
+ids), the reversal applies — or meets a held one — only when they share one: a refund of a later,
+unrelated payment leaves the referral as it is (docs/adr/0021).
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
 
+import msgspec
+
 from referral_engine.domain.events import SignalRef
 from referral_engine.domain.milestone import CLOCK_SKEW
-from referral_engine.domain.models import ReferralStatus, Signal, check_aware
+from referral_engine.domain.models import Referral, ReferralStatus, Signal, check_aware
 from referral_engine.domain.records import Record
+
+# The sources whose reversal is a milestone undone in a CRM, never a payment's refund.
+MILESTONE_SOURCES = frozenset({"hubspot", "salesforce", "pipedrive", "zoho", "intercom"})
 
 
 def happened_at(signal: Signal) -> datetime:
@@ -26,7 +39,48 @@ def happened_at(signal: Signal) -> datetime:
 
 
 def reason_for(signal: Signal) -> str:
+    """The reason its source gave (a caller's text, Stripe's refund or dispute, the CRM's stage)."""
+    if signal.reason:
+        return signal.reason
+    if signal.source in MILESTONE_SOURCES:
+        return f"the milestone was undone in {signal.source}"
     return f"a refund or chargeback reported by {signal.source}"
+
+
+def can_be_held(signal: Signal) -> bool:
+    """A payment's reversal may come before the payment it undoes and waits for it on a pending referral;
+    a milestone undone applies only to a referral that reached it (qualified or rewarded)."""
+    return signal.source not in MILESTONE_SOURCES
+
+
+def same_payment(recorded: Sequence[str], reported: Sequence[str]) -> bool | None:
+    """Whether two sets of payment ids name one payment; None when they share no kind of id to compare
+    (an id's kind is its prefix: Stripe's `ch_` charges, `pi_` payment intents, `in_` invoices)."""
+    kinds = {_kind(one) for one in recorded} & {_kind(one) for one in reported}
+    if not kinds:
+        return None
+    return any(one in reported for one in recorded if _kind(one) in kinds)
+
+
+def _kind(payment_id: str) -> str:
+    return payment_id.partition("_")[0]
+
+
+def not_of_the_qualification(referral: Referral, signal: Signal) -> str | None:
+    """Why this reversal does not undo what qualified the referral, or None when it does (or when there
+    is nothing to tell them apart by): it names another payment, or it happened before the qualifying
+    event (a deal's earlier stage change delivered late; a refund of an earlier payment)."""
+    if same_payment(referral.payment_ids, signal.payment_ids) is False:
+        return (
+            f"{reason_for(signal)}: its payment ({', '.join(signal.payment_ids)}) is not the one that "
+            f"qualified the referral ({', '.join(referral.payment_ids)})"
+        )
+    if referral.milestone_at is not None and happened_at(signal) + CLOCK_SKEW < referral.milestone_at:
+        return (
+            f"{reason_for(signal)}: it happened at {happened_at(signal).isoformat()}, before what qualified "
+            f"the referral ({referral.milestone_at.isoformat()})"
+        )
+    return None
 
 
 class HeldReversal(Record):
@@ -42,6 +96,7 @@ class HeldReversal(Record):
     occurred_at: datetime  # when the refund or chargeback happened
     held_at: datetime
     reason: str
+    payment_ids: list[str] = msgspec.field(default_factory=list)
 
     def __post_init__(self) -> None:
         check_aware("occurred_at", self.occurred_at)
@@ -57,6 +112,7 @@ class HeldReversal(Record):
             occurred_at=happened_at(signal).astimezone(UTC),  # stored as text that must sort
             held_at=held_at.astimezone(UTC),
             reason=reason_for(signal),
+            payment_ids=list(signal.payment_ids),
         )
 
     @property
@@ -71,7 +127,10 @@ class HeldReversal(Record):
         )
 
     def undoes(self, payment: Signal) -> bool:
-        """Whether this reversal can be the undoing of `payment`: the payment happened before it."""
+        """Whether this reversal can be the undoing of `payment`: the payment happened before it, and is
+        the one refunded when both name their payment."""
+        if same_payment(payment.payment_ids, self.payment_ids) is False:
+            return False
         return happened_at(payment) <= self.occurred_at + CLOCK_SKEW
 
     def supersedes(self, other: HeldReversal) -> bool:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from referral_engine.domain.errors import Conflict, InvalidRequest, NotFound
 from referral_engine.domain.identifiers import new_id, new_secret_token
@@ -23,8 +23,15 @@ class NewConnection(BaseModel):
     source: Source
     # The vendor's own (Stripe's whsec_…, HubSpot's client secret: required), else we make one.
     secret: Secret | None = None
-    milestone: dict[str, Any] = {}
-    settings: dict[str, Any] = {}
+    milestone: dict[str, Any] = Field(
+        default={}, description="The milestone in the vendor's terms, checked by its adapter (README)."
+    )
+    settings: dict[str, Any] = Field(
+        default={},
+        description="The vendor's non-secret settings, checked by its adapter (README). HubSpot, Pipedrive "
+        "take `reverse_when_undone: true`: a won deal later lost (or moved off the milestone's values) "
+        "reverses a qualified or rewarded referral.",
+    )
 
 
 class SecretRotation(BaseModel):

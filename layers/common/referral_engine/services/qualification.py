@@ -10,6 +10,7 @@ decides again.
 
 from __future__ import annotations
 
+from datetime import UTC
 from enum import StrEnum
 from typing import Any
 
@@ -25,7 +26,14 @@ from referral_engine.domain.models import (
     utcnow,
 )
 from referral_engine.domain.records import json_values
-from referral_engine.domain.reversals import HeldReversal, Reversal, reason_for
+from referral_engine.domain.reversals import (
+    HeldReversal,
+    Reversal,
+    can_be_held,
+    happened_at,
+    not_of_the_qualification,
+    reason_for,
+)
 from referral_engine.domain.states import REVERSIBLE
 from referral_engine.ports import CampaignStore, EventPublisher, ParticipantStore, ReferralStore
 from referral_engine.services.matching import ReferralMatcher
@@ -100,7 +108,14 @@ class QualificationService:
                 detail={"reason": decision.reason},
             )
             require_moves(self._referrals, referral, audit)
-            result = self._referrals.mark_qualified(referral, signal.key, audit, despite=despite)
+            result = self._referrals.mark_qualified(
+                referral,
+                signal.key,
+                audit,
+                despite=despite,
+                payment_ids=signal.payment_ids,
+                milestone_at=happened_at(signal).astimezone(UTC),
+            )
             if result.applied:
                 self._announce(result.current, signal)
                 return Outcome.QUALIFIED
@@ -193,8 +208,14 @@ class QualificationService:
     def _reverse(self, referral: Referral, signal: Signal) -> Outcome:
         for _ in range(_ATTEMPTS):
             status = referral.status
+            if status is ReferralStatus.PENDING and not can_be_held(signal):
+                return self._reversal_ignored(
+                    referral, signal, f"{reason_for(signal)}: the referral never reached its milestone"
+                )
             if status is ReferralStatus.PENDING:
                 outcome = self._hold(referral, signal)
+            elif status in REVERSIBLE and (unrelated := not_of_the_qualification(referral, signal)):
+                return self._reversal_ignored(referral, signal, unrelated)
             elif status in REVERSIBLE:
                 outcome = self._mark_reversed(referral, signal)
             elif status is ReferralStatus.REVERSED:
@@ -240,14 +261,15 @@ class QualificationService:
         self._publisher.publish_reversed(_reversed_event(result.current, reversal, signal.correlation_id))
         return Outcome.REVERSED
 
-    def _reversal_ignored(self, referral: Referral, signal: Signal) -> Outcome:
-        """In review or rejected: not ours to move; the entry tells whoever decides on it."""
+    def _reversal_ignored(self, referral: Referral, signal: Signal, reason: str | None = None) -> Outcome:
+        """In review or rejected: not ours to move; the entry tells whoever decides on it. Or not about
+        this referral's qualification at all (`reason` says why)."""
         self._note(
             referral,
             signal,
             "signal.reversal_ignored",
             {
-                "reason": f"{reason_for(signal)} while the referral is {referral.status}",
+                "reason": reason or f"{reason_for(signal)} while the referral is {referral.status}",
                 "signal": json_values(_ref(signal)),
             },
         )

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import msgspec
 
 from referral_engine.domain.errors import InvalidRequest, NotFound
 from referral_engine.domain.identifiers import normalise_code, normalise_email, sha256_hex
-from referral_engine.domain.models import Signal, SignalMatch, utcnow
+from referral_engine.domain.models import Signal, SignalKind, SignalMatch, utcnow
 from referral_engine.domain.money import CURRENCY_PATTERN, MAX_AMOUNT, check_money
 from referral_engine.domain.records import Record, json_values
 from referral_engine.domain.times import check_event_time
@@ -25,7 +25,7 @@ from referral_engine.ports import (
 )
 
 if TYPE_CHECKING:
-    from referral_engine.services.qualify_request import QualifyRequest
+    from referral_engine.services.qualify_request import QualifyRequest, ReverseRequest
 
 # msgspec's schema of a Decimal is a string; a number is read as well (Zapier sends either).
 Amount = Annotated[
@@ -54,12 +54,18 @@ class GenericHookRequest(Record):
     occurred_at: Annotated[datetime, msgspec.Meta(tz=True)] | None = None
     code: Annotated[str, msgspec.Meta(max_length=64)] | None = None
     email: str | None = None
+    event: Literal["qualify", "reverse"] = "qualify"  # reverse: a refund or cancellation undoes it
+    reason: Annotated[str, msgspec.Meta(max_length=500)] | None = None  # a reversal's, kept on the referral
 
     def __post_init__(self) -> None:
+        if self.reason is not None:
+            msgspec.structs.force_setattr(self, "reason", self.reason.strip() or None)
         if self.event_id is not None:
             msgspec.structs.force_setattr(self, "event_id", self.event_id.strip())
             if not self.event_id:
                 raise InvalidField("event_id", "Expected `str` of length >= 1")
+            if self.event == "reverse" and len(self.event_id) > 190:  # stored as `<event_id>:reverse`
+                raise InvalidField("event_id", "Expected `str` of length <= 190 with `event=reverse`")
         if self.amount is not None:
             _check_amount(self.amount)
         if self.occurred_at is not None:
@@ -125,20 +131,37 @@ class SignalService:
 
     def qualify_referral(self, referral_id: str, request: QualifyRequest) -> tuple[Signal, bool]:
         """Returns the stored signal and False when it is a duplicate of one already stored."""
+        return self._from_api(
+            referral_id,
+            request.event_id or _derived_event_id(referral_id, request.amount, request.currency),
+            amount=request.amount,
+            currency=request.currency,
+            occurred_at=request.occurred_at,
+        )
+
+    def reverse_referral(self, referral_id: str, request: ReverseRequest) -> tuple[Signal, bool]:
+        """A reversal reported through our API; returns the stored signal and False for a duplicate."""
+        event_id = request.event_id or _derived_event_id(referral_id, request.reason, request.occurred_at)
+        return self._from_api(
+            referral_id,
+            f"{event_id}:reverse",
+            kind=SignalKind.REVERSE,
+            occurred_at=request.occurred_at,
+            reason=request.reason,
+        )
+
+    def _from_api(self, referral_id: str, event_id: str, **fields: Any) -> tuple[Signal, bool]:
         referral = self._referrals.get(referral_id)
         if referral is None:
             raise NotFound(f"no referral {referral_id}")
-        event_id = request.event_id or _derived_event_id(referral_id, request.amount, request.currency)
         signal = Signal(
             source="api",
             event_id=event_id,
             campaign_id=referral.campaign_id,
             match=SignalMatch(referral_id=referral_id),
-            amount=request.amount,
-            currency=request.currency,
-            occurred_at=request.occurred_at,
             received_at=utcnow(),
             correlation_id=self._correlation(),
+            **fields,
         )
         return signal, self._inbox.accept(signal)
 
@@ -153,18 +176,27 @@ class SignalService:
                 raise InvalidRequest("`code` is not a referral code")
         if code is None and request.email is None:
             raise InvalidRequest("pass the referred person's `code` (or their `email`)")
+        reverse = request.event == "reverse"
         event_id = request.event_id or _derived_event_id(
-            campaign.id, code, request.email, request.amount, request.currency
+            campaign.id,
+            code,
+            request.email,
+            request.amount,
+            request.currency,
+            *(["reverse"] if reverse else []),
         )
         signal = Signal(
             source="generic",
-            event_id=event_id,
+            # A reversal keeps apart from the qualification it undoes, even under the same event id.
+            event_id=f"{event_id}:reverse" if reverse else event_id,
             campaign_id=campaign.id,
+            kind=SignalKind.REVERSE if reverse else SignalKind.QUALIFY,
             match=SignalMatch(code=code, email=request.email),
             amount=request.amount,
             currency=request.currency,
             occurred_at=request.occurred_at,
             received_at=utcnow(),
             correlation_id=self._correlation(),
+            reason=request.reason if reverse else None,
         )
         return signal, store_or_park(self._inbox, self._parking, signal, redelivered=False)

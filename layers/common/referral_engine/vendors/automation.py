@@ -31,6 +31,7 @@ _BODY = msgspec.json.Decoder(dict[str, Any], float_hook=Decimal)  # 12.10 stays 
 EventId = Annotated[str, msgspec.Meta(min_length=1, max_length=190)]
 ExternalId = Annotated[str, msgspec.Meta(max_length=160)]  # as stored at signup: "stripe:cus_123"
 Currency = Annotated[str, msgspec.Meta(pattern=CURRENCY_PATTERN)]
+Reason = Annotated[str, msgspec.Meta(max_length=500)]
 AwareDatetime = Annotated[datetime, msgspec.Meta(tz=True)]
 
 
@@ -44,6 +45,7 @@ class AutomationCall(Record):
     amount: Decimal | None = None
     currency: Currency | None = None
     occurred_at: AwareDatetime | None = None
+    reason: Reason | None = None  # a reversal's: kept on the referral and its `referral.reversed` event
 
     @property
     def signal_event_id(self) -> str:
@@ -57,7 +59,7 @@ def _read(body: dict[str, Any]) -> AutomationCall:
     mapped from a number (Make's `{{1.id}}` unquoted) is the same id as text, and a currency may come
     in lower case (Stripe and others send "usd")."""
     fields = blanks_to_none(body)
-    for name in ("event_id", "external_id"):
+    for name in ("event_id", "external_id", "reason"):
         value = fields.get(name)
         if isinstance(value, int) and not isinstance(value, bool):
             fields[name] = str(value)
@@ -123,6 +125,7 @@ class _AutomationAdapter:
             currency=call.currency,
             occurred_at=call.occurred_at,
             received_at=request.received_at,
+            reason=(call.reason or None) if call.event == "reverse" else None,
         )
         return Normalised([signal])
 

@@ -30,6 +30,15 @@ developer platform, .../docs/apps/developer-platform/build-apps/authentication/r
 - v1 (``X-HubSpot-Signature-Version: v1``): hex(SHA-256(client secret + body)).
 When the v3 header is present it alone decides (no falling back to the replayable v1/v2);
 ``settings.require_v3`` refuses v1/v2 altogether.
+
+Undone milestones (``settings.reverse_when_undone``, docs/adr/0021): HubSpot's property-change events
+carry only the new value (``propertyValue``; https://developers.hubspot.com/docs/api/webhooks, "Webhook
+payloads"), never the previous one. With the setting, a change of the milestone's property to a value
+*not* among the milestone's values (a deal moved from ``closedwon`` to ``closedlost``) is a reversal
+signal. It applies only to a referral that reached the milestone (qualified or rewarded): on a pending
+one it is an audit note, never held, so a deal moving between early stages reverses nothing. A
+milestone whose property moves on to later values that still count (a contact's lifecycle stage going
+from ``customer`` to ``evangelist``) lists them all in its ``value``.
 """
 
 from __future__ import annotations
@@ -124,6 +133,7 @@ class HubSpotSettings(Record, forbid_unknown_fields=True):
     portal_id: Annotated[int, Meta(gt=0)] | None = None  # events from other HubSpot accounts are ignored
     require_v3: bool = False  # refuse v1/v2 signatures, which carry no timestamp
     code_property: PropertyName = "referral_code"  # a workflow body's field holding the referral code
+    reverse_when_undone: bool = False  # the milestone's property moving off its values reverses
 
 
 def parse_milestone(milestone: Mapping[str, Any]) -> HubSpotMilestone:
@@ -317,6 +327,9 @@ class HubSpotAdapter:
                 ignored.append(f"event {index}: not a HubSpot webhook event ({problems(error, 'event')})")
                 continue
             reason = self._why_not(event, milestone, settings)
+            undone = reason is None and event.property_value not in milestone.values
+            if undone and not settings.reverse_when_undone:
+                reason = f"{milestone.property_name} changed to a value that is not the milestone's"
             if reason is not None:
                 ignored.append(f"event {index}: {reason}")
                 continue
@@ -325,10 +338,13 @@ class HubSpotAdapter:
                     source=SOURCE,
                     event_id=event.dedupe_id,
                     campaign_id=connection.campaign_id,
-                    kind=SignalKind.QUALIFY,
+                    kind=SignalKind.REVERSE if undone else SignalKind.QUALIFY,
                     match=SignalMatch(external_id=external_id(milestone.object, event.object_id)),
                     occurred_at=_millis(event.occurred_at),
                     received_at=request.received_at,
+                    reason=_undone_reason(milestone, event.object_id, event.property_value)
+                    if undone
+                    else None,
                 )
             )
         return Normalised(signals, ignored)
@@ -344,8 +360,6 @@ class HubSpotAdapter:
             return f"a {event.object_name} changed; the milestone is about a {milestone.object}"
         if event.property_name is None or not milestone.is_property(event.property_name):
             return f"{event.property_name or 'a property'} is not the milestone's property"
-        if event.property_value not in milestone.values:
-            return f"{milestone.property_name} changed to a value that is not the milestone's"
         return None
 
     def _workflow_action(
@@ -366,20 +380,19 @@ class HubSpotAdapter:
         portal = _text(payload.get("portal-id", payload.get("portalId")))
         if settings.portal_id is not None and portal is not None and portal != str(settings.portal_id):
             return Normalised([], [f"portal {portal} is not this connection's portal"])
-        if value.strip() not in milestone.values:
+        undone = value.strip() not in milestone.values
+        if undone and not settings.reverse_when_undone:
             return Normalised([], [f"{milestone.property_name} is not at a milestone value"])
         match, record = _workflow_match(properties, settings, milestone.object)
         amount, currency = _amount(properties)
+        at_value = sha256_hex(f"{milestone.property_name}={value.strip()}")[:16]
+        reached = f"workflow-{milestone.object}-{record}-{at_value}"
         signal = Signal(
             source=SOURCE,
-            event_id=state_event_id(
-                f"workflow-{milestone.object}-{record}-"
-                f"{sha256_hex(f'{milestone.property_name}={value.strip()}')[:16]}",
-                amount,
-                currency,
-            ),
+            event_id=f"{reached}-undone" if undone else state_event_id(reached, amount, currency),
             campaign_id=connection.campaign_id,
-            kind=SignalKind.QUALIFY,
+            kind=SignalKind.REVERSE if undone else SignalKind.QUALIFY,
+            reason=_undone_reason(milestone, record, value.strip()) if undone else None,
             match=match,
             amount=amount,
             currency=currency,
@@ -393,6 +406,14 @@ class HubSpotAdapter:
         return VendorReply(
             200, json.dumps({"accepted": len(normalised.signals), "ignored": len(normalised.ignored)})
         )
+
+
+def _undone_reason(milestone: HubSpotMilestone, record: str, value: str | None) -> str:
+    reached = ", ".join(sorted(milestone.values))
+    return (
+        f"HubSpot {milestone.object} {record}: {milestone.property_name} moved to {value}, off the "
+        f"milestone ({reached})"
+    )
 
 
 def _record_properties(payload: Mapping[str, Any]) -> dict[str, Any]:

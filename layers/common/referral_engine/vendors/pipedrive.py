@@ -12,6 +12,14 @@ simply not a signal). The event id is the business fact itself, `deal-{id}-won` 
 keying on the fact collapses retries, v1/v2 webhooks running side by side and every later edit of a
 won deal into one stored signal.
 
+Undone milestones (`settings.reverse_when_undone`, docs/adr/0021): a deal event carries the deal's
+previous values too (v2: `previous` holds the fields that changed,
+https://pipedrive.readme.io/docs/guide-for-webhooks-v2; v1: `previous` is the whole deal before the
+change). A won deal that is lost or reopened (`previous.status` won, now not) undoes a `{"status":
+"won"}` milestone; a deal that is lost (`previous.status` other than lost) undoes a stage milestone —
+moving on to a later stage does not. The reversal applies only to a referral that reached the milestone
+(qualified or rewarded); on a pending one it is an audit note, never held.
+
 See docs/vendors/pipedrive.md.
 """
 
@@ -57,6 +65,7 @@ class _Settings(Record, forbid_unknown_fields=True):
     username: str
     match: Literal["person", "deal"] = "person"
     code_field: str | None = None
+    reverse_when_undone: bool = False
 
 
 class _Rule(Record):
@@ -128,6 +137,10 @@ class PipedriveAdapter:
             reached = _identifier(deal.get("stage_id")) == str(stage_id)
             event_id = f"deal-{deal_id}-stage-{stage_id}"
             happened = deal.get("stage_change_time")
+        # A deal lost in the milestone stage is still "in" it: the loss decides, not the stage.
+        undone = _undone(body.get("previous"), deal, deal_id, status)
+        if undone is not None and connection.settings.get("reverse_when_undone") is True:
+            return Normalised([self._reversal(request, connection, meta, deal, deal_id, event_id, undone)])
         if not reached:
             return Normalised([], [f"deal {deal_id} has not reached the milestone"])
 
@@ -145,9 +158,46 @@ class PipedriveAdapter:
         )
         return Normalised([signal])
 
+    @staticmethod
+    def _reversal(
+        request: InboundRequest,
+        connection: Connection,
+        meta: dict[str, Any],
+        deal: dict[str, Any],
+        deal_id: str,
+        reached_id: str,
+        reason: str,
+    ) -> Signal:
+        """Keyed on the change's time: retries and v1/v2 twins collapse, a second loss is its own event."""
+        changed = _time(deal.get("update_time")) or _time(meta.get("timestamp"))
+        return Signal(
+            source=SOURCE,
+            event_id=f"{reached_id}-undone" + (f"-{changed.isoformat()}" if changed else ""),
+            campaign_id=connection.campaign_id,
+            kind=SignalKind.REVERSE,
+            match=_match(deal, deal_id, connection.settings),
+            occurred_at=_time(deal.get("lost_time")) or changed,
+            received_at=request.received_at,
+            reason=reason,
+        )
+
     def reply(self, normalised: Normalised) -> VendorReply:
         # Pipedrive wants any 2xx within 10 s; anything else is retried and counts towards a ban.
         return VendorReply(200, json.dumps({"accepted": len(normalised.signals)}))
+
+
+def _undone(previous: Any, deal: dict[str, Any], deal_id: str, won_milestone: Any) -> str | None:
+    """Why this change undoes the milestone, or None when it does not (or cannot tell)."""
+    if not isinstance(previous, dict) or "status" not in previous:
+        return None  # the status did not change (v2), or no previous state was sent
+    was, now = previous.get("status"), deal.get("status")
+    if was == now:
+        return None
+    if won_milestone and was == "won":
+        return f"Pipedrive deal {deal_id} went from won to {now}"
+    if not won_milestone and now == "lost":
+        return f"Pipedrive deal {deal_id} was lost (from {was}) after reaching the milestone stage"
+    return None
 
 
 def _json_object(raw: bytes) -> dict[str, Any]:

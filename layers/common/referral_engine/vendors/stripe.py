@@ -11,6 +11,15 @@ Mapping (docs/vendors/stripe.md): `invoice.paid` and `checkout.session.completed
 partial one that leaves less than the connection's minimum) and `charge.dispute.created` reverse.
 Amounts arrive in the currency's minor unit and become Decimal major units. Every signal carries the
 Stripe event id (`evt_…`, the dedupe key) and the event's `created` time as when it happened.
+
+Every signal also carries the ids of the payment it is about (docs/adr/0021): an invoice's `id`, and
+its `charge` and `payment_intent` on API versions before 2025-03-31.basil (which removed them from the
+Invoice, https://docs.stripe.com/changelog/basil/2025-03-31/add-support-for-multiple-partial-payments-on-invoices);
+a Checkout Session's `payment_intent` and `invoice`; a refunded Charge's `id`, `payment_intent` and
+(before basil) `invoice`; a Dispute's `charge` and `payment_intent`
+(https://docs.stripe.com/api/charges/object, /api/disputes/object, /api/invoices/object,
+/api/checkout/sessions/object). The qualification records them on the referral; a refund or dispute
+then reverses it only when it is about one of them, and a dispute finds its referral through them.
 """
 
 from __future__ import annotations
@@ -135,6 +144,9 @@ class _Parent(Record):
 
 class _Invoice(Record):
     amount_paid: int
+    id: str | None = None
+    charge: Expandable = None  # API versions before 2025-03-31.basil
+    payment_intent: Expandable = None  # API versions before 2025-03-31.basil
     currency: str
     customer: Expandable = None
     customer_email: str | None = None
@@ -146,6 +158,8 @@ class _Invoice(Record):
 
 class _CheckoutSession(Record):
     payment_status: str
+    payment_intent: Expandable = None  # mode=payment
+    invoice: Expandable = None  # mode=subscription, or a payment with invoice creation
     customer: Expandable = None
     customer_details: _Details | None = None
     customer_email: str | None = None
@@ -158,6 +172,9 @@ class _CheckoutSession(Record):
 class _Charge(Record):
     amount: int
     currency: str
+    id: str | None = None
+    payment_intent: Expandable = None
+    invoice: Expandable = None  # API versions before 2025-03-31.basil
     customer: Expandable = None
     billing_details: _Details | None = None
     receipt_email: str | None = None
@@ -174,6 +191,8 @@ class _Evidence(Record):
 class _Dispute(Record):
     amount: int
     currency: str
+    id: str | None = None
+    reason: str | None = None  # e.g. fraudulent, product_not_received, subscription_canceled
     charge: Expandable = None
     payment_intent: Expandable = None
     metadata: Metadata = None
@@ -201,6 +220,21 @@ def _code(*candidates: Any) -> str | None:
 
 def _referral_code(metadata: Metadata) -> Any:
     return (metadata or {}).get("referral_code")
+
+
+def _payment_ids(*candidates: Expandable) -> list[str]:
+    """The ids present, once each, in the order given."""
+    return list(dict.fromkeys(found for candidate in candidates if (found := _id(candidate))))
+
+
+class _Mapped(Record):
+    """What an event says: who, how much, the payment it is about, and a reversal's reason."""
+
+    match: SignalMatch
+    amount: Decimal
+    currency: str
+    payment_ids: list[str]
+    reason: str | None = None
 
 
 class _Skip(Exception):
@@ -268,16 +302,16 @@ class StripeAdapter:
         data = event.data.object
         kind = SignalKind.QUALIFY
         if event.type == "invoice.paid" and event.type in milestone.events:
-            match, amount, currency = _invoice(parse(_Invoice, data), milestone)
+            mapped = _invoice(parse(_Invoice, data), milestone)
         elif event.type in ("checkout.session.completed", ASYNC_CHECKOUT_PAID) and (
             "checkout.session.completed" in milestone.events
         ):
-            match, amount, currency = _checkout(parse(_CheckoutSession, data), milestone)
+            mapped = _checkout(parse(_CheckoutSession, data), milestone)
         elif event.type == "charge.refunded" and event.type in milestone.reversals:
-            match, amount, currency = _refund(parse(_Charge, data), milestone)
+            mapped = _refund(parse(_Charge, data), milestone)
             kind = SignalKind.REVERSE
         elif event.type == "charge.dispute.created" and event.type in milestone.reversals:
-            match, amount, currency = _dispute(parse(_Dispute, data), milestone)
+            mapped = _dispute(parse(_Dispute, data), milestone)
             kind = SignalKind.REVERSE
         else:
             raise _Skip("not an event this connection acts on")
@@ -286,11 +320,13 @@ class StripeAdapter:
             event_id=event.id,
             campaign_id=connection.campaign_id,
             kind=kind,
-            match=match,
-            amount=amount,
-            currency=currency,
+            match=mapped.match,
+            amount=mapped.amount,
+            currency=mapped.currency,
             occurred_at=datetime.fromtimestamp(event.created, UTC),
             received_at=received_at,
+            reason=mapped.reason,
+            payment_ids=mapped.payment_ids,
         )
 
 
@@ -321,7 +357,7 @@ def _worth(minor: int, currency: str, milestone: StripeMilestone, what: str) -> 
     return amount, code
 
 
-def _invoice(invoice: _Invoice, milestone: StripeMilestone) -> tuple[SignalMatch, Decimal, str]:
+def _invoice(invoice: _Invoice, milestone: StripeMilestone) -> _Mapped:
     if invoice.amount_paid <= 0:
         raise _Skip("nothing was paid (a trial or a fully credited invoice)")
     if milestone.billing_reasons is not None and invoice.billing_reason not in milestone.billing_reasons:
@@ -337,10 +373,11 @@ def _invoice(invoice: _Invoice, milestone: StripeMilestone) -> tuple[SignalMatch
         ),
         email=_email(invoice.customer_email),
     )
-    return match, amount, currency
+    payment_ids = _payment_ids(invoice.charge, invoice.payment_intent, invoice.id)
+    return _Mapped(match=match, amount=amount, currency=currency, payment_ids=payment_ids)
 
 
-def _checkout(session: _CheckoutSession, milestone: StripeMilestone) -> tuple[SignalMatch, Decimal, str]:
+def _checkout(session: _CheckoutSession, milestone: StripeMilestone) -> _Mapped:
     if session.payment_status != "paid":
         raise _Skip(f"payment status is {session.payment_status}, not paid")
     if not session.amount_total or not session.currency:
@@ -353,10 +390,11 @@ def _checkout(session: _CheckoutSession, milestone: StripeMilestone) -> tuple[Si
             session.customer_details.email if session.customer_details else None, session.customer_email
         ),
     )
-    return match, amount, currency
+    payment_ids = _payment_ids(session.payment_intent, session.invoice)
+    return _Mapped(match=match, amount=amount, currency=currency, payment_ids=payment_ids)
 
 
-def _refund(charge: _Charge, milestone: StripeMilestone) -> tuple[SignalMatch, Decimal, str]:
+def _refund(charge: _Charge, milestone: StripeMilestone) -> _Mapped:
     """A full refund reverses; a partial one only when what the business keeps falls below the
     connection's minimum amount (the payment no longer reaches the milestone it qualified on)."""
     paid = charge.amount_captured or charge.amount
@@ -370,13 +408,27 @@ def _refund(charge: _Charge, milestone: StripeMilestone) -> tuple[SignalMatch, D
         code=_code(_referral_code(charge.metadata)),
         email=_email(charge.billing_details.email if charge.billing_details else None, charge.receipt_email),
     )
-    return match, major_units(charge.amount_refunded, charge.currency), charge.currency.upper()
+    currency = charge.currency.upper()
+    refunded = major_units(charge.amount_refunded, currency)
+    how = (
+        "in full"
+        if full
+        else f"in part ({refunded} {currency}): the {kept} {currency} kept is below the milestone"
+    )
+    return _Mapped(
+        match=match,
+        amount=refunded,
+        currency=currency,
+        payment_ids=_payment_ids(charge.id, charge.payment_intent, charge.invoice),
+        reason=f"Stripe refunded charge {charge.id or 'without an id'} {how}",
+    )
 
 
-def _dispute(dispute: _Dispute, milestone: StripeMilestone) -> tuple[SignalMatch, Decimal, str]:
-    """A dispute names only the charge and payment intent, not the customer: it matches a referral
-    through a referral code or an email the dispute carries; otherwise it goes to the exceptions queue
-    (with the payment intent or charge as its external id) for an admin."""
+def _dispute(dispute: _Dispute, milestone: StripeMilestone) -> _Mapped:
+    """A dispute names only the charge and payment intent, not the customer: it matches the referral
+    that recorded that payment at qualification, or through a referral code or an email the dispute
+    carries; otherwise it goes to the exceptions queue (with the payment intent or charge as its
+    external id) for an admin."""
     amount, currency = _worth(dispute.amount, dispute.currency, milestone, "the disputed payment")
     payment = _id(dispute.payment_intent) or _id(dispute.charge)
     match = SignalMatch(
@@ -384,7 +436,15 @@ def _dispute(dispute: _Dispute, milestone: StripeMilestone) -> tuple[SignalMatch
         code=_code(_referral_code(dispute.metadata)),
         email=_email(dispute.evidence.customer_email_address if dispute.evidence else None),
     )
-    return match, amount, currency
+    payment_ids = _payment_ids(dispute.charge, dispute.payment_intent)
+    charge = ", ".join(payment_ids) or "an unnamed payment"
+    return _Mapped(
+        match=match,
+        amount=amount,
+        currency=currency,
+        payment_ids=payment_ids,
+        reason=f"a Stripe dispute ({dispute.reason or 'no reason given'}) of {charge}",
+    )
 
 
 def _external_id(customer: Expandable) -> str | None:

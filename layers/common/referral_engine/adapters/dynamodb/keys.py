@@ -47,6 +47,12 @@ def external_id_claim(campaign_id: str, external_id: str) -> Key:
     return {"pk": f"EXTID#{campaign_id}#{sha256_hex(external_id)}", "sk": "EXTID"}
 
 
+def payment_claim(campaign_id: str, payment_id: str) -> Key:
+    """Which referral a payment (a charge, payment intent or invoice id) qualified: written with the
+    qualification, read to match a refund or dispute that names only the payment (docs/adr/0021)."""
+    return {"pk": f"PAYMENT#{campaign_id}#{sha256_hex(payment_id)}", "sk": "PAYMENT"}
+
+
 def canonical_email(campaign_id: str, canonical: str, code: str) -> Key:
     """One participant under their canonical email (domain/emails.py): the spellings of one mailbox
     share a partition, queried by the fraud checks (docs/adr/0018)."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -125,6 +126,10 @@ class DynamoReferralStore:
         claim = self._table.get(keys.external_id_claim(campaign_id, external_id), consistent=True)
         return self.get(claim["referral_id"]) if claim else None
 
+    def by_payment_id(self, campaign_id: str, payment_id: str) -> Referral | None:
+        claim = self._table.get(keys.payment_claim(campaign_id, payment_id), consistent=True)
+        return self.get(claim["referral_id"]) if claim else None
+
     def page(
         self,
         campaign_id: str,
@@ -167,6 +172,8 @@ class DynamoReferralStore:
         audit: AuditEntry,
         *,
         despite: HeldReversal | None = None,
+        payment_ids: Sequence[str] = (),
+        milestone_at: datetime | None = None,
     ) -> TransitionResult:
         qualified_at = audit.at
         if despite is None:  # and no reversal may be waiting for this payment
@@ -177,22 +184,36 @@ class DynamoReferralStore:
                 {":held_source": despite.source, ":held_event": despite.event_id},
                 {"#hold": _HOLD, "#source": "source", "#event_id": "event_id"},
             )
+        payment_ids = list(dict.fromkeys(payment_ids))  # one write per item in a transaction
+        paid: dict[str, Any] = {"payment_ids": payment_ids} if payment_ids else {}
+        if milestone_at is not None:
+            paid["milestone_at"] = milestone_at
         return self._transition(
             referral,
             ReferralStatus.QUALIFIED,
-            self._qualified_fields(referral, signal_key, qualified_at),
+            {**self._qualified_fields(referral, signal_key, qualified_at), **paid},
             audit,
-            [],
+            [self._payment_claim(referral, payment_id) for payment_id in payment_ids],
             updated=replace(
                 referral,
                 **{
                     "status": ReferralStatus.QUALIFIED,
                     "qualified_at": qualified_at,
                     "qualified_by": signal_key,
+                    **paid,
                 },
             ),
             guard=guard,
         )
+
+    def _payment_claim(self, referral: Referral, payment_id: str) -> TransactWriteItemTypeDef:
+        """Unconditional: a payment that qualified a referral once points at the last one it qualified."""
+        claim = {
+            **keys.payment_claim(referral.campaign_id, payment_id),
+            "entity": "payment_claim",
+            "referral_id": referral.id,
+        }
+        return self._table.put_op(to_item(claim), new=False)
 
     def hold_reversal(self, referral: Referral, hold: HeldReversal, audit: AuditEntry) -> TransitionResult:
         update = self._update(
