@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Annotated
 
 from pydantic import (
@@ -17,6 +18,7 @@ from pydantic import (
 from referral_engine.domain import models
 from referral_engine.domain.errors import CampaignInactive, InvalidRequest, NotFound
 from referral_engine.domain.fields import Currency, Email, ExternalIds, Money
+from referral_engine.domain.holds import HOLD_DAYS_PLACES, MAX_HOLD_DAYS
 from referral_engine.domain.identifiers import new_code, new_id, new_secret_token
 from referral_engine.domain.links import check_public_url
 from referral_engine.domain.models import (
@@ -41,6 +43,16 @@ class RewardRule(BaseModel):
     amount: Money
     currency: Currency
     friend_amount: Money | None = None
+    hold_days: Annotated[
+        Decimal,
+        Field(
+            ge=0,
+            le=MAX_HOLD_DAYS,
+            decimal_places=HOLD_DAYS_PLACES,
+            allow_inf_nan=False,
+            description="Days each reward stays `pending` before it is released (0.5 = 12 hours); 0: none.",
+        ),
+    ] = Decimal(0)
 
 
 class Milestone(BaseModel):
