@@ -8,6 +8,8 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, example, given, settings
+from hypothesis import strategies as st
 
 import issue_reward
 import release_rewards
@@ -26,18 +28,14 @@ from referral_engine.domain.models import (
     utcnow,
 )
 from referral_engine.ports import RewardWrite
+from referral_engine.services.campaigns import NewAdvocate, NewCampaign
 from referral_engine.services.clawbacks import ClawbackOutcome, ClawbackService
+from referral_engine.services.referrals import NewSignup
 from referral_engine.services.releases import ReleaseService
 from support.aws import AwsStack
-from support.events import LambdaContext
+from support.events import LambdaContext, json_body
 from support.journey import (
-    create_campaign,
-    enrol,
     get_referral,
-    json_body,
-    qualify_via_api,
-    run_qualify,
-    sign_up,
 )
 
 HELD = {"amount": "20.00", "currency": "USD", "friend_amount": "5.00", "hold_days": "1"}
@@ -46,13 +44,27 @@ HELD = {"amount": "20.00", "currency": "USD", "friend_amount": "5.00", "hold_day
 def held_referral(
     stack: AwsStack, reward: dict[str, str] = HELD, friend: str = "grace@example.org"
 ) -> tuple[dict[str, Any], dict[str, Any]]:
-    """A referral qualified under `reward`, and its `referral.qualified` event (not yet handled)."""
-    advocate = enrol(create_campaign(reward=reward)["id"])
-    referral = sign_up(advocate["code"], email=friend)
-    qualify_via_api(referral["id"], event_id="inv_1")
-    run_qualify(stack)
+    """A referral qualified under `reward` (through the services: quicker than the API and its stream),
+    and its `referral.qualified` event, not yet handled."""
+    campaign = wiring.campaigns().create(
+        NewCampaign.model_validate(
+            {"name": "held", "landing_url": "https://shop.example.com/", "reward": reward}
+        )
+    )
+    advocate, _ = wiring.campaigns().enrol_advocate(campaign.id, NewAdvocate(email="ada@example.com"))
+    signup = NewSignup.model_validate({"code": advocate.code, "email": friend})
+    referral, _ = wiring.referrals().sign_up(signup, actor="api")
+    wiring.qualification().process(
+        Signal(
+            source="test",
+            event_id="pay_1",
+            campaign_id=campaign.id,
+            match=SignalMatch(referral_id=referral.id),
+            received_at=utcnow(),
+        )
+    )
     [qualified] = stack.captured_events()
-    return referral, qualified
+    return {"id": referral.id, "referral_code": referral.referred_code}, qualified
 
 
 def shown(referral_id: str) -> dict[str, Any]:
@@ -258,7 +270,7 @@ def test_a_reversal_after_fulfilment_debits_each_credit_once_however_often_it_is
         ["nothing", "nothing"],
     ]
     assert {r["status"] for r in rewards_of(referral["id"]).values()} == {"clawed_back"}
-    assert (balance(advocate), balance(referral["referral_code"])) == (0, 0)
+    assert (balance(advocate), balance(referral["referral_code"])) == (Decimal(0), Decimal(0))
     actions = audit_actions(stack, referral["id"])
     assert actions.count(("reward.clawed_back", "system:issue_reward")) == 2
 
@@ -275,7 +287,10 @@ def test_a_released_credit_not_yet_handed_over_is_clawed_back_without_a_debit(st
 
     assert {r["status"] for r in rewards_of(referral["id"]).values()} == {"clawed_back"}
     assert later.due == 0  # off the release index
-    assert (balance(shown(referral["id"])["advocate"]["code"]), balance(referral["referral_code"])) == (0, 0)
+    assert (balance(shown(referral["id"])["advocate"]["code"]), balance(referral["referral_code"])) == (
+        Decimal(0),
+        Decimal(0),
+    )
 
 
 # ------------------------------------------------------------------ a provider's reward (issue 12)
@@ -356,13 +371,110 @@ def test_a_provider_reward_that_cannot_be_cancelled_goes_to_the_review_queue(sta
 def test_a_clawback_for_a_referral_that_is_not_reversed_takes_nothing(stack: AwsStack) -> None:
     referral, qualified = held_referral(stack)
     issue_reward.handler(qualified, LambdaContext())
-    forged = {"detail-type": "referral.reversed", "detail": {**qualified["detail"]}}
-    forged["detail"] |= {
+    detail = {
+        **qualified["detail"],
         "reversed_at": utcnow().isoformat(),
         "previous_status": "rewarded",
         "reason": "not so",
         "rewards_issued": True,
     }
+    forged = {"detail-type": "referral.reversed", "detail": detail}
 
     assert issue_reward.handler(forged, LambdaContext())["rewards"] == {}
     assert {r["status"] for r in rewards_of(referral["id"]).values()} == {"pending"}
+
+
+# ------------------------------------------------------------------ any order, exactly once
+
+STEPS = ("issue", "release", "crash_release", "reverse", "deliver_reversals")
+
+
+class Scenario:
+    """One held, double-sided referral, qualified; the steps a deployment could take in any order."""
+
+    def __init__(self, stack: AwsStack) -> None:
+        self.stack = stack
+        referral, self.qualified = held_referral(stack)
+        stored = wiring.services().referral_store.get(referral["id"])
+        assert stored is not None
+        self.referral = stored
+        self.codes = (stored.advocate_code, stored.referred_code)
+        self.due = utcnow() + timedelta(days=2)
+        self.reversals: list[dict[str, Any]] = []
+        self.refunds = 0
+
+    def take(self, step: str) -> None:
+        if step == "issue":
+            issue_reward.handler(self.qualified, LambdaContext())
+        elif step == "release":
+            wiring.releases().run(now=self.due)
+        elif step == "crash_release":
+            crashing_releases().run(now=self.due)
+        elif step == "reverse":
+            self.refunds += 1
+            reverse(self.referral.id, event_id=f"re_{self.refunds}")
+            self.reversals += reversed_events(self.stack)
+        else:  # every reversal announced so far, again (EventBridge delivers at least once)
+            for event in self.reversals:
+                issue_reward.handler(event, LambdaContext())
+
+    def check(self) -> None:
+        history = wiring.services().referral_store.history(self.referral.id)
+        assert history is not None
+        rewards = {reward.id: reward for reward in history.rewards}
+        fulfilled = [
+            entry.detail["reward_id"] for entry in history.audit if entry.action == "reward.fulfilled"
+        ]
+        assert len(fulfilled) == len(set(fulfilled)), "a reward was credited twice"
+        for code in self.codes:
+            held = sum(
+                (
+                    r.amount
+                    for r in rewards.values()
+                    if r.recipient_code == code and r.status is RewardStatus.FULFILLED
+                ),
+                Decimal(0),
+            )
+            assert balance(code) == held, "the balance is not the sum of the credits standing"
+        reversed_at = history.referral.reversed_at
+        if reversed_at is not None:
+            late = [
+                r for r in rewards.values() if r.fulfilled_at is not None and r.fulfilled_at > reversed_at
+            ]
+            assert late == [], "a reward of a reversed referral was credited"
+
+    def settle(self) -> None:
+        """What the deployment does by itself afterwards: the bus's deliveries, the schedule's runs."""
+        self.take("deliver_reversals")
+        self.take("release")
+        history = wiring.services().referral_store.history(self.referral.id)
+        assert history is not None
+        statuses = {reward.status for reward in history.rewards}
+        if history.referral.status is ReferralStatus.REVERSED:
+            assert statuses <= {RewardStatus.CANCELLED, RewardStatus.CLAWED_BACK}
+            assert [balance(code) for code in self.codes] == [0, 0]
+        elif history.rewards:
+            assert statuses == {RewardStatus.FULFILLED}
+
+
+@settings(
+    max_examples=6,  # ~1.5 s each; derandomized: the same interleavings every run
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+# The races that matter, always tried; hypothesis adds others.
+@example(steps=["issue", "reverse", "release", "deliver_reversals"])  # the schedule before the clawback
+@example(steps=["issue", "crash_release", "reverse", "release", "deliver_reversals"])
+@example(steps=["issue", "release", "reverse", "deliver_reversals", "deliver_reversals"])
+@example(steps=["reverse", "deliver_reversals", "issue", "release"])  # the reversal first
+@given(steps=st.lists(st.sampled_from(STEPS), min_size=2, max_size=7))
+def test_any_interleaving_of_issue_releases_and_reversals_credits_once_and_never_a_reversed_referral(
+    stack: AwsStack, steps: list[str]
+) -> None:
+    scenario = Scenario(stack)
+    for step in steps:
+        scenario.take(step)
+        scenario.check()
+    scenario.settle()
+    scenario.check()
