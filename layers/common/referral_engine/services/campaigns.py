@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import (
     AnyHttpUrl,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     StringConstraints,
@@ -34,6 +36,16 @@ CODE_ATTEMPTS = 5
 MAX_PAGE = 100
 
 
+_PLAIN_DAYS = re.compile(rf"\d{{1,3}}(\.\d{{1,{HOLD_DAYS_PLACES}}})?")
+
+
+def _plain_days(value: Any) -> Any:
+    """A number of days is a JSON number or its plain decimal text ("0.5"): not "1e2" nor true."""
+    if isinstance(value, bool) or (isinstance(value, str) and not _PLAIN_DAYS.fullmatch(value)):
+        raise ValueError("a decimal number of days such as 0.5")
+    return value
+
+
 class RewardRule(BaseModel):
     """A fixed reward per qualified referral; double-sided when `friend_amount` is set."""
 
@@ -45,6 +57,7 @@ class RewardRule(BaseModel):
     friend_amount: Money | None = None
     hold_days: Annotated[
         Decimal,
+        BeforeValidator(_plain_days),
         Field(
             ge=0,
             le=MAX_HOLD_DAYS,
