@@ -10,7 +10,7 @@ from referral_engine.adapters.dynamodb import cursor as cursors
 from referral_engine.adapters.dynamodb import keys
 from referral_engine.adapters.dynamodb.codec import model_item, to_item, value
 from referral_engine.adapters.dynamodb.participants import claim_ops, raise_claim_failure
-from referral_engine.adapters.dynamodb.rewards import issue_ops
+from referral_engine.adapters.dynamodb.rewards import issue_ops, update_op
 from referral_engine.adapters.dynamodb.signup_evidence import trace_ops
 from referral_engine.adapters.dynamodb.table import Table, TransactionCancelled
 from referral_engine.domain.models import (
@@ -360,16 +360,7 @@ class DynamoReferralStore:
         condition: str,
         names: dict[str, str] | None = None,
     ) -> TransactWriteItemTypeDef:
-        update: dict[str, Any] = {
-            "TableName": self._table.name,
-            "Key": to_item(key),
-            "UpdateExpression": expression,
-            "ConditionExpression": condition,
-            "ExpressionAttributeValues": to_item(values),
-        }
-        if names:
-            update["ExpressionAttributeNames"] = names
-        return {"Update": update}  # type: ignore[typeddict-item]
+        return update_op(self._table, key, expression, values, condition=condition, names=names)
 
     @staticmethod
     def _audit_item(entry: AuditEntry) -> dict[str, Any]:
