@@ -29,6 +29,14 @@ def create(cli: Cli, name: str, *extra: str) -> dict[str, object]:
     return created
 
 
+def test_create_holds_the_rewards_for_the_days_given(cli: Cli) -> None:
+    out = cli.ok(*CREATE, "--name", "Held", "--amount", "20.00", "--hold-days", "30")
+
+    [item] = cli.stack.items_of("campaign")
+    assert item["reward"]["hold_days"] == 30
+    assert "20.00 USD to the advocate, held 30 days" in out
+
+
 def test_create_stores_the_campaign_and_prints_its_webhook_url(cli: Cli) -> None:
     out = cli.ok(*CREATE, "--name", "Give 20, get 10", "--amount", "20.00", "--friend-amount", "10.00")
 
@@ -38,6 +46,7 @@ def test_create_stores_the_campaign_and_prints_its_webhook_url(cli: Cli) -> None
         "amount": Decimal("20.00"),
         "currency": "USD",
         "friend_amount": Decimal("10.00"),
+        "hold_days": 0,
     }
     assert f"Created campaign {item['id']}" in out
     assert f"{API_URL}/hooks/generic/{item['hook_id']}" in out

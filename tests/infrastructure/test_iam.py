@@ -110,11 +110,19 @@ GRANTS: dict[str, dict[str, set[str]]] = {
         "sqs:SendMessage": {"ExceptionsQueue"},  # adapters/sqs.SqsExceptionSink
     },
     "IssueRewardFunction": {
-        "dynamodb:GetItem": {"table"},  # the referral, its campaign
+        "dynamodb:GetItem": {"table"},  # the referral, its campaign, its rewards (the clawback)
         # referrals.record_rewards: one transaction puts the rewards and the audit entry and
         # updates the referral and the participants' balances
         "dynamodb:PutItem": {"table"},
         "dynamodb:UpdateItem": {"table"},
+    },
+    "ReleaseRewardsFunction": {
+        # adapters/dynamodb/rewards.DynamoRewardLedger: a reward read again after another writer moved it
+        "dynamodb:GetItem": {"table"},
+        "dynamodb:PutItem": {"table"},  # the audit entry of each move (in its transaction)
+        "dynamodb:UpdateItem": {"table"},  # the reward's move, the recipient's credit (a transaction)
+        "dynamodb:ConditionCheckItem": {"table"},  # ...unless the referral is reversed
+        "dynamodb:Query": {"gsi2"},  # the release index: what is due
     },
     # services/announcements.StreamAnnouncer: referral.created
     "AnnounceReferralsFunction": {"events:PutEvents": {"bus"}},
@@ -137,6 +145,7 @@ MANAGED_POLICIES = {
     "InboundWebhookFunction": {BASIC, XRAY},
     "QualifyFunction": {BASIC, XRAY, STREAM_READER},
     "IssueRewardFunction": {BASIC, XRAY},
+    "ReleaseRewardsFunction": {BASIC, XRAY},
     "AnnounceReferralsFunction": {BASIC, XRAY, STREAM_READER},
     "DeliverEventsFunction": {BASIC, XRAY},
 }

@@ -28,6 +28,7 @@ FUNCTIONS = {
     "IssueRewardFunction": ("functions/issue_reward/", "issue_reward.handler"),
     "AnnounceReferralsFunction": ("functions/announce_referrals/", "announce_referrals.handler"),
     "DeliverEventsFunction": ("functions/deliver_events/", "deliver_events.handler"),
+    "ReleaseRewardsFunction": ("functions/release_rewards/", "release_rewards.handler"),
 }
 
 QUEUES = {
@@ -50,6 +51,7 @@ RESERVED_CONCURRENCY = {
     "IssueRewardFunction": 50,
     "AnnounceReferralsFunction": 20,
     "DeliverEventsFunction": 50,
+    "ReleaseRewardsFunction": 1,  # one run at a time: runs never race each other for the same rewards
 }
 LAMBDA_UNRESERVED_MINIMUM = 100  # Lambda refuses a reservation that leaves fewer unreserved
 DEFAULT_ACCOUNT_CONCURRENCY = 1000
@@ -341,32 +343,47 @@ def test_qualify_has_no_async_dead_letter_queue(functions: dict[str, dict[str, A
     assert "DeadLetterQueue" not in functions["QualifyFunction"]["Properties"]
 
 
-def test_reward_rule_retries_boundedly_then_dead_letters(
+def test_reward_rules_retry_boundedly_then_dead_letter(
     resources: dict[str, dict[str, Any]], functions: dict[str, dict[str, Any]]
 ) -> None:
+    """issue_reward takes `referral.qualified` (the rewards) and `referral.reversed` (the clawback)."""
     events = functions["IssueRewardFunction"]["Properties"]["Events"]
-    assert set(events) == {"ReferralQualified"}
-    rule = events["ReferralQualified"]
-    assert rule["Type"] == "EventBridgeRule"
-    properties = rule["Properties"]
-    assert properties["EventBusName"] == {"Ref": "EventBus"}
-    assert properties["Pattern"] == {"source": ["referral-engine"], "detail-type": ["referral.qualified"]}
-    assert properties["RetryPolicy"] == {"MaximumRetryAttempts": 8, "MaximumEventAgeInSeconds": 3600}
-    assert properties["DeadLetterConfig"] == {"Arn": {"Fn::GetAtt": ["RewardEventsDLQ", "Arn"]}}
+    rules = {"ReferralQualified": "referral.qualified", "ReferralReversed": "referral.reversed"}
+    assert set(events) == set(rules)
+    for name, detail_type in rules.items():
+        assert events[name]["Type"] == "EventBridgeRule"
+        properties = events[name]["Properties"]
+        assert properties["EventBusName"] == {"Ref": "EventBus"}
+        assert properties["Pattern"] == {"source": ["referral-engine"], "detail-type": [detail_type]}
+        assert properties["RetryPolicy"] == {"MaximumRetryAttempts": 8, "MaximumEventAgeInSeconds": 3600}
+        assert properties["DeadLetterConfig"] == {"Arn": {"Fn::GetAtt": ["RewardEventsDLQ", "Arn"]}}
 
-    # EventBridge may only write to the DLQ because a queue policy lets this one rule do so. SAM
-    # names the generated AWS::Events::Rule after the function and the event.
+    # EventBridge may only write to the DLQ because a queue policy lets these rules do so. SAM names
+    # the generated AWS::Events::Rule after the function and the event.
     policy = resources["RewardEventsDLQPolicy"]
     assert policy["Type"] == "AWS::SQS::QueuePolicy"
     assert policy["Properties"]["Queues"] == [{"Ref": "RewardEventsDLQ"}]
-    [statement] = policy["Properties"]["PolicyDocument"]["Statement"]
-    assert statement["Effect"] == "Allow"
-    assert statement["Principal"] == {"Service": "events.amazonaws.com"}
-    assert statement["Action"] == "sqs:SendMessage"
-    assert statement["Resource"] == {"Fn::GetAtt": ["RewardEventsDLQ", "Arn"]}
-    assert statement["Condition"] == {
-        "ArnEquals": {"aws:SourceArn": {"Fn::GetAtt": ["IssueRewardFunctionReferralQualified", "Arn"]}}
+    statements = policy["Properties"]["PolicyDocument"]["Statement"]
+    assert len(statements) == len(rules)
+    for statement, name in zip(statements, rules, strict=True):
+        assert statement["Effect"] == "Allow"
+        assert statement["Principal"] == {"Service": "events.amazonaws.com"}
+        assert statement["Action"] == "sqs:SendMessage"
+        assert statement["Resource"] == {"Fn::GetAtt": ["RewardEventsDLQ", "Arn"]}
+        assert statement["Condition"] == {
+            "ArnEquals": {"aws:SourceArn": {"Fn::GetAtt": [f"IssueRewardFunction{name}", "Arn"]}}
+        }
+
+
+def test_the_release_schedule_runs_every_minute_one_run_at_a_time_without_retries(
+    functions: dict[str, dict[str, Any]],
+) -> None:
+    properties = functions["ReleaseRewardsFunction"]["Properties"]
+    assert properties["Events"] == {
+        "EveryMinute": {"Type": "Schedule", "Properties": {"Schedule": "rate(1 minute)"}}
     }
+    # The release index is its work list: what a run fails on is due again at the next run.
+    assert properties["EventInvokeConfig"]["MaximumRetryAttempts"] == 0
 
 
 def test_issue_reward_async_retries_then_goes_to_its_failure_queue(

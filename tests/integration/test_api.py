@@ -18,7 +18,12 @@ def test_create_campaign_returns_its_hook_url_and_stores_it(stack: AwsStack) -> 
     assert campaign["hook_url"].startswith(
         "https://a1b2c3d4e5.execute-api.us-east-1.amazonaws.com/hooks/generic/"
     )
-    assert campaign["reward"] == {"amount": "20.00", "currency": "USD", "friend_amount": "10.00"}
+    assert campaign["reward"] == {
+        "amount": "20.00",
+        "currency": "USD",
+        "friend_amount": "10.00",
+        "hold_days": "0",  # no hold: rewards are credited at once
+    }
     assert "hook_id" not in campaign
     assert json_body(call_api("get_campaign", path_parameters={"campaign_id": campaign["id"]})) == campaign
     assert [i["entity"] for i in stack.items()].count("hook") == 1

@@ -230,7 +230,7 @@ def test_a_refund_after_the_reward_reverses_the_referral_and_tells_the_bus(
     assert shown["status"] == "reversed"
     assert shown["reversed_at"] is not None
     assert shown["reversed_at"] >= shown["rewarded_at"]
-    assert len(shown["rewards"]) == 2  # issued before the refund: kept (no clawback yet), and audited
+    assert len(shown["rewards"]) == 2  # issued before the refund: clawed back on referral.reversed
     assert status_of(referrals["linus"]) == "pending"
     [announced] = reversed_events()
     detail = announced["detail"]
@@ -246,14 +246,19 @@ def test_a_refund_after_the_reward_reverses_the_referral_and_tells_the_bus(
         "amount": "50.00",
         "currency": "USD",
     }
-    assert run_issue_reward(stack) == []  # nothing for the reward function
+    [clawback] = run_issue_reward(stack)  # the reward function takes the credits back
+    assert sorted(clawback["rewards"].values()) == ["clawed_back", "clawed_back"]
+    taken_back = json_body(get_referral(grace["id"]))["rewards"]
+    assert {(r["status"], r["clawed_back_at"] is not None) for r in taken_back} == {("clawed_back", True)}
+    advocate = next(p for p in stack.items_of("participant") if p["code"] == shown["advocate"]["code"])
+    assert advocate["credit_balance"] == 0
     reversed_entry = next(
         item
         for item in stack.items_of("audit")
         if item["pk"] == f"REFERRAL#{grace['id']}" and item["action"] == "referral.reversed"
     )
     assert reversed_entry["detail"]["previous_status"] == "rewarded"
-    assert reversed_entry["detail"]["clawback"].startswith("not performed")
+    assert reversed_entry["detail"]["clawback"].startswith("requested")
     assert reversed_entry["detail"]["rewards_issued_at"] == shown["rewarded_at"]
 
 
@@ -275,7 +280,8 @@ def test_a_refund_delivered_before_its_payment_is_held_and_the_referral_never_re
     assert run_qualify(stack)["batchItemFailures"] == []
 
     assert status_of(grace) == "reversed"
-    assert run_issue_reward(stack) == []  # never announced as qualified: no reward
+    # Never announced as qualified: no reward, and nothing for the clawback to take back.
+    assert run_issue_reward(stack) == [{"referral_id": grace["id"], "rewards": {}}]
     assert json_body(get_referral(grace["id"]))["rewards"] == []
     [announced] = reversed_events()
     assert (announced["detail"]["previous_status"], announced["detail"]["rewards_issued"]) == (
@@ -315,7 +321,10 @@ def test_a_dispute_carrying_the_referral_code_reverses_its_referral(
     assert status_of(grace) == "reversed"
     [announced] = reversed_events()
     assert announced["detail"]["previous_status"] == "qualified"
-    assert run_issue_reward(stack) == [{"referral_id": grace["id"], "outcome": "skipped"}]
+    assert run_issue_reward(stack) == [
+        {"referral_id": grace["id"], "outcome": "skipped"},  # reversed before its rewards were issued
+        {"referral_id": grace["id"], "rewards": {}},  # so there are none to take back
+    ]
 
 
 @pytest.mark.parametrize(

@@ -111,10 +111,14 @@ class AwsStack:
         return [item for item in self.items() if item.get("entity") == entity]
 
 
-def _reward_rule(template: dict[str, Any]) -> dict[str, Any]:
+def _reward_rules(template: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """issue_reward's rules by name: `referral.qualified` (the rewards), `referral.reversed` (clawback)."""
     events = template["Resources"]["IssueRewardFunction"]["Properties"]["Events"]
-    rule = next(event for event in events.values() if event["Type"] == "EventBridgeRule")
-    return dict(rule["Properties"]["Pattern"])
+    return {
+        name: dict(event["Properties"]["Pattern"])
+        for name, event in events.items()
+        if event["Type"] == "EventBridgeRule"
+    }
 
 
 def _stream_event(template: dict[str, Any]) -> dict[str, Any]:
@@ -185,12 +189,13 @@ def aws_stack() -> Iterator[AwsStack]:
         exceptions_url = sqs.create_queue(QueueName="exceptions")["QueueUrl"]
         capture_url = sqs.create_queue(QueueName="bus-capture")["QueueUrl"]
         capture_arn = sqs.get_queue_attributes(QueueUrl=capture_url, AttributeNames=["QueueArn"])
-        events.put_rule(Name="reward", EventBusName=BUS, EventPattern=json.dumps(_reward_rule(template)))
-        events.put_targets(
-            Rule="reward",
-            EventBusName=BUS,
-            Targets=[{"Id": "capture", "Arn": capture_arn["Attributes"]["QueueArn"]}],
-        )
+        for name, pattern in _reward_rules(template).items():
+            events.put_rule(Name=name, EventBusName=BUS, EventPattern=json.dumps(pattern))
+            events.put_targets(
+                Rule=name,
+                EventBusName=BUS,
+                Targets=[{"Id": "capture", "Arn": capture_arn["Attributes"]["QueueArn"]}],
+            )
         stream_arn = dynamodb.describe_table(TableName=TABLE)["Table"]["LatestStreamArn"]
         reader = StreamReader(boto3.client("dynamodbstreams"), stream_arn)
         patterns = filter_patterns(_stream_event(template))

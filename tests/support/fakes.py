@@ -31,6 +31,7 @@ from referral_engine.domain.models import (
     Referral,
     ReferralStatus,
     Reward,
+    RewardStatus,
     Signal,
     SignalKind,
     SignalMatch,
@@ -360,9 +361,10 @@ class InMemoryReferralStore:
                 for reward in rewards:
                     self.rewards[(reward.referral_id, reward.recipient)] = reward
                     recipient = self.participants.participants[reward.recipient_code]
-                    self.participants.update(
-                        recipient.code, credit_balance=recipient.credit_balance + reward.amount
-                    )
+                    if reward.status is RewardStatus.FULFILLED:  # a held one is credited when released
+                        self.participants.update(
+                            recipient.code, credit_balance=recipient.credit_balance + reward.amount
+                        )
             return result
 
     def append_audit(self, entry: AuditEntry) -> None:

@@ -37,7 +37,8 @@ INVOCATIONS = {
     "admin": "from referral_engine import wiring; wiring.admin_queues(); wiring.api_keys()",
     "announce_referrals": "from referral_engine import wiring; wiring.stream_announcer()",
     "qualify": "from referral_engine import wiring; wiring.qualification(); wiring.exception_sink('qualify')",
-    "issue_reward": "from referral_engine import wiring; wiring.rewards()",
+    "issue_reward": "from referral_engine import wiring; wiring.rewards(); wiring.clawbacks()",
+    "release_rewards": "from referral_engine import wiring; wiring.releases()",
     "deliver_events": "from referral_engine import wiring; wiring.event_delivery()",
     "inbound_webhook": "from referral_engine import wiring, vendors; wiring.signals(); wiring.webhooks(); "
     "[vendors.adapter_for(source) for source in vendors.SOURCES]",

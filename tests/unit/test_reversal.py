@@ -115,7 +115,7 @@ def test_a_refund_reverses_a_qualified_referral_and_says_so(world: World, referr
     assert world.history(referral.id).rewards == []
 
 
-def test_a_refund_after_the_reward_reverses_and_the_audit_shows_the_rewards_kept(
+def test_a_refund_after_the_reward_reverses_and_the_audit_asks_for_the_clawback(
     world: World, referral: Referral
 ) -> None:
     rewarded(world, referral)
@@ -132,8 +132,9 @@ def test_a_refund_after_the_reward_reverses_and_the_audit_shows_the_rewards_kept
     rewarded_at = world.referral(referral.id).rewarded_at
     assert rewarded_at is not None
     assert entry.detail["rewards_issued_at"] == rewarded_at.isoformat()
-    assert entry.detail["clawback"].startswith("not performed")
-    # No clawback (yet): the rewards and the credit stay as they were.
+    assert entry.detail["clawback"].startswith("requested")
+    # The clawback follows the `referral.reversed` event (services/clawbacks.py): the reversal itself
+    # leaves the rewards and the credit as they were.
     assert len(world.history(referral.id).rewards) == 2
     assert world.participant(referral.advocate_code).credit_balance == advocate_credit
 

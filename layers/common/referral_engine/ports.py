@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from referral_engine.domain.errors import NotFound
@@ -171,7 +172,8 @@ class ReferralStore(Protocol):
     def record_rewards(
         self, referral: Referral, rewards: list[Reward], audit: AuditEntry
     ) -> TransitionResult:
-        """qualified → rewarded together with the rewards and the recipients' credit, exactly once."""
+        """qualified → rewarded together with the rewards (held or credited: adapters/dynamodb/rewards.py),
+        exactly once."""
 
     def append_audit(self, entry: AuditEntry) -> None: ...
 
@@ -199,6 +201,53 @@ class ReferralStore(Protocol):
 
     def reversal_of(self, referral_id: str) -> Reversal | None:
         """What reversed the referral, if anything did."""
+
+
+@dataclass(frozen=True)
+class RewardWrite:
+    """What a reward's conditional move did: applied; or not, because the reward had moved on (`current`,
+    read again; None if it is gone) or because its referral was reversed (`referral_reversed`)."""
+
+    applied: bool
+    current: Reward | None
+    referral_reversed: bool = False
+
+
+class RewardLedger(Protocol):
+    """Rewards after their issue: the release index, their moves and the participants' balances."""
+
+    def due(self, now: datetime, *, limit: int) -> list[Reward]:
+        """Up to `limit` rewards on the release index due by `now`, the earliest first."""
+
+    def of_referral(self, referral_id: str) -> list[Reward]: ...
+
+    def move(
+        self,
+        reward: Reward,
+        moved: Reward,
+        audit: AuditEntry,
+        *,
+        credit: Decimal | None = None,
+        unless_reversed: bool = False,
+    ) -> RewardWrite:
+        """`reward` (the status read) → `moved`, with the audit entry and, when `credit` is set, that
+        amount added to the recipient's balance (negative: a debit), in one conditional write; off the
+        release index once it leaves it. `unless_reversed`: not while the referral is reversed."""
+
+
+class RewardProviders(Protocol):
+    """The providers that hand out rewards other than account credits (gift cards, payouts: issue 12)."""
+
+    def cancel(self, reward: Reward) -> bool:
+        """Takes back a reward its provider handed out (idempotent); False when it cannot (redeemed)."""
+
+
+class ReviewQueue(Protocol):
+    """The review queue, as the clawback uses it (docs/adr/0020)."""
+
+    def open_clawback(self, referral: Referral, reward: Reward, reason: str) -> None:
+        """A `clawback` review item for a reward its provider could not take back; one per reward,
+        however often it is asked for."""
 
 
 class InboxUnavailable(RuntimeError):

@@ -37,9 +37,11 @@ if TYPE_CHECKING:
     from referral_engine.services.admin_queues import AdminQueueService
     from referral_engine.services.api_keys import ApiKeyService
     from referral_engine.services.campaigns import CampaignService
+    from referral_engine.services.clawbacks import ClawbackService
     from referral_engine.services.connections import ConnectionService
     from referral_engine.services.qualification import QualificationService
     from referral_engine.services.referrals import ReferralService
+    from referral_engine.services.releases import ReleaseService
     from referral_engine.services.rewards import RewardService
     from referral_engine.services.signals import SignalService
     from referral_engine.services.webhooks import WebhookService
@@ -183,6 +185,21 @@ class Services:
         return RewardService(self.campaign_store, self.referral_store)
 
     @cached_property
+    def clawbacks(self) -> ClawbackService:
+        from referral_engine.adapters.dynamodb.rewards import DynamoRewardLedger
+        from referral_engine.services.clawbacks import ClawbackService, NoProviders
+
+        # No reward providers until issue 12; the review queue's `open_clawback` is the lead's to wire.
+        return ClawbackService(self.referral_store, DynamoRewardLedger(self.table), NoProviders(), None)
+
+    @cached_property
+    def releases(self) -> ReleaseService:
+        from referral_engine.adapters.dynamodb.rewards import DynamoRewardLedger
+        from referral_engine.services.releases import ReleaseService
+
+        return ReleaseService(DynamoRewardLedger(self.table), self.referral_store, self.clawbacks)
+
+    @cached_property
     def secrets(self) -> SecretStore:
         from referral_engine.adapters.ssm import SsmSecretStore  # only the functions that handle connections
 
@@ -303,6 +320,14 @@ def qualification() -> QualificationService:
 
 def rewards() -> RewardService:
     return services().rewards
+
+
+def clawbacks() -> ClawbackService:
+    return services().clawbacks
+
+
+def releases() -> ReleaseService:
+    return services().releases
 
 
 @cache

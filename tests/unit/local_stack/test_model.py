@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from referrals_local.stack.filters import matches
 from referrals_local.stack.model import Resolver, functions
+from referrals_local.stack.rules import Schedule
 from referrals_local.template import load_template
 
 
@@ -45,3 +48,13 @@ def test_filter_patterns_match_exact_values_and_refuse_content_filters() -> None
     assert not matches(pattern, {"eventName": "INSERT"})
     with pytest.raises(ValueError, match="content filters"):
         matches({"a": [{"prefix": "x"}]}, {"a": "xy"})
+
+
+def test_the_release_schedule_runs_at_the_templates_rate_unless_capped_for_tests() -> None:
+    [spec] = [s for s in functions(load_template(), "st") if s.logical_id == "ReleaseRewardsFunction"]
+    [event] = spec.events
+    invoker: Any = None  # never called: the schedules are not started
+
+    assert Schedule(spec, event, invoker).period == 60
+    assert Schedule(spec, event, invoker, at_most=0.5).period == 0.5
+    assert Schedule(spec, event, invoker, at_most=600).period == 60

@@ -142,6 +142,8 @@ def _reward_text(campaign: Campaign) -> str:
     text = f"{reward.amount} {reward.currency} to the advocate"
     if reward.friend_amount is not None:
         text += f", {reward.friend_amount} {reward.currency} to the friend"
+    if reward.hold_days:
+        text += f", held {reward.hold_days} days"
     return text
 
 
@@ -180,6 +182,8 @@ def campaigns_create(context: Context, args: argparse.Namespace) -> int:
     reward: dict[str, Any] = {"amount": args.amount, "currency": args.currency.upper()}
     if args.friend_amount is not None:
         reward["friend_amount"] = args.friend_amount
+    if args.hold_days is not None:
+        reward["hold_days"] = args.hold_days
     milestone: dict[str, Any] = {}
     if args.min_amount is not None:
         milestone["min_amount"] = args.min_amount

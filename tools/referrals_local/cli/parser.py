@@ -110,6 +110,13 @@ def _queue_commands(builder: _Builder, name: str, help_text: str, *, fixed_queue
     discard.add_argument("--reason", required=True, help="why it is discarded (kept in the admin log)")
 
 
+def _reward_arguments(create: argparse.ArgumentParser) -> None:
+    create.add_argument("--amount", required=True, help="the advocate's reward, e.g. 20.00")
+    create.add_argument("--currency", required=True, help="ISO 4217, e.g. USD")
+    create.add_argument("--friend-amount", help="the referred friend's reward (double-sided campaign)")
+    create.add_argument("--hold-days", help="days each reward stays pending before it is credited, e.g. 30")
+
+
 def build_parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(
         prog="referrals",
@@ -136,9 +143,7 @@ def build_parser() -> argparse.ArgumentParser:
     create = builder.leaf(campaigns, "create", "campaigns_create", "create a campaign")
     create.add_argument("--name", required=True)
     create.add_argument("--landing-url", required=True, help="where referral links lead (http/https)")
-    create.add_argument("--amount", required=True, help="the advocate's reward, e.g. 20.00")
-    create.add_argument("--currency", required=True, help="ISO 4217, e.g. USD")
-    create.add_argument("--friend-amount", help="the referred friend's reward (double-sided campaign)")
+    _reward_arguments(create)
     create.add_argument("--min-amount", help="milestone: the qualifying signal's minimum amount")
     create.add_argument(
         "--milestone-currency", help="milestone currency (default with --min-amount: --currency)"

@@ -61,6 +61,14 @@ def _parser() -> argparse.ArgumentParser:
         default=int(os.environ.get("CHAOS_SEED") or 0),
         help="the seed of the faults' draws: the same seed, the same faults (default: $CHAOS_SEED or 0)",
     )
+    parser.add_argument(
+        "--schedule-every",
+        type=float,
+        default=float(os.environ.get("REFERRALS_SCHEDULE_EVERY") or 0),
+        metavar="SECONDS",
+        help="run every schedule (the hold period's releases) at least this often; 0: as the template "
+        "says (default: $REFERRALS_SCHEDULE_EVERY or 0)",
+    )
     return parser
 
 
@@ -88,6 +96,7 @@ def serve(argv: list[str] | None = None) -> int:
         stream_retry_delay=args.stream_retry_delay,
         chaos=args.chaos,
         chaos_seed=args.chaos_seed,
+        schedule_every=args.schedule_every,
     )
     stopping = threading.Event()
 

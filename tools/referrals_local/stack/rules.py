@@ -131,14 +131,21 @@ def envelope(event: dict[str, Any]) -> dict[str, Any]:
 
 
 class Schedule:
-    """`Schedule`/`ScheduleV2` events with a rate expression, delivered as Scheduled Events."""
+    """`Schedule`/`ScheduleV2` events with a rate expression, delivered as Scheduled Events.
 
-    def __init__(self, function: FunctionSpec, event: EventSpec, invoker: AsyncInvoker) -> None:
+    `at_most` (seconds, when > 0) caps the period, so a run does not wait the template's minute: the
+    hold period's schedule in a test or a demo (`referrals run --schedule-every`).
+    """
+
+    def __init__(
+        self, function: FunctionSpec, event: EventSpec, invoker: AsyncInvoker, *, at_most: float = 0.0
+    ) -> None:
         expression = event.properties.get("Schedule") or event.properties.get("ScheduleExpression", "")
         match = _RATE.match(expression)
         if not match:
             raise ValueError(f"{function.logical_id}.{event.name}: only rate(...) schedules run locally")
-        self.period = int(match.group(1)) * _UNIT_SECONDS[match.group(2).rstrip("s")]
+        period = float(int(match.group(1)) * _UNIT_SECONDS[match.group(2).rstrip("s")])
+        self.period = min(period, at_most) if at_most > 0 else period
         self.rule_arn = f"arn:aws:events:{REGION}:{ACCOUNT}:rule/{function.logical_id}{event.name}"
         self._invoker = invoker
         self._stop = threading.Event()

@@ -52,6 +52,7 @@ class Options:
     stream_retry_delay: float = 0.2
     chaos: str = ""  # faults the AWS endpoint injects (stack/chaos.py); the runner's own calls meet none
     chaos_seed: int = 0
+    schedule_every: float = 0.0  # > 0: no schedule waits longer than this many seconds between runs
 
 
 class ClientFactory:
@@ -302,7 +303,7 @@ class LocalStack:
                 elif event.type == "EventBridgeRule":
                     self._stoppables.append(RuleTarget(spec, event, resolver, clients, invoker))
                 elif event.type in ("Schedule", "ScheduleV2"):
-                    self._stoppables.append(Schedule(spec, event, invoker))
+                    self._stoppables.append(Schedule(spec, event, invoker, at_most=options.schedule_every))
                 elif event.type != "HttpApi":
                     raise ValueError(f"{spec.logical_id}: event type {event.type} does not run locally")
         for component in self._stoppables:

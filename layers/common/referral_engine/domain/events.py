@@ -48,9 +48,9 @@ class ReferralReversed(Record):
 
     `previous_status` is `qualified` or `rewarded`, or `pending` when the reversal arrived before the
     payment it undoes and was held until that payment came (the referral was then never announced as
-    qualified). `rewards_issued` says that rewards had already been issued: they are not clawed back
-    by this system (yet), so a consumer of this event is where that decision belongs. `signal` is the
-    reversal (the refund or dispute), not the payment.
+    qualified). `rewards_issued` says that rewards had already been issued: issue_reward's function
+    takes them back on this event (cancelled during their hold, clawed back after: docs/adr/0020).
+    `signal` is the reversal (the refund or dispute), not the payment.
     """
 
     detail_type: ClassVar[str] = "referral.reversed"

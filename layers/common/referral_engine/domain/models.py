@@ -14,6 +14,7 @@ from typing import Any, Literal
 import msgspec
 
 from referral_engine.domain.fraud import FraudPolicy
+from referral_engine.domain.holds import check_hold_days
 from referral_engine.domain.money import check_currency, check_money
 from referral_engine.domain.records import Record
 
@@ -44,12 +45,14 @@ class RewardRule(Record):
     amount: Decimal
     currency: str
     friend_amount: Decimal | None = None
+    hold_days: Decimal = Decimal(0)  # how long rewards stay pending (domain/holds.py, docs/adr/0020)
 
     def __post_init__(self) -> None:
         check_money("amount", self.amount)
         check_currency("currency", self.currency)
         if self.friend_amount is not None:
             check_money("friend_amount", self.friend_amount)
+        check_hold_days(self.hold_days)
 
 
 class Milestone(Record):
@@ -131,6 +134,9 @@ class RewardStatus(StrEnum):
     FAILED = "failed"  # the provider refused it: in the review queue
 
 
+CREDIT = "credit"  # a reward's fulfilment as an account credit: the participant's `credit_balance`
+
+
 class Reward(Record):
     id: str
     referral_id: str
@@ -140,8 +146,14 @@ class Reward(Record):
     amount: Decimal
     currency: str
     status: RewardStatus
-    fulfilment: Literal["credit"] = "credit"
+    fulfilment: str = CREDIT  # the ledger, or the name of the provider that hands it over (issue 12)
     created_at: datetime
+    # The hold (docs/adr/0020): due at `release_at`; each date set by the move that reached its status.
+    release_at: datetime | None = None
+    released_at: datetime | None = None
+    fulfilled_at: datetime | None = None
+    cancelled_at: datetime | None = None
+    clawed_back_at: datetime | None = None
 
 
 class AuditEntry(Record):

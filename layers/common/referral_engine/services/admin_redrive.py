@@ -8,8 +8,8 @@ downstream by the conditional transitions.
   referral but whose `referral.qualified` event was never published (qualify failed between the
   write and the publish) is re-announced by the qualification service itself, since under a new
   event id it would only be a duplicate.
-- `reward-events` and `issue-reward-failure`: the original `referral.qualified` event goes back on
-  the bus.
+- `reward-events` and `issue-reward-failure`: the original `referral.qualified` (or, for the
+  clawback, `referral.reversed`) event goes back on the bus.
 - `hook-events` and `deliver-events-failure`: the original `referral.created`, `.qualified` or
   `.reversed` event goes back on the bus. Every rule matching it runs again; deliver_events' delivery
   log (7 days) skips the targets that took it already, and issue_reward rewards exactly once.

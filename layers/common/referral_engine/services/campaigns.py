@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+import re
+from decimal import Decimal
+from typing import Annotated, Any
 
 from pydantic import (
     AnyHttpUrl,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     StringConstraints,
@@ -17,6 +20,7 @@ from pydantic import (
 from referral_engine.domain import models
 from referral_engine.domain.errors import CampaignInactive, InvalidRequest, NotFound
 from referral_engine.domain.fields import Currency, Email, ExternalIds, Money
+from referral_engine.domain.holds import HOLD_DAYS_PLACES, MAX_HOLD_DAYS
 from referral_engine.domain.identifiers import new_code, new_id, new_secret_token
 from referral_engine.domain.links import check_public_url
 from referral_engine.domain.models import (
@@ -32,6 +36,16 @@ CODE_ATTEMPTS = 5
 MAX_PAGE = 100
 
 
+_PLAIN_DAYS = re.compile(rf"\d{{1,3}}(\.\d{{1,{HOLD_DAYS_PLACES}}})?")
+
+
+def _plain_days(value: Any) -> Any:
+    """A number of days is a JSON number or its plain decimal text ("0.5"): not "1e2" nor true."""
+    if isinstance(value, bool) or (isinstance(value, str) and not _PLAIN_DAYS.fullmatch(value)):
+        raise ValueError("a decimal number of days such as 0.5")
+    return value
+
+
 class RewardRule(BaseModel):
     """A fixed reward per qualified referral; double-sided when `friend_amount` is set."""
 
@@ -41,6 +55,17 @@ class RewardRule(BaseModel):
     amount: Money
     currency: Currency
     friend_amount: Money | None = None
+    hold_days: Annotated[
+        Decimal,
+        BeforeValidator(_plain_days),
+        Field(
+            ge=0,
+            le=MAX_HOLD_DAYS,
+            decimal_places=HOLD_DAYS_PLACES,
+            allow_inf_nan=False,
+            description="Days each reward stays `pending` before it is released (0.5 = 12 hours); 0: none.",
+        ),
+    ] = Decimal(0)
 
 
 class Milestone(BaseModel):

@@ -302,9 +302,9 @@ def _keys(signal: Signal) -> set[str]:
 def _reversed_audit(referral: Referral, reversal: Reversal, from_status: ReferralStatus) -> AuditEntry:
     detail: dict[str, Any] = json_values(reversal, exclude={"at"})
     if reversal.rewards_issued:
-        # No clawback (yet): the audit says so, and which rewards stay (the reward items of the referral).
+        # The clawback follows from the `referral.reversed` event (services/clawbacks.py, docs/adr/0020).
         detail["rewards_issued_at"] = referral.rewarded_at.isoformat() if referral.rewarded_at else None
-        detail["clawback"] = "not performed: the rewards already issued stay issued"
+        detail["clawback"] = "requested: the rewards issued are cancelled or clawed back"
     return AuditEntry(
         referral_id=referral.id,
         at=reversal.at,

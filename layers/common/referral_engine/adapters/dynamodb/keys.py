@@ -169,6 +169,19 @@ def rewards_of(code: str) -> str:
     return f"CODE#{code}#REWARDS"
 
 
+RELEASES = "RELEASES"
+
+
+def release_index(release_at: datetime, reward_id: str) -> dict[str, str]:
+    """gsi2 (sparse): every reward waiting for its release, by release time (docs/adr/0020)."""
+    return {"gsi2pk": RELEASES, "gsi2sk": f"{iso(release_at)}#{reward_id}"}
+
+
+def released_by(at: datetime) -> str:
+    """The release index's sort keys up to `at` sort before this (ids are letters, digits and `_`)."""
+    return f"{iso(at)}#~"
+
+
 IDEMPOTENCY = "IDEMPOTENCY"
 """The partition of `Idempotency-Key` answers, kept by Powertools' Idempotency utility: pk `IDEMPOTENCY`,
 sk `IDEMPOTENCY#{sha256 of the caller and the key}` (web/idempotency.py sets that prefix)."""

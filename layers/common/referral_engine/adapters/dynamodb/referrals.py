@@ -11,6 +11,7 @@ from referral_engine.adapters.dynamodb import cursor as cursors
 from referral_engine.adapters.dynamodb import keys
 from referral_engine.adapters.dynamodb.codec import model_item, to_item, value
 from referral_engine.adapters.dynamodb.participants import claim_ops, raise_claim_failure
+from referral_engine.adapters.dynamodb.rewards import issue_ops, update_op
 from referral_engine.adapters.dynamodb.signup_evidence import trace_ops
 from referral_engine.adapters.dynamodb.table import Table, TransactionCancelled
 from referral_engine.domain.models import (
@@ -315,24 +316,7 @@ class DynamoReferralStore:
     def record_rewards(
         self, referral: Referral, rewards: list[Reward], audit: AuditEntry
     ) -> TransitionResult:
-        operations: list[TransactWriteItemTypeDef] = []
-        for reward in rewards:
-            item = model_item(
-                reward,
-                "reward",
-                **keys.reward(reward.referral_id, reward.recipient),
-                gsi1pk=keys.rewards_of(reward.recipient_code),
-                gsi1sk=f"{keys.iso(reward.created_at)}#{reward.id}",
-            )
-            operations.append(self._table.put_op(item))
-            operations.append(
-                self._update(
-                    keys.participant(reward.recipient_code),
-                    "ADD credit_balance :amount, rewards :one",
-                    {":amount": reward.amount, ":one": 1},
-                    condition="attribute_exists(pk)",
-                )
-            )
+        operations = issue_ops(self._table, rewards)
         rewarded_at = audit.at
         return self._transition(
             referral,
@@ -397,16 +381,7 @@ class DynamoReferralStore:
         condition: str,
         names: dict[str, str] | None = None,
     ) -> TransactWriteItemTypeDef:
-        update: dict[str, Any] = {
-            "TableName": self._table.name,
-            "Key": to_item(key),
-            "UpdateExpression": expression,
-            "ConditionExpression": condition,
-            "ExpressionAttributeValues": to_item(values),
-        }
-        if names:
-            update["ExpressionAttributeNames"] = names
-        return {"Update": update}  # type: ignore[typeddict-item]
+        return update_op(self._table, key, expression, values, condition=condition, names=names)
 
     @staticmethod
     def _audit_item(entry: AuditEntry) -> dict[str, Any]:
