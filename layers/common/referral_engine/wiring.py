@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from referral_engine.adapters.dynamodb.campaigns import DynamoCampaignStore
     from referral_engine.adapters.dynamodb.participants import DynamoParticipantStore
     from referral_engine.adapters.dynamodb.referrals import DynamoReferralStore
+    from referral_engine.adapters.dynamodb.reviews import DynamoReviewStore
     from referral_engine.adapters.dynamodb.signals import DynamoSignalInbox
     from referral_engine.adapters.dynamodb.table import Table
     from referral_engine.adapters.eventbridge import EventBridgePublisher
@@ -40,6 +41,7 @@ if TYPE_CHECKING:
     from referral_engine.services.connections import ConnectionService
     from referral_engine.services.qualification import QualificationService
     from referral_engine.services.referrals import ReferralService
+    from referral_engine.services.reviews import ReviewService
     from referral_engine.services.rewards import RewardService
     from referral_engine.services.signals import SignalService
     from referral_engine.services.webhooks import WebhookService
@@ -112,6 +114,13 @@ class Services:
         return DynamoReferralStore(self.table)
 
     @cached_property
+    def review_store(self) -> DynamoReviewStore:
+        """The review queue (docs/adr/0019); also the clawback service's `ReviewQueue`."""
+        from referral_engine.adapters.dynamodb.reviews import DynamoReviewStore
+
+        return DynamoReviewStore(self.table)
+
+    @cached_property
     def publisher(self) -> EventBridgePublisher:
         from referral_engine.adapters.eventbridge import EventBridgePublisher
 
@@ -178,6 +187,12 @@ class Services:
         from referral_engine.services.rewards import RewardService
 
         return RewardService(self.campaign_store, self.referral_store)
+
+    @cached_property
+    def reviews(self) -> ReviewService:
+        from referral_engine.services.reviews import ReviewService
+
+        return ReviewService(self.review_store, self.referral_store, self.participant_store)
 
     @cached_property
     def secrets(self) -> SecretStore:
@@ -321,6 +336,10 @@ def webhooks() -> WebhookService:
 
 def admin_queues() -> AdminQueueService:
     return services().admin_queues
+
+
+def reviews() -> ReviewService:
+    return services().reviews
 
 
 # ----------------------------------------------------- subscriptions and deliveries (Zapier instant triggers)

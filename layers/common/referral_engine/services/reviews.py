@@ -33,6 +33,7 @@ from referral_engine.domain.reviews import (
     reward_event,
 )
 from referral_engine.domain.reward_events import moved
+from referral_engine.domain.states import REFERRALS
 from referral_engine.ports import (
     HeldSignalChanged,
     ParticipantStore,
@@ -42,7 +43,6 @@ from referral_engine.ports import (
     ReviewStore,
 )
 from referral_engine.services.admin_redrive import redriven
-from referral_engine.services.transitions import require_moves
 
 _ATTEMPTS = 3  # a signal kept between reading and deciding: read again (each loss means one was kept)
 RECENT_REFERRALS = 10
@@ -178,16 +178,18 @@ class ReviewService:
         )
 
     def _decide_fraud(self, decided: ReviewItem, decision: Decision, referral: Referral) -> None:
+        """The move is from `in_review`, whatever was read: the store's write is conditioned on it, and
+        on the item still being open (so a decision read stale loses as `review_decided`)."""
         target = referral_move(decided, decision)
+        REFERRALS.require(ReferralStatus.IN_REVIEW, *((target,) if target else ()))
         held = self._reviews.held_signal(referral.id) if target is ReferralStatus.PENDING else None
         replay = _replay(held) if held else None
         detail = {"replayed_signal": replay.key, "held_signal": held.key} if held and replay else {}
         audit = replace(
-            self._audit(decided, decision, **detail), from_status=referral.status, to_status=target
+            self._audit(decided, decision, **detail),
+            from_status=ReferralStatus.IN_REVIEW,
+            to_status=target,
         )
-        if referral.status is not ReferralStatus.IN_REVIEW:
-            raise Conflict(f"referral {referral.id} is {referral.status}, not in review")
-        require_moves(self._referrals, referral, audit)
         self._reviews.decide(decided, audit, held=held, replay=replay)
 
     def _decide_clawback(self, decided: ReviewItem, decision: Decision, referral: Referral) -> None:
