@@ -86,6 +86,11 @@ ROUTES = {
     ("POST", "/v1/admin/api-keys", "AdminFunction"),
     ("GET", "/v1/admin/api-keys", "AdminFunction"),
     ("DELETE", "/v1/admin/api-keys/{key_id}", "AdminFunction"),
+    ("GET", "/v1/admin/reviews", "AdminFunction"),
+    ("GET", "/v1/admin/reviews/{review_id}", "AdminFunction"),
+    ("POST", "/v1/admin/reviews/{review_id}/approve", "AdminFunction"),
+    ("POST", "/v1/admin/reviews/{review_id}/reject", "AdminFunction"),
+    ("POST", "/v1/admin/reviews/decisions", "AdminFunction"),
 }
 
 
@@ -390,11 +395,16 @@ def test_announce_referrals_reads_new_referrals_from_the_stream(functions: dict[
     assert event["DestinationConfig"] == {
         "OnFailure": {"Type": "SQS", "Destination": {"Fn::GetAtt": ["AnnounceReferralsFailureQueue", "Arn"]}}
     }
-    [stream_filter] = event["FilterCriteria"]["Filters"]
-    assert json.loads(stream_filter["Pattern"]) == {
-        "eventName": ["INSERT"],
-        "dynamodb": {"NewImage": {"entity": {"S": ["referral"]}}},
-    }
+    patterns = [json.loads(stream_filter["Pattern"]) for stream_filter in event["FilterCriteria"]["Filters"]]
+    referral = {"entity": {"S": ["referral"]}}
+    assert patterns == [  # new referrals; moves into and out of review (docs/adr/0019)
+        {"eventName": ["INSERT"], "dynamodb": {"NewImage": referral}},
+        {"eventName": ["MODIFY"], "dynamodb": {"OldImage": {**referral, "status": {"S": ["in_review"]}}}},
+        {
+            "eventName": ["MODIFY"],
+            "dynamodb": {"NewImage": {**referral, "status": {"S": ["in_review", "rejected"]}}},
+        },
+    ]
 
 
 def test_hook_events_rule_retries_boundedly_then_dead_letters(

@@ -3,17 +3,20 @@ order and by which filters; what a decision does, exactly once; and that a refus
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
+import boto3
 import pytest
 
+import announce_referrals
 from referral_engine import wiring
 from referral_engine.domain.models import Reward, RewardStatus
 from referral_engine.domain.records import parse
 from referral_engine.domain.reviews import Decision, ReviewDecided
 from support.admin_calls import call
-from support.aws import AwsStack
-from support.events import json_body
+from support.aws import BUS, AwsStack, receive_all, wire_event_delivery
+from support.events import LambdaContext, json_body
 from support.journey import (
     create_campaign,
     enrol,
@@ -83,7 +86,8 @@ def test_the_list_filters_by_campaign_reason_kind_and_age_and_pages(admin_key: s
     flagged(one["id"], "alan.turing@gmail.com")
 
     by_campaign = listed(admin_key, campaign_id=one["id"])["items"]
-    assert {item["campaign_id"] for item in by_campaign} == {one["id"]} and len(by_campaign) == 2
+    assert {item["campaign_id"] for item in by_campaign} == {one["id"]}
+    assert len(by_campaign) == 2
     assert len(listed(admin_key, reason="self_referral_email")["items"]) == 3
     assert listed(admin_key, reason="disposable_email_domain")["items"] == []
     assert listed(admin_key, kind="clawback")["items"] == []
@@ -91,7 +95,8 @@ def test_the_list_filters_by_campaign_reason_kind_and_age_and_pages(admin_key: s
     first_page = listed(admin_key, limit="1")
     assert [item["referral_id"] for item in first_page["items"]] == [mine["id"]]
     rest = listed(admin_key, limit="5", cursor=first_page["next_cursor"])["items"]
-    assert len(rest) == 2 and mine["id"] not in [item["referral_id"] for item in rest]
+    assert len(rest) == 2
+    assert mine["id"] not in [item["referral_id"] for item in rest]
 
 
 @pytest.mark.parametrize(
@@ -223,7 +228,8 @@ def test_of_two_admins_deciding_at_once_one_wins(stack: AwsStack, admin_key: str
 
     assert status_of(referral) == "pending"
     decisions = [e["action"] for e in stack.items_of("audit") if e["referral_id"] == referral["id"]]
-    assert decisions.count("referral.approved") == 1 and "referral.rejected" not in decisions
+    assert decisions.count("referral.approved") == 1
+    assert "referral.rejected" not in decisions
 
 
 @pytest.mark.parametrize(
@@ -340,3 +346,45 @@ def test_a_clawback_item_opens_once_per_reward_and_an_approval_records_it_clawed
     actions = [e["action"] for e in stack.items_of("audit") if e["referral_id"] == referral["id"]]
     assert actions.count("review.opened") == 2
     assert {"reward.clawed_back", "reward.clawback_waived"} <= set(actions)
+
+
+# ------------------------------------------------------------------------------------ events
+def review_events_capture() -> str:
+    """A queue the bus sends the review queue's events to (no function of the template consumes them)."""
+    sqs, bus = boto3.client("sqs"), boto3.client("events")
+    url = sqs.create_queue(QueueName="review-events")["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    pattern = {"detail-type": ["referral.in_review", "referral.approved", "referral.rejected"]}
+    bus.put_rule(Name="reviews", EventBusName=BUS, EventPattern=json.dumps(pattern))
+    bus.put_targets(Rule="reviews", EventBusName=BUS, Targets=[{"Id": "capture", "Arn": arn}])
+    return str(url)
+
+
+def test_the_moves_into_and_out_of_review_go_on_the_bus_from_the_stream(
+    stack: AwsStack, admin_key: str
+) -> None:
+    delivery = wire_event_delivery(stack.template)
+    capture = review_events_capture()
+    campaign = create_campaign()
+    approved, rejected = flagged(campaign["id"]), flagged(campaign["id"], "grace.hopper@gmail.com")
+    sign_up(enrol(campaign["id"], "alan@example.com")["code"], "linus@example.org")  # not flagged
+    assert decide(admin_key, review_of(admin_key, approved)["id"], "approve")["statusCode"] == 200
+    assert decide(admin_key, review_of(admin_key, rejected)["id"], "reject")["statusCode"] == 200
+
+    batch = delivery.stream_batch()
+    assert announce_referrals.handler(batch, LambdaContext("announce_referrals")) == {"batchItemFailures": []}
+
+    events = [json.loads(m["Body"]) for m in receive_all(boto3.client("sqs"), capture)]
+    moves = [(e["detail-type"], e["detail"]["referral_id"]) for e in events]
+    assert sorted(moves) == sorted(
+        [
+            ("referral.in_review", approved["id"]),
+            ("referral.in_review", rejected["id"]),
+            ("referral.approved", approved["id"]),
+            ("referral.rejected", rejected["id"]),
+        ]
+    )
+    in_review = next(e["detail"] for e in events if e["detail-type"] == "referral.in_review")
+    assert in_review["reasons"] == ["self_referral_email"]
+    assert in_review["review_id"].startswith("rev_")
+    assert len(delivery.bus_events()) == 3  # referral.created, once per referral

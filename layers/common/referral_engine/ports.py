@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from referral_engine.domain.errors import NotFound
-from referral_engine.domain.events import ReferralCreated, ReferralQualified, ReferralReversed
+from referral_engine.domain.events import ReferralCreated, ReferralQualified, ReferralReversed, ReviewEvent
 from referral_engine.domain.fraud_evidence import Device, KnownPerson, RecentCounts
 from referral_engine.domain.json_text import read_json
 from referral_engine.domain.models import (
@@ -290,6 +290,12 @@ class CreatedEventPublisher(Protocol):
     """As EventPublisher, for the `referral.created` announcement (one adapter implements both)."""
 
     def publish_created(self, event: ReferralCreated) -> None: ...
+
+
+class ReviewEventPublisher(Protocol):
+    """`referral.in_review`, `.approved`, `.rejected` (docs/adr/0019), announced from the stream."""
+
+    def publish_review(self, event: ReviewEvent) -> None: ...
 
 
 class ExceptionSink(Protocol):

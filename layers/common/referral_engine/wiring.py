@@ -347,7 +347,7 @@ def reviews() -> ReviewService:
 
 if TYPE_CHECKING:
     from referral_engine.domain.subscriptions import TargetPolicy
-    from referral_engine.services.announcements import ReferralAnnouncer
+    from referral_engine.services.announcements import ReferralAnnouncer, ReviewAnnouncer
     from referral_engine.services.deliveries import DeliveryService
     from referral_engine.services.subscriptions import SubscriptionService
 
@@ -392,6 +392,13 @@ def stream_announcer() -> ReferralAnnouncer:
     from referral_engine.services.announcements import ReferralAnnouncer
 
     return ReferralAnnouncer(_publisher())
+
+
+@cache
+def review_announcer() -> ReviewAnnouncer:
+    from referral_engine.services.announcements import ReviewAnnouncer
+
+    return ReviewAnnouncer(_publisher())
 
 
 # ------------------------------------------------------------------ Idempotency-Key answers (the /v1 POSTs)
