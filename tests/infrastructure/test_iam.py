@@ -127,6 +127,7 @@ GRANTS: dict[str, dict[str, set[str]]] = {
         "dynamodb:DeleteItem": {"table"},  # a subscription whose target answered 410
         "dynamodb:Query": {"gsi1"},  # the subscriptions matching an event
     },
+    "ReviewQueueAgeFunction": {"dynamodb:Query": {"gsi1"}},  # the oldest open review item
 }
 
 # What SAM attaches to each generated role besides the statements (see the module's docstring).
@@ -142,6 +143,7 @@ MANAGED_POLICIES = {
     "IssueRewardFunction": {BASIC, XRAY},
     "AnnounceReferralsFunction": {BASIC, XRAY, STREAM_READER},
     "DeliverEventsFunction": {BASIC, XRAY},
+    "ReviewQueueAgeFunction": {BASIC, XRAY},
 }
 # Where SAM grants sqs:SendMessage: each function's OnFailure destination, and nothing else.
 ON_FAILURE = {

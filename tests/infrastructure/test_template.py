@@ -28,6 +28,7 @@ FUNCTIONS = {
     "IssueRewardFunction": ("functions/issue_reward/", "issue_reward.handler"),
     "AnnounceReferralsFunction": ("functions/announce_referrals/", "announce_referrals.handler"),
     "DeliverEventsFunction": ("functions/deliver_events/", "deliver_events.handler"),
+    "ReviewQueueAgeFunction": ("functions/review_queue_age/", "review_queue_age.handler"),
 }
 
 QUEUES = {
@@ -50,6 +51,7 @@ RESERVED_CONCURRENCY = {
     "IssueRewardFunction": 50,
     "AnnounceReferralsFunction": 20,
     "DeliverEventsFunction": 50,
+    "ReviewQueueAgeFunction": 1,
 }
 LAMBDA_UNRESERVED_MINIMUM = 100  # Lambda refuses a reservation that leaves fewer unreserved
 DEFAULT_ACCOUNT_CONCURRENCY = 1000
@@ -561,3 +563,25 @@ def test_layer_requirements_match_the_dev_lock() -> None:
         name: (version, dev.get(name)) for name, version in layer.items() if dev.get(name) != version
     }
     assert not mismatched, f"layer pins differ from requirements/dev.txt (run `make lock`): {mismatched}"
+
+
+def test_the_review_queue_alarm_watches_the_age_its_scheduled_function_emits(
+    template: Template, resources: dict[str, dict[str, Any]], functions: dict[str, dict[str, Any]]
+) -> None:
+    """docs/adr/0019: the metric in EMF from a 5-minute schedule; no data (no run) is not an old queue."""
+    from review_queue_age import METRIC
+
+    alarm = props(resources, "ReviewQueueAgeAlarm")
+    assert (alarm["Namespace"], alarm["MetricName"]) == ("ReferralEngine", METRIC)
+    assert template["Globals"]["Function"]["Environment"]["Variables"]["POWERTOOLS_METRICS_NAMESPACE"] == (
+        "ReferralEngine"
+    )
+    assert (alarm["Threshold"], alarm["ComparisonOperator"]) == (
+        {"Ref": "ReviewQueueMaxAgeSeconds"},
+        "GreaterThanThreshold",
+    )
+    assert template["Parameters"]["ReviewQueueMaxAgeSeconds"]["Default"] == 48 * 3600
+    assert alarm["TreatMissingData"] == "notBreaching"
+    assert {"Ref": "AlarmTopic"} in alarm["AlarmActions"]
+    schedule = only_event(functions["ReviewQueueAgeFunction"], "Schedule")
+    assert schedule["Schedule"] == "rate(5 minutes)"

@@ -10,6 +10,7 @@ import boto3
 import pytest
 
 import announce_referrals
+import review_queue_age
 from referral_engine import wiring
 from referral_engine.domain.models import Reward, RewardStatus
 from referral_engine.domain.records import parse
@@ -388,3 +389,19 @@ def test_the_moves_into_and_out_of_review_go_on_the_bus_from_the_stream(
     assert in_review["reasons"] == ["self_referral_email"]
     assert in_review["review_id"].startswith("rev_")
     assert len(delivery.bus_events()) == 3  # referral.created, once per referral
+
+
+def test_the_schedule_measures_the_oldest_open_item(
+    stack: AwsStack, admin_key: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert review_queue_age.handler({}, LambdaContext("review_queue_age")) == {"oldest_age_seconds": 0.0}
+    referral = flagged(create_campaign()["id"])
+    capsys.readouterr()
+
+    measured = review_queue_age.handler({}, LambdaContext("review_queue_age"))["oldest_age_seconds"]
+
+    assert 0 < measured < 60
+    emf = [json.loads(line) for line in capsys.readouterr().out.splitlines() if '"_aws"' in line]
+    assert [line[review_queue_age.METRIC] for line in emf] == [[measured]]
+    assert decide(admin_key, review_of(admin_key, referral)["id"], "reject")["statusCode"] == 200
+    assert review_queue_age.handler({}, LambdaContext("review_queue_age")) == {"oldest_age_seconds": 0.0}

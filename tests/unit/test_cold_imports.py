@@ -39,6 +39,7 @@ INVOCATIONS = {
     "qualify": "from referral_engine import wiring; wiring.qualification(); wiring.exception_sink('qualify')",
     "issue_reward": "from referral_engine import wiring; wiring.rewards()",
     "deliver_events": "from referral_engine import wiring; wiring.event_delivery()",
+    "review_queue_age": "from referral_engine import wiring; wiring.reviews()",
     "inbound_webhook": "from referral_engine import wiring, vendors; wiring.signals(); wiring.webhooks(); "
     "[vendors.adapter_for(source) for source in vendors.SOURCES]",
 }
