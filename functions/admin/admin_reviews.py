@@ -103,29 +103,20 @@ REVIEW_ROUTES = [
         errors=(*GUARDED, 404),
         path_parameters=ReviewPath,
     ),
-    _route(
-        "POST",
-        f"{_REVIEW}/approve",
-        approve_review,
-        summary="Approve a review item",
-        description=_DECISION,
-        answers={200: "The decided item."},
-        errors=(*WITH_BODY, 404, 409),
-        path_parameters=ReviewPath,
-        body=DecisionRequest,
-        body_required=True,
-    ),
-    _route(
-        "POST",
-        f"{_REVIEW}/reject",
-        reject_review,
-        summary="Reject a review item",
-        description=_DECISION,
-        answers={200: "The decided item."},
-        errors=(*WITH_BODY, 404, 409),
-        path_parameters=ReviewPath,
-        body=DecisionRequest,
-        body_required=True,
+    *(
+        _route(
+            "POST",
+            f"{_REVIEW}/{verb}",
+            handle,
+            summary=f"{verb.capitalize()} a review item",
+            description=_DECISION,
+            answers={200: "The decided item."},
+            errors=(*WITH_BODY, 404, 409),
+            path_parameters=ReviewPath,
+            body=DecisionRequest,
+            body_required=True,
+        )
+        for verb, handle in (("approve", approve_review), ("reject", reject_review))
     ),
     _route(
         "POST",

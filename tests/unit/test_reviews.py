@@ -25,6 +25,7 @@ from referral_engine.domain.reviews import (
 from referral_engine.domain.reward_events import RewardEvent
 from referral_engine.domain.states import REFERRALS
 from referral_engine.services.announcements import ReviewAnnouncer
+from support.bus import Events
 
 AT = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
 REFERRAL = Referral(
@@ -96,15 +97,6 @@ def test_an_item_is_decided_once() -> None:
 
 
 # ------------------------------------------------------------------------------------ events
-class Events:
-    def __init__(self) -> None:
-        self.entries: list[dict[str, Any]] = []
-
-    def put_events(self, Entries: list[dict[str, Any]]) -> dict[str, Any]:  # noqa: N803 (boto3's name)
-        self.entries.extend(Entries)
-        return {"FailedEntryCount": 0, "Entries": [{"EventId": "1"}]}
-
-
 ITEM: dict[str, Any] = {
     "entity": "referral",
     "id": "ref_1",
