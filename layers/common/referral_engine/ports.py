@@ -466,6 +466,9 @@ class StreamRecords(Protocol):
         stream OnFailure record's `DDBStreamBatchInfo` points at. Raises StreamRecordsGone once the
         records expired, and ValueError for pointers that are not usable."""
 
+    def modified(self, pointers: dict[str, Any], entity: str) -> list[tuple[dict[str, Any], dict[str, Any]]]:
+        """As `inserted`, the (old, new) images of the `entity` items those records modified."""
+
 
 class EventRepublisher(Protocol):
     def republish(self, event: dict[str, Any]) -> None:

@@ -234,7 +234,11 @@ class Services:
         from referral_engine.adapters.sqs import SqsQueue
         from referral_engine.services.admin_queues import AdminQueueService
         from referral_engine.services.admin_redrive import Redriver
-        from referral_engine.services.announcements import ReferralAnnouncer
+        from referral_engine.services.announcements import (
+            ReferralAnnouncer,
+            ReviewAnnouncer,
+            StreamAnnouncers,
+        )
 
         settings = self.settings
         urls = {
@@ -257,7 +261,7 @@ class Services:
             stream=DynamoStreamRecords(self._client("dynamodbstreams")),
             republisher=self.publisher,
             qualification=self.qualification,
-            announcer=ReferralAnnouncer(self.publisher),
+            announcers=StreamAnnouncers(ReferralAnnouncer(self.publisher), ReviewAnnouncer(self.publisher)),
             bus_name=settings.event_bus_name,
         )
         return AdminQueueService(queues, redriver, DynamoAdminLog(self.table))  # type: ignore[arg-type]

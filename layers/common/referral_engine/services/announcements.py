@@ -5,7 +5,7 @@ and the review queue's moves of a referral (`referral.in_review`, `.approved`, `
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, NamedTuple
 
 from referral_engine.domain.events import (
     ReferralApproved,
@@ -14,7 +14,7 @@ from referral_engine.domain.events import (
     ReferralRejected,
     ReviewEvent,
 )
-from referral_engine.domain.models import Referral, ReferralStatus
+from referral_engine.domain.models import Referral, ReferralStatus, utcnow
 from referral_engine.domain.records import Invalid, parse, problems
 from referral_engine.ports import CreatedEventPublisher, ReviewEventPublisher
 
@@ -85,14 +85,15 @@ class ReviewAnnouncer:
             "referred_code": referral.referred_code,
             "review_id": review.get("id"),
         }
-        decided_at = review.get("decided_at") or new.get("updated_at")
+        # An item without either (written by hand): the time it is announced.
+        decided_at = review.get("decided_at") or new.get("updated_at") or utcnow()
         if referral.status is ReferralStatus.IN_REVIEW:
             return parse(
                 ReferralInReview,
                 {
                     **who,
                     "reasons": review.get("reasons") or [],
-                    "in_review_at": new.get("updated_at") if before else referral.joined_at,
+                    "in_review_at": (new.get("updated_at") or utcnow()) if before else referral.joined_at,
                     "correlation_id": referral.correlation_id,
                 },
             )
@@ -101,3 +102,10 @@ class ReviewAnnouncer:
         if referral.status is ReferralStatus.REJECTED:
             return parse(ReferralRejected, {**who, "rejected_at": decided_at})
         return None
+
+
+class StreamAnnouncers(NamedTuple):
+    """What announce_referrals publishes, for an admin's redrive of a batch it could not announce."""
+
+    created: ReferralAnnouncer
+    reviews: ReviewAnnouncer
