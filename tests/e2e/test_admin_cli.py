@@ -150,21 +150,22 @@ def admin(stack: RunningStack, method: str, path: str, body: dict[str, Any] | No
 def test_a_self_referral_is_listed_approved_and_then_paid_once(local_stack: RunningStack) -> None:
     stack = local_stack
     campaign = stack.post("/v1/campaigns", REVIEWED_CAMPAIGN).json()
-    code = stack.post(f"/v1/campaigns/{campaign['id']}/advocates", {"email": "ada@example.com"}).json()[
-        "code"
-    ]
+    enrolled = stack.post(f"/v1/campaigns/{campaign['id']}/advocates", {"email": "ada@example.com"})
+    code = enrolled.json()["code"]
     referral = stack.post("/v1/referrals", {"code": code, "email": "Ada+friend@example.com"}).json()
     assert referral["status"] == "in_review"
-    paid = stack.post(f"/v1/referrals/{referral['id']}/qualify", {"event_id": "order-1"})
-    assert paid.status_code == 202
+    payment = stack.post(f"/v1/referrals/{referral['id']}/qualify", {"event_id": "order-1"})
+    assert payment.status_code == 202
     held = stack.once_quiet(lambda: stack.get(f"/v1/referrals/{referral['id']}").json())  # qualify ran
     assert (held["status"], held["rewards"]) == ("in_review", [])
 
     [review] = [i for i in admin(stack, "GET", "/reviews")["items"] if i["referral_id"] == referral["id"]]
+    shown = admin(stack, "GET", f"/reviews/{review['id']}")  # every read the admin function's role allows
+    assert (shown["held_signal"]["event_id"], shown["advocate"]["referrals"]) == ("order-1", 1)
     decided = admin(stack, "POST", f"/reviews/{review['id']}/approve", {"reason": "checked: a friend"})
 
     assert decided["status"] == "approved"
-    shown = stack.once_quiet(lambda: stack.get(f"/v1/referrals/{referral['id']}").json())
-    assert shown["status"] == "rewarded"
-    assert sorted(reward["recipient"] for reward in shown["rewards"]) == ["advocate", "friend"]
+    paid = stack.once_quiet(lambda: stack.get(f"/v1/referrals/{referral['id']}").json())
+    assert paid["status"] == "rewarded"
+    assert sorted(reward["recipient"] for reward in paid["rewards"]) == ["advocate", "friend"]
     assert admin(stack, "GET", "/reviews")["items"] == []

@@ -83,6 +83,7 @@ GRANTS: dict[str, dict[str, set[str]]] = {
         "dynamodb:UpdateItem": {"table"},
         "dynamodb:DeleteItem": {"table"},  # idempotency records; a review's replayed signal
         "dynamodb:ConditionCheckItem": {"table"},  # a review decision: no signal held meanwhile
+        "dynamodb:BatchGetItem": {"table"},  # a reviewed referral's advocate: the click shards
         # the admin log, the API keys, the review queue (gsi1); a reviewed referral's history (table)
         "dynamodb:Query": {"table", "gsi1"},
         # adapters/dynamodb_streams.read_batch: a redrive of stream pointers (qualify-failure,
