@@ -14,6 +14,7 @@ from typing import Any
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from admin_reviews import REVIEW_ROUTES
 from referral_engine import wiring
 from referral_engine.observability import logger
 from referral_engine.services.admin_messages import QueueName
@@ -232,6 +233,7 @@ ROUTES = [
         errors=(*GUARDED, 404),
         path_parameters=KeyPath,
     ),
+    *REVIEW_ROUTES,
 ]
 
 

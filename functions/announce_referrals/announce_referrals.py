@@ -1,6 +1,8 @@
 """Announces every new referral as `referral.created` on the bus, from the table's stream (filtered to
 referral INSERTs): one PutEvents per referral, no HTTP here, so a slow subscription target never holds up
-the shard (functions/deliver_events delivers the event).
+the shard (functions/deliver_events delivers the event). A referral's moves into and out of review
+(INSERTs and MODIFYs the filter lets through) are announced as `referral.in_review`, `.approved`,
+`.rejected` (docs/adr/0019).
 
 Partial batch failure: a record whose event the bus refused is retried (bisected, then its stream
 pointers go to the OnFailure queue); an item that is not a valid referral is logged and skipped.
@@ -22,7 +24,10 @@ def announce_record(record: StreamRecord) -> None:
     image = record.new_image
     carry(image.get("correlation_id"))
     try:
-        announced = wiring.stream_announcer().announce_item(image)
+        if not record.old_image:
+            announced = wiring.stream_announcer().announce_item(image)
+            logger.info("referral announced", extra={"referral_id": announced.referral_id})
+        review = wiring.review_announcer().announce_change(record.old_image, image)
     except InvalidReferralItem as error:
         # Retrying cannot fix the item; there is no event to build from it either.
         logger.error(
@@ -30,7 +35,10 @@ def announce_record(record: StreamRecord) -> None:
             extra={"pk": image.get("pk"), "why": str(error)},
         )
         return
-    logger.info("referral announced", extra={"referral_id": announced.referral_id})
+    if review is not None:
+        logger.info(
+            "review move announced", extra={"referral_id": review.referral_id, "event": review.detail_type}
+        )
 
 
 @logger.inject_lambda_context(clear_state=True)

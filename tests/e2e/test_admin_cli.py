@@ -1,4 +1,5 @@
-"""What failed reaches a queue an admin can see, and a redrive through the CLI completes it once."""
+"""What failed reaches a queue an admin can see, and a redrive through the CLI completes it once; a
+flagged signup waits in the review queue until an admin approves it over the admin API (ADR 0019)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from typing import Any
 import requests
 
 from referrals_local.demo import run_demo
-from support.local_stack import RunningStack, referrals_cli
+from support.local_stack import FIXED_KEYS, RunningStack, referrals_cli
 
 CAMPAIGN = {
     "name": "Redrive me",
@@ -129,3 +130,42 @@ def test_a_key_the_cli_revokes_is_refused_within_seconds(local_stack: RunningSta
         timeout=10,
         what="the revoked key to be refused",
     )
+
+
+# ------------------------------------------------------------------------------------ review queue
+ADMIN = {"Authorization": f"Bearer {FIXED_KEYS['REFERRALS_ADMIN_KEY']}"}
+REVIEWED_CAMPAIGN = {
+    "name": "Review me",
+    "landing_url": "https://shop.example.com/",
+    "reward": {"amount": "20.00", "currency": "USD", "friend_amount": "10.00"},
+}
+
+
+def admin(stack: RunningStack, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
+    response = requests.request(method, f"{stack.api}/v1/admin{path}", json=body, headers=ADMIN, timeout=10)
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def test_a_self_referral_is_listed_approved_and_then_paid_once(local_stack: RunningStack) -> None:
+    stack = local_stack
+    campaign = stack.post("/v1/campaigns", REVIEWED_CAMPAIGN).json()
+    enrolled = stack.post(f"/v1/campaigns/{campaign['id']}/advocates", {"email": "ada@example.com"})
+    code = enrolled.json()["code"]
+    referral = stack.post("/v1/referrals", {"code": code, "email": "Ada+friend@example.com"}).json()
+    assert referral["status"] == "in_review"
+    payment = stack.post(f"/v1/referrals/{referral['id']}/qualify", {"event_id": "order-1"})
+    assert payment.status_code == 202
+    held = stack.once_quiet(lambda: stack.get(f"/v1/referrals/{referral['id']}").json())  # qualify ran
+    assert (held["status"], held["rewards"]) == ("in_review", [])
+
+    [review] = [i for i in admin(stack, "GET", "/reviews")["items"] if i["referral_id"] == referral["id"]]
+    shown = admin(stack, "GET", f"/reviews/{review['id']}")  # every read the admin function's role allows
+    assert (shown["held_signal"]["event_id"], shown["advocate"]["referrals"]) == ("order-1", 1)
+    decided = admin(stack, "POST", f"/reviews/{review['id']}/approve", {"reason": "checked: a friend"})
+
+    assert decided["status"] == "approved"
+    paid = stack.once_quiet(lambda: stack.get(f"/v1/referrals/{referral['id']}").json())
+    assert paid["status"] == "rewarded"
+    assert sorted(reward["recipient"] for reward in paid["rewards"]) == ["advocate", "friend"]
+    assert admin(stack, "GET", "/reviews")["items"] == []

@@ -81,8 +81,11 @@ GRANTS: dict[str, dict[str, set[str]]] = {
         "dynamodb:PutItem": {"table"},
         # revoking an API key, a redrive's transitions (qualification); idempotency records
         "dynamodb:UpdateItem": {"table"},
-        "dynamodb:DeleteItem": {"table"},  # idempotency records only
-        "dynamodb:Query": {"gsi1"},  # the admin log and the API keys, newest first
+        "dynamodb:DeleteItem": {"table"},  # idempotency records; a review's replayed signal
+        "dynamodb:ConditionCheckItem": {"table"},  # a review decision: no signal held meanwhile
+        "dynamodb:BatchGetItem": {"table"},  # a reviewed referral's advocate: the click shards
+        # the admin log, the API keys, the review queue (gsi1); a reviewed referral's history (table)
+        "dynamodb:Query": {"table", "gsi1"},
         # adapters/dynamodb_streams.read_batch: a redrive of stream pointers (qualify-failure,
         # announce-referrals-failure)
         "dynamodb:GetShardIterator": {"stream"},
@@ -106,6 +109,7 @@ GRANTS: dict[str, dict[str, set[str]]] = {
         "dynamodb:GetItem": {"table"},
         "dynamodb:PutItem": {"table"},  # audit entries, alone or in a transition's transaction
         "dynamodb:UpdateItem": {"table"},  # a transition's conditional update (a transaction)
+        "dynamodb:ConditionCheckItem": {"table"},  # a signal kept for a referral still in review
         "events:PutEvents": {"bus"},  # referral.qualified, referral.reversed
         "sqs:SendMessage": {"ExceptionsQueue"},  # adapters/sqs.SqsExceptionSink
     },
@@ -132,6 +136,7 @@ GRANTS: dict[str, dict[str, set[str]]] = {
         "dynamodb:DeleteItem": {"table"},  # a subscription whose target answered 410
         "dynamodb:Query": {"gsi1"},  # the subscriptions matching an event
     },
+    "ReviewQueueAgeFunction": {"dynamodb:Query": {"gsi1"}},  # the oldest open review item
 }
 
 # What SAM attaches to each generated role besides the statements (see the module's docstring).
@@ -148,6 +153,7 @@ MANAGED_POLICIES = {
     "ReleaseRewardsFunction": {BASIC, XRAY},
     "AnnounceReferralsFunction": {BASIC, XRAY, STREAM_READER},
     "DeliverEventsFunction": {BASIC, XRAY},
+    "ReviewQueueAgeFunction": {BASIC, XRAY},
 }
 # Where SAM grants sqs:SendMessage: each function's OnFailure destination, and nothing else.
 ON_FAILURE = {

@@ -29,6 +29,7 @@ FUNCTIONS = {
     "AnnounceReferralsFunction": ("functions/announce_referrals/", "announce_referrals.handler"),
     "DeliverEventsFunction": ("functions/deliver_events/", "deliver_events.handler"),
     "ReleaseRewardsFunction": ("functions/release_rewards/", "release_rewards.handler"),
+    "ReviewQueueAgeFunction": ("functions/review_queue_age/", "review_queue_age.handler"),
 }
 
 QUEUES = {
@@ -52,6 +53,7 @@ RESERVED_CONCURRENCY = {
     "AnnounceReferralsFunction": 20,
     "DeliverEventsFunction": 50,
     "ReleaseRewardsFunction": 1,  # one run at a time: runs never race each other for the same rewards
+    "ReviewQueueAgeFunction": 1,
 }
 LAMBDA_UNRESERVED_MINIMUM = 100  # Lambda refuses a reservation that leaves fewer unreserved
 DEFAULT_ACCOUNT_CONCURRENCY = 1000
@@ -89,6 +91,11 @@ ROUTES = {
     ("POST", "/v1/admin/api-keys", "AdminFunction"),
     ("GET", "/v1/admin/api-keys", "AdminFunction"),
     ("DELETE", "/v1/admin/api-keys/{key_id}", "AdminFunction"),
+    ("GET", "/v1/admin/reviews", "AdminFunction"),
+    ("GET", "/v1/admin/reviews/{review_id}", "AdminFunction"),
+    ("POST", "/v1/admin/reviews/{review_id}/approve", "AdminFunction"),
+    ("POST", "/v1/admin/reviews/{review_id}/reject", "AdminFunction"),
+    ("POST", "/v1/admin/reviews/decisions", "AdminFunction"),
 }
 
 
@@ -408,11 +415,16 @@ def test_announce_referrals_reads_new_referrals_from_the_stream(functions: dict[
     assert event["DestinationConfig"] == {
         "OnFailure": {"Type": "SQS", "Destination": {"Fn::GetAtt": ["AnnounceReferralsFailureQueue", "Arn"]}}
     }
-    [stream_filter] = event["FilterCriteria"]["Filters"]
-    assert json.loads(stream_filter["Pattern"]) == {
-        "eventName": ["INSERT"],
-        "dynamodb": {"NewImage": {"entity": {"S": ["referral"]}}},
-    }
+    patterns = [json.loads(stream_filter["Pattern"]) for stream_filter in event["FilterCriteria"]["Filters"]]
+    referral = {"entity": {"S": ["referral"]}}
+    assert patterns == [  # new referrals; moves into and out of review (docs/adr/0019)
+        {"eventName": ["INSERT"], "dynamodb": {"NewImage": referral}},
+        {"eventName": ["MODIFY"], "dynamodb": {"OldImage": {**referral, "status": {"S": ["in_review"]}}}},
+        {
+            "eventName": ["MODIFY"],
+            "dynamodb": {"NewImage": {**referral, "status": {"S": ["in_review", "rejected"]}}},
+        },
+    ]
 
 
 def test_hook_events_rule_retries_boundedly_then_dead_letters(
@@ -569,3 +581,25 @@ def test_layer_requirements_match_the_dev_lock() -> None:
         name: (version, dev.get(name)) for name, version in layer.items() if dev.get(name) != version
     }
     assert not mismatched, f"layer pins differ from requirements/dev.txt (run `make lock`): {mismatched}"
+
+
+def test_the_review_queue_alarm_watches_the_age_its_scheduled_function_emits(
+    template: Template, resources: dict[str, dict[str, Any]], functions: dict[str, dict[str, Any]]
+) -> None:
+    """docs/adr/0019: the metric in EMF from a 5-minute schedule; no data (no run) is not an old queue."""
+    from review_queue_age import METRIC
+
+    alarm = props(resources, "ReviewQueueAgeAlarm")
+    assert (alarm["Namespace"], alarm["MetricName"]) == ("ReferralEngine", METRIC)
+    assert template["Globals"]["Function"]["Environment"]["Variables"]["POWERTOOLS_METRICS_NAMESPACE"] == (
+        "ReferralEngine"
+    )
+    assert (alarm["Threshold"], alarm["ComparisonOperator"]) == (
+        {"Ref": "ReviewQueueMaxAgeSeconds"},
+        "GreaterThanThreshold",
+    )
+    assert template["Parameters"]["ReviewQueueMaxAgeSeconds"]["Default"] == 48 * 3600
+    assert alarm["TreatMissingData"] == "notBreaching"
+    assert {"Ref": "AlarmTopic"} in alarm["AlarmActions"]
+    schedule = only_event(functions["ReviewQueueAgeFunction"], "Schedule")
+    assert schedule["Schedule"] == "rate(5 minutes)"

@@ -11,6 +11,7 @@ import boto3
 import pytest
 
 import admin
+from support.admin_calls import call
 from support.aws import API_KEY, FAILURE_QUEUES, AwsStack
 from support.events import LambdaContext, http_event, json_body, sample
 from support.journey import (
@@ -38,36 +39,6 @@ def admin_key(stack: AwsStack, monkeypatch: pytest.MonkeyPatch) -> str:
     settings.get_settings.cache_clear()
     wiring.services.cache_clear()
     return wiring.api_keys().create("console", scope="admin").secret
-
-
-def call(
-    method: str,
-    route: str,
-    *,
-    key: str | None = None,
-    iam: bool = False,
-    body: Any = None,
-    query: dict[str, str] | None = None,
-    path: dict[str, str] | None = None,
-    **path_parameters: str,
-) -> dict[str, Any]:
-    """An admin route as API Gateway invokes it: with the IAM authorizer's context or a bearer key."""
-    path_parameters = {**(path or {}), **path_parameters}
-    event = http_event(
-        "admin/discard_message",
-        path=route.format(**path_parameters),
-        path_parameters=path_parameters,
-        body=body,
-        query=query,
-        headers={"authorization": f"Bearer {key}"} if key else None,
-    )
-    if body is None:
-        event.pop("body", None)
-    event["routeKey"] = event["requestContext"]["routeKey"] = f"{method} {route}"
-    event["requestContext"]["http"]["method"] = method
-    if not iam:
-        del event["requestContext"]["authorizer"]
-    return admin.handler(event, LambdaContext("admin"))
 
 
 def an_unmatched_signal(email: str = "late@example.org") -> dict[str, Any]:

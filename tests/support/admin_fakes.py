@@ -6,7 +6,7 @@ import itertools
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from referral_engine.domain.events import ReferralCreated
+from referral_engine.domain.events import ReferralCreated, ReviewEvent
 from referral_engine.ports import (
     AdminAction,
     AdminLogPage,
@@ -67,6 +67,7 @@ class InMemoryStream:
     """The stream's inserted items by sequence number; `gone` makes every read fail as after 24 hours."""
 
     items: dict[int, dict[str, Any]] = field(default_factory=dict)
+    modifications: dict[int, tuple[dict[str, Any], dict[str, Any]]] = field(default_factory=dict)
     gone: bool = False
 
     def inserted(self, pointers: dict[str, Any], entity: str) -> list[dict[str, Any]]:
@@ -77,6 +78,14 @@ class InMemoryStream:
             item
             for number, item in sorted(self.items.items())
             if start <= number <= end and item["entity"] == entity
+        ]
+
+    def modified(self, pointers: dict[str, Any], entity: str) -> list[tuple[dict[str, Any], dict[str, Any]]]:
+        start, end = int(pointers["startSequenceNumber"]), int(pointers["endSequenceNumber"])
+        return [
+            (old, new)
+            for number, (old, new) in sorted(self.modifications.items())
+            if start <= number <= end and new["entity"] == entity
         ]
 
 
@@ -95,8 +104,13 @@ class InMemoryRepublisher:
 class InMemoryCreatedPublisher:
     created: list[ReferralCreated] = field(default_factory=list)
 
+    reviews: list[ReviewEvent] = field(default_factory=list)
+
     def publish_created(self, event: ReferralCreated) -> None:
         self.created.append(event)
+
+    def publish_review(self, event: ReviewEvent) -> None:
+        self.reviews.append(event)
 
 
 @dataclass

@@ -38,6 +38,7 @@ from referral_engine.domain.models import (
     utcnow,
 )
 from referral_engine.domain.reversals import HeldReversal, Reversal
+from referral_engine.domain.reviews import ReviewItem
 from referral_engine.domain.states import REFERRALS
 from referral_engine.ports import (
     ApiKey,
@@ -46,6 +47,7 @@ from referral_engine.ports import (
     CodeTaken,
     EmailTaken,
     ExternalIdClaimed,
+    HoldOutcome,
     ReferralHistory,
     ReferralPage,
     ReferralSort,
@@ -223,11 +225,18 @@ class InMemoryReferralStore:
         self.audit: dict[tuple[str, str, str], AuditEntry] = {}  # (referral id, iso time, action)
         self.holds: dict[str, HeldReversal] = {}  # referral id → the reversal held on it
         self.reversals: dict[str, Reversal] = {}  # referral id → what reversed it
+        self.reviews: dict[str, ReviewItem] = {}  # review id → the item opened with its referral
+        self.held_signals: dict[str, Signal] = {}  # referral id → the signal kept while in review
         self._cursors: dict[str, tuple[str, ReferralSort, bool, str]] = {}
         self._cursor_numbers = itertools.count(1)
 
     def add(
-        self, referral: Referral, referred: Participant, audit: AuditEntry, trace: SignupTrace | None = None
+        self,
+        referral: Referral,
+        referred: Participant,
+        audit: AuditEntry,
+        trace: SignupTrace | None = None,
+        review: ReviewItem | None = None,
     ) -> None:
         with self.lock:
             self.participants.check_claims(referred)
@@ -250,6 +259,18 @@ class InMemoryReferralStore:
             self.participants.update(advocate.code, referrals=advocate.referrals + 1)
             for claim in claims:
                 self.external_ids[claim] = referral.id
+            if review is not None:
+                self.reviews[review.id] = review
+
+    def hold_for_review(self, referral: Referral, signal: Signal, audit: AuditEntry) -> HoldOutcome:
+        with self.lock:
+            if self.referrals[referral.id].status is not ReferralStatus.IN_REVIEW:
+                return "not_in_review"
+            self._put_audit(audit)
+            if referral.id in self.held_signals:
+                return "kept_one_already"
+            self.held_signals[referral.id] = signal
+            return "held"
 
     def get(self, referral_id: str) -> Referral | None:
         with self.lock:

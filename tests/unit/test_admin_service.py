@@ -15,7 +15,7 @@ from referral_engine.ports import MessageNotFound
 from referral_engine.services.admin_messages import DLQS, EXCEPTIONS, QueueName
 from referral_engine.services.admin_queues import AdminQueueService
 from referral_engine.services.admin_redrive import Redriver
-from referral_engine.services.announcements import ReferralAnnouncer
+from referral_engine.services.announcements import ReferralAnnouncer, ReviewAnnouncer, StreamAnnouncers
 from support.admin_fakes import (
     InMemoryAdminLog,
     InMemoryCreatedPublisher,
@@ -47,7 +47,7 @@ class Admin:
             stream=self.stream,
             republisher=self.republisher,
             qualification=self.world.qualification,
-            announcer=ReferralAnnouncer(self.created),
+            announcers=StreamAnnouncers(ReferralAnnouncer(self.created), ReviewAnnouncer(self.created)),
             bus_name="bus",
         )
         self.service = AdminQueueService(self.queues, redriver, self.log)
@@ -203,6 +203,30 @@ def test_new_referrals_deliver_hooks_could_not_announce_are_announced_again(admi
     assert result.ok, result.detail
     assert result.referrals == [referral.id]
     assert [event.referral_id for event in admin.created.created] == [referral.id]
+
+
+def test_the_moves_into_and_out_of_review_announce_referrals_could_not_announce_are_announced_again(
+    admin: Admin,
+) -> None:
+    world = admin.world
+    referral = world.a_referral(world.an_advocate(world.a_campaign()))
+    in_review = {**json_values(referral), "entity": "referral", "status": "in_review"}
+    admin.stream.items = {3: in_review}
+    admin.stream.modifications = {4: (in_review, {**in_review, "status": "rejected"})}
+    message_id = admin.queues["announce-referrals-failure"].send(pointers(3, 4))
+
+    [result] = admin.service.redrive("announce-referrals-failure", message_id, operator="ada")
+
+    assert result.ok, result.detail
+    assert [event.referral_id for event in admin.created.created] == [referral.id]
+    assert [event.detail_type for event in admin.created.reviews] == [
+        "referral.in_review",
+        "referral.rejected",
+    ]
+    assert result.detail == (
+        f"referral.created published again for {referral.id}; referral.in_review published again for "
+        f"{referral.id}; referral.rejected published again for {referral.id} on the bus bus"
+    )
 
 
 def test_a_discard_needs_a_reason_and_then_is_logged_and_audited(admin: Admin) -> None:

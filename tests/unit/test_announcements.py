@@ -10,6 +10,7 @@ import pytest
 
 from referral_engine.adapters.eventbridge import EventBridgePublisher
 from referral_engine.services.announcements import InvalidReferralItem, ReferralAnnouncer
+from support.bus import Events
 
 ITEM: dict[str, Any] = {
     "pk": "REFERRAL#r1",
@@ -32,17 +33,6 @@ DETAIL = {
     "joined_at": "2026-03-04T05:06:07.123456Z",
     "correlation_id": "req-1",
 }
-
-
-class Events:
-    """The EventBridge client's `put_events`, as the publisher calls it."""
-
-    def __init__(self) -> None:
-        self.entries: list[dict[str, Any]] = []
-
-    def put_events(self, Entries: list[dict[str, Any]]) -> dict[str, Any]:  # noqa: N803 (boto3's name)
-        self.entries.extend(Entries)
-        return {"FailedEntryCount": 0, "Entries": [{"EventId": "1"}]}
 
 
 def announce(item: dict[str, Any]) -> list[dict[str, Any]]:

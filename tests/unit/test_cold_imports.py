@@ -40,6 +40,7 @@ INVOCATIONS = {
     "issue_reward": "from referral_engine import wiring; wiring.rewards(); wiring.clawbacks()",
     "release_rewards": "from referral_engine import wiring; wiring.releases()",
     "deliver_events": "from referral_engine import wiring; wiring.event_delivery()",
+    "review_queue_age": "from referral_engine import wiring; wiring.reviews()",
     "inbound_webhook": "from referral_engine import wiring, vendors; wiring.signals(); wiring.webhooks(); "
     "[vendors.adapter_for(source) for source in vendors.SOURCES]",
 }

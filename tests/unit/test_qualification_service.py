@@ -121,6 +121,23 @@ def test_a_referral_in_review_is_held_whatever_its_signals_say(world: World, ref
     assert [entry.detail["signal"]["event_id"] for entry in held] == ["order-9"]
 
 
+def test_the_first_qualifying_signal_in_review_is_kept_for_the_approval_to_replay(
+    world: World, referral: Referral
+) -> None:
+    world.backend.referrals.force_status(referral.id, ReferralStatus.IN_REVIEW)
+    match = SignalMatch(referral_id=referral.id)
+
+    outcomes = [
+        world.qualification.process(world.a_signal(referral.campaign_id, match, event_id=event_id))
+        for event_id in ("order-1", "order-2")
+    ]
+
+    assert outcomes == [Outcome.HELD_FOR_REVIEW, Outcome.HELD_FOR_REVIEW]
+    assert world.backend.referrals.held_signals[referral.id].event_id == "order-1"
+    held = [entry for entry in world.history(referral.id).audit if entry.action == "signal.held_for_review"]
+    assert [entry.detail["signal"]["event_id"] for entry in held] == ["order-1", "order-2"]
+
+
 @pytest.mark.parametrize("status", [ReferralStatus.REJECTED, ReferralStatus.REVERSED])
 def test_a_signal_does_not_move_a_referral_in_a_side_state(
     world: World, referral: Referral, status: ReferralStatus

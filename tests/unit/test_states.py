@@ -23,8 +23,8 @@ def test_every_status_can_be_reached_from_where_the_entity_starts(machine: State
     assert reached == set(type(next(iter(machine.entry))))
 
 
-def test_nothing_leads_back_to_pending() -> None:
-    assert not REFERRALS.sources_of(R.PENDING)
+def test_only_an_approved_review_leads_a_referral_back_to_pending_and_nothing_a_reward() -> None:
+    assert REFERRALS.sources_of(R.PENDING) == {R.IN_REVIEW}
     assert not REWARDS.sources_of(W.PENDING)
 
 

@@ -9,7 +9,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from referral_engine.domain.errors import NotFound
-from referral_engine.domain.events import ReferralCreated, ReferralQualified, ReferralReversed
+from referral_engine.domain.events import ReferralCreated, ReferralQualified, ReferralReversed, ReviewEvent
 from referral_engine.domain.fraud_evidence import Device, KnownPerson, RecentCounts
 from referral_engine.domain.json_text import read_json
 from referral_engine.domain.models import (
@@ -25,6 +25,7 @@ from referral_engine.domain.models import (
 )
 from referral_engine.domain.records import Record
 from referral_engine.domain.reversals import HeldReversal, Reversal
+from referral_engine.domain.reviews import ReviewItem, ReviewKind
 
 if TYPE_CHECKING:  # the subscription types: only the functions that deliver load domain/subscriptions.py
     from referral_engine.domain.subscriptions import Subscription, SubscriptionEvent, Target
@@ -123,12 +124,23 @@ class SignupEvidence(Protocol):
         """Keeps the audit entry of a signup the fraud policy refused (nothing else is written)."""
 
 
+# What recording a qualifying signal for a referral in review did: kept for the approval to replay,
+# another one was kept already (only the audit entry written), or the referral left review meanwhile.
+HoldOutcome = Literal["held", "kept_one_already", "not_in_review"]
+
+
 class ReferralStore(Protocol):
     def add(
-        self, referral: Referral, referred: Participant, audit: AuditEntry, trace: SignupTrace | None = None
+        self,
+        referral: Referral,
+        referred: Participant,
+        audit: AuditEntry,
+        trace: SignupTrace | None = None,
+        review: ReviewItem | None = None,
     ) -> None:
         """Stores the referral, the referred person as a participant, and counts it for the advocate;
-        with a trace, the evidence the next signups are checked against.
+        with a trace, the evidence the next signups are checked against; with a review, the review
+        item of a referral created `in_review` (docs/adr/0019).
 
         Raises EmailTaken, CodeTaken or ExternalIdClaimed and then writes nothing.
         """
@@ -202,6 +214,68 @@ class ReferralStore(Protocol):
     def reversal_of(self, referral_id: str) -> Reversal | None:
         """What reversed the referral, if anything did."""
 
+    def hold_for_review(self, referral: Referral, signal: Signal, audit: AuditEntry) -> HoldOutcome:
+        """Keeps a qualifying signal on a referral still `in_review` (with its audit entry), for an
+        approval to replay; one signal at most per referral (a later one only leaves its audit entry)."""
+
+
+@dataclass(frozen=True)
+class ReviewPage:
+    items: list[ReviewItem]
+    next_cursor: str | None
+
+
+class ReviewQueue(Protocol):
+    """What the clawback service asks of the review queue (docs/adr/0019)."""
+
+    def open_clawback(self, referral: Referral, reward: Reward, reason: str) -> None:
+        """Opens a `clawback` review item for a reward that could not be taken back, with an audit
+        entry saying why; once per reward, however often it is asked."""
+
+
+class ReviewStore(ReviewQueue, Protocol):
+    def get(self, review_id: str) -> ReviewItem | None: ...
+
+    def page(
+        self,
+        *,
+        campaign_id: str | None,
+        kind: ReviewKind | None,
+        reason: str | None,
+        opened_before: datetime | None,
+        limit: int,
+        cursor: str | None,
+    ) -> ReviewPage:
+        """Open items, oldest first. Raises ValueError for a cursor it did not issue."""
+
+    def oldest_open(self) -> ReviewItem | None: ...
+
+    def held_signal(self, referral_id: str) -> Signal | None:
+        """The qualifying signal kept while the referral was in review (`hold_for_review`)."""
+
+    def decide(
+        self,
+        decided: ReviewItem,
+        audit: AuditEntry,
+        *,
+        reward: tuple[Reward, Reward] | None = None,
+        held: Signal | None = None,
+        replay: Signal | None = None,
+    ) -> None:
+        """One transaction: the item (still open) decided, the referral's or reward's move its
+        decision makes (a fraud item: the audit's from/to status; a clawback: `reward` before and
+        after, conditioned on the status before), the audit entry; with `replay`, the held signal
+        (`held`, still the one kept) put into the signal inbox as a new signal. Raises ReviewDecided
+        when the item was decided meanwhile, HeldSignalChanged when a signal was kept meanwhile, and
+        Conflict when the referral or reward is no longer where the decision moves it from."""
+
+    def advocate_referrals(self, campaign_id: str, advocate_code: str, *, limit: int) -> list[Referral]:
+        """The advocate's most recent referrals in the campaign (among its latest signups)."""
+
+
+class HeldSignalChanged(RuntimeError):
+    """A signal was kept (or replayed) between reading the held signal and deciding: read again."""
+
 
 @dataclass(frozen=True)
 class RewardWrite:
@@ -271,6 +345,12 @@ class CreatedEventPublisher(Protocol):
     """As EventPublisher, for the `referral.created` announcement (one adapter implements both)."""
 
     def publish_created(self, event: ReferralCreated) -> None: ...
+
+
+class ReviewEventPublisher(Protocol):
+    """`referral.in_review`, `.approved`, `.rejected` (docs/adr/0019), announced from the stream."""
+
+    def publish_review(self, event: ReviewEvent) -> None: ...
 
 
 class ExceptionSink(Protocol):
@@ -440,6 +520,9 @@ class StreamRecords(Protocol):
         """The new images (plain values) of the `entity` items inserted by the table stream's records a
         stream OnFailure record's `DDBStreamBatchInfo` points at. Raises StreamRecordsGone once the
         records expired, and ValueError for pointers that are not usable."""
+
+    def modified(self, pointers: dict[str, Any], entity: str) -> list[tuple[dict[str, Any], dict[str, Any]]]:
+        """As `inserted`, the (old, new) images of the `entity` items those records modified."""
 
 
 class EventRepublisher(Protocol):

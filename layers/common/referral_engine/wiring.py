@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from referral_engine.adapters.dynamodb.campaigns import DynamoCampaignStore
     from referral_engine.adapters.dynamodb.participants import DynamoParticipantStore
     from referral_engine.adapters.dynamodb.referrals import DynamoReferralStore
+    from referral_engine.adapters.dynamodb.reviews import DynamoReviewStore
     from referral_engine.adapters.dynamodb.signals import DynamoSignalInbox
     from referral_engine.adapters.dynamodb.table import Table
     from referral_engine.adapters.eventbridge import EventBridgePublisher
@@ -42,6 +43,7 @@ if TYPE_CHECKING:
     from referral_engine.services.qualification import QualificationService
     from referral_engine.services.referrals import ReferralService
     from referral_engine.services.releases import ReleaseService
+    from referral_engine.services.reviews import ReviewService
     from referral_engine.services.rewards import RewardService
     from referral_engine.services.signals import SignalService
     from referral_engine.services.webhooks import WebhookService
@@ -112,6 +114,13 @@ class Services:
         from referral_engine.adapters.dynamodb.referrals import DynamoReferralStore
 
         return DynamoReferralStore(self.table)
+
+    @cached_property
+    def review_store(self) -> DynamoReviewStore:
+        """The review queue (docs/adr/0019); also the clawback service's `ReviewQueue`."""
+        from referral_engine.adapters.dynamodb.reviews import DynamoReviewStore
+
+        return DynamoReviewStore(self.table)
 
     @cached_property
     def publisher(self) -> EventBridgePublisher:
@@ -189,8 +198,10 @@ class Services:
         from referral_engine.adapters.dynamodb.rewards import DynamoRewardLedger
         from referral_engine.services.clawbacks import ClawbackService, NoProviders
 
-        # No reward providers until issue 12; the review queue's `open_clawback` is the lead's to wire.
-        return ClawbackService(self.referral_store, DynamoRewardLedger(self.table), NoProviders(), None)
+        # No reward providers until issue 12.
+        return ClawbackService(
+            self.referral_store, DynamoRewardLedger(self.table), NoProviders(), self.review_store
+        )
 
     @cached_property
     def releases(self) -> ReleaseService:
@@ -198,6 +209,12 @@ class Services:
         from referral_engine.services.releases import ReleaseService
 
         return ReleaseService(DynamoRewardLedger(self.table), self.referral_store, self.clawbacks)
+
+    @cached_property
+    def reviews(self) -> ReviewService:
+        from referral_engine.services.reviews import ReviewService
+
+        return ReviewService(self.review_store, self.referral_store, self.participant_store)
 
     @cached_property
     def secrets(self) -> SecretStore:
@@ -239,7 +256,11 @@ class Services:
         from referral_engine.adapters.sqs import SqsQueue
         from referral_engine.services.admin_queues import AdminQueueService
         from referral_engine.services.admin_redrive import Redriver
-        from referral_engine.services.announcements import ReferralAnnouncer
+        from referral_engine.services.announcements import (
+            ReferralAnnouncer,
+            ReviewAnnouncer,
+            StreamAnnouncers,
+        )
 
         settings = self.settings
         urls = {
@@ -262,7 +283,7 @@ class Services:
             stream=DynamoStreamRecords(self._client("dynamodbstreams")),
             republisher=self.publisher,
             qualification=self.qualification,
-            announcer=ReferralAnnouncer(self.publisher),
+            announcers=StreamAnnouncers(ReferralAnnouncer(self.publisher), ReviewAnnouncer(self.publisher)),
             bus_name=settings.event_bus_name,
         )
         return AdminQueueService(queues, redriver, DynamoAdminLog(self.table))  # type: ignore[arg-type]
@@ -351,12 +372,16 @@ def admin_queues() -> AdminQueueService:
     return services().admin_queues
 
 
+def reviews() -> ReviewService:
+    return services().reviews
+
+
 # ----------------------------------------------------- subscriptions and deliveries (Zapier instant triggers)
 # Imported inside the factories: only the api, announce_referrals and deliver_events functions use them.
 
 if TYPE_CHECKING:
     from referral_engine.domain.subscriptions import TargetPolicy
-    from referral_engine.services.announcements import ReferralAnnouncer
+    from referral_engine.services.announcements import ReferralAnnouncer, ReviewAnnouncer
     from referral_engine.services.deliveries import DeliveryService
     from referral_engine.services.subscriptions import SubscriptionService
 
@@ -401,6 +426,13 @@ def stream_announcer() -> ReferralAnnouncer:
     from referral_engine.services.announcements import ReferralAnnouncer
 
     return ReferralAnnouncer(_publisher())
+
+
+@cache
+def review_announcer() -> ReviewAnnouncer:
+    from referral_engine.services.announcements import ReviewAnnouncer
+
+    return ReviewAnnouncer(_publisher())
 
 
 # ------------------------------------------------------------------ Idempotency-Key answers (the /v1 POSTs)

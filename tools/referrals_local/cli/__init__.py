@@ -36,6 +36,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.handler == "run":
         return _run_stack(args.args, sys.stderr)
 
+    from referrals_local.cli import review_commands  # noqa: F401  (registers the `reviews` commands)
     from referrals_local.cli.commands import run_command
 
     return run_command(args, out=sys.stdout, err=sys.stderr)

@@ -10,9 +10,12 @@ from typing import Any, Protocol
 from urllib.parse import quote, urlencode
 
 from referral_engine.domain.errors import DomainError, NotFound
+from referral_engine.domain.reviews import Decision, ReviewKind
 from referral_engine.ports import ApiKeyScope
 from referral_engine.services.admin_messages import QueueName
 from referral_engine.web.admin_views import api_key_view, message_view, result_view
+from referral_engine.web.paging import page_view
+from referral_engine.web.review_views import bulk_view, detail_view, review_view
 from referral_engine.wiring import Services
 from referrals_local.outputs import StackNotFound
 
@@ -28,6 +31,10 @@ class AdminClient(Protocol):
     def create_key(self, name: str, scope: ApiKeyScope) -> dict[str, Any]: ...
     def keys(self) -> list[dict[str, Any]]: ...
     def revoke_key(self, key_id: str) -> dict[str, Any]: ...
+    def reviews(self, query: dict[str, Any]) -> dict[str, Any]: ...
+    def review(self, review_id: str) -> dict[str, Any]: ...
+    def decide(self, review_ids: list[str], decision: str, reason: str) -> list[dict[str, Any]]:
+        """One result per id, as the bulk route answers them (`status`, `review` or `error`)."""
 
 
 class LocalAdmin:
@@ -64,6 +71,27 @@ class LocalAdmin:
 
     def revoke_key(self, key_id: str) -> dict[str, Any]:
         return api_key_view(self._services.api_keys.revoke(key_id, operator=self._operator))
+
+    def reviews(self, query: dict[str, Any]) -> dict[str, Any]:
+        page = self._services.reviews.page(
+            campaign_id=query.get("campaign_id"),
+            kind=ReviewKind(query["kind"]) if query.get("kind") else None,
+            reason=query.get("reason"),
+            older_than_seconds=query.get("older_than"),
+            limit=query.get("limit", 50),
+            cursor=query.get("cursor"),
+        )
+        return page_view([review_view(item) for item in page.items], page.next_cursor)
+
+    def review(self, review_id: str) -> dict[str, Any]:
+        return detail_view(self._services.reviews.show(review_id))
+
+    def decide(self, review_ids: list[str], decision: str, reason: str) -> list[dict[str, Any]]:
+        outcomes = self._services.reviews.decide_many(
+            review_ids, Decision(decision), reason=reason, operator=self._operator
+        )
+        results: list[dict[str, Any]] = bulk_view(outcomes)["results"]
+        return results
 
 
 class AdminRouteRefused(DomainError):
@@ -145,3 +173,16 @@ class HttpAdmin:
     def revoke_key(self, key_id: str) -> dict[str, Any]:
         answer: dict[str, Any] = self._call("DELETE", f"/api-keys/{quote(key_id, safe='')}")
         return answer
+
+    def reviews(self, query: dict[str, Any]) -> dict[str, Any]:
+        given = {name: value for name, value in query.items() if value is not None}
+        answer: dict[str, Any] = self._call("GET", f"/reviews?{urlencode(given)}")
+        return answer
+
+    def review(self, review_id: str) -> dict[str, Any]:
+        answer: dict[str, Any] = self._call("GET", f"/reviews/{quote(review_id, safe='')}")
+        return answer
+
+    def decide(self, review_ids: list[str], decision: str, reason: str) -> list[dict[str, Any]]:
+        body = {"decision": decision, "reason": reason, "review_ids": review_ids}
+        return list(self._call("POST", "/reviews/decisions", body)["results"])

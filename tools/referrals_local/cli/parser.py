@@ -27,6 +27,8 @@ examples:
       --amount 20.00 --currency USD --friend-amount 10.00
   referrals advocates enrol CAMPAIGN_ID --email ada@example.com
   referrals referrals list CAMPAIGN_ID --status qualified --sort qualified_at
+  referrals reviews list --older-than 48h
+  referrals reviews approve rev_01... --reason "a colleague, checked with the customer"
   referrals dlq list
   referrals exceptions redrive --all
   referrals --profile prod --region eu-west-1 campaigns list --json
@@ -117,6 +119,49 @@ def _reward_arguments(create: argparse.ArgumentParser) -> None:
     create.add_argument("--hold-days", help="days each reward stays pending before it is credited, e.g. 30")
 
 
+def _age(text: str) -> int:
+    """`90` (seconds), `30m`, `48h` or `3d` as seconds."""
+    units = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+    number, unit = (text[:-1], text[-1]) if text[-1:] in units else (text, "s")
+    if not number.isdigit():
+        raise argparse.ArgumentTypeError(f"not an age: {text!r} (e.g. 90, 30m, 48h, 3d)")
+    return int(number) * units[unit]
+
+
+def _review_commands(builder: _Builder) -> None:
+    actions = builder.group("reviews", "the review queue: referrals flagged by fraud checks, clawbacks")
+    listing = builder.leaf(actions, "list", "reviews_list", "list the open review items, oldest first")
+    listing.add_argument("--campaign", help="only this campaign's items")
+    listing.add_argument("--kind", choices=("fraud", "clawback"))
+    listing.add_argument("--reason", help="only items with this reason code, e.g. self_referral_email")
+    listing.add_argument(
+        "--older-than", type=_age, help="only items open longer than this (90, 30m, 48h, 3d)"
+    )
+    listing.add_argument("--limit", type=int, default=50, help="page size, 1..100 (default 50)")
+    listing.add_argument("--cursor", help="the next page, as printed by the previous one")
+    show = builder.leaf(
+        actions, "show", "reviews_show", "show an item: the evidence, the referral, the advocate's history"
+    )
+    show.add_argument("review_id")
+    for verb, effect in (
+        (
+            "approve",
+            "a referral goes back to pending and its held payment qualifies it; a clawback is recorded",
+        ),
+        ("reject", "a referral is rejected for good; a clawback is waived"),
+    ):
+        decide = builder.leaf(actions, verb, f"reviews_{verb}", f"{verb} items: {effect}")
+        decide.add_argument("review_ids", nargs="+", metavar="review_id", help="one or up to 25 items")
+        decide.add_argument("--reason", required=True, help="why (kept in the referral's audit trail)")
+
+
+def _queues(builder: _Builder) -> None:
+    """What an admin works through: the review queue, the failure queues, the exceptions queue."""
+    _review_commands(builder)
+    _queue_commands(builder, "dlq", "the failure queues: " + ", ".join(DLQ_NAMES), fixed_queue=False)
+    _queue_commands(builder, "exceptions", "signals qualify could not match or read", fixed_queue=True)
+
+
 def build_parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(
         prog="referrals",
@@ -197,6 +242,5 @@ def build_parser() -> argparse.ArgumentParser:
     revoke = builder.leaf(keys, "revoke", "api_keys_revoke", "revoke a key: refused within seconds")
     revoke.add_argument("key_id", help="the key's id (key_...), as `api-keys list` shows it")
 
-    _queue_commands(builder, "dlq", "the failure queues: " + ", ".join(DLQ_NAMES), fixed_queue=False)
-    _queue_commands(builder, "exceptions", "signals qualify could not match or read", fixed_queue=True)
+    _queues(builder)
     return root

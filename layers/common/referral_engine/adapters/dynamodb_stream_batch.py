@@ -20,6 +20,7 @@ class StreamRecord(NamedTuple):
 
     event_id: str | None
     new_image: dict[str, Any]  # plain values (codec.from_item); {} for a record without one (a REMOVE)
+    old_image: dict[str, Any] = {}  # noqa: RUF012  (never mutated) {} for an INSERT
 
 
 class ItemFailure(TypedDict):
@@ -50,7 +51,13 @@ def process_stream_batch(event: Mapping[str, Any], handle: Callable[[StreamRecor
         stream = raw["dynamodb"]
         sequence_number: str = stream["SequenceNumber"]  # without it, the invocation fails: a whole retry
         try:
-            handle(StreamRecord(event_id=raw.get("eventID"), new_image=from_item(stream.get("NewImage", {}))))
+            handle(
+                StreamRecord(
+                    event_id=raw.get("eventID"),
+                    new_image=from_item(stream.get("NewImage", {})),
+                    old_image=from_item(stream.get("OldImage", {})),
+                )
+            )
         except Exception:
             logger.warning(
                 "stream record failed; Lambda retries it",

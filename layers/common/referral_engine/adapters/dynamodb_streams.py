@@ -68,9 +68,24 @@ def _inserted_images(records: list[dict[str, Any]], entity: str) -> list[dict[st
     ]
 
 
+Change = tuple[dict[str, Any], dict[str, Any]]  # an item's old and new images
+
+
+def _modified_images(records: list[dict[str, Any]], entity: str) -> list[Change]:
+    return [
+        (from_item(record["dynamodb"].get("OldImage", {})), from_item(record["dynamodb"]["NewImage"]))
+        for record in records
+        if record.get("eventName") == "MODIFY"
+        and record.get("dynamodb", {}).get("NewImage", {}).get("entity", {}).get("S") == entity
+    ]
+
+
 class DynamoStreamRecords:
     def __init__(self, streams: Any) -> None:  # no type stubs are installed for dynamodbstreams
         self._streams = streams
 
     def inserted(self, pointers: dict[str, Any], entity: str) -> list[dict[str, Any]]:
         return _inserted_images(read_batch(self._streams, pointers), entity)
+
+    def modified(self, pointers: dict[str, Any], entity: str) -> list[Change]:
+        return _modified_images(read_batch(self._streams, pointers), entity)

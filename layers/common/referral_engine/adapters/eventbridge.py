@@ -1,4 +1,5 @@
-"""Publishing domain events (`referral.created`, `.qualified`, `.reversed`) on the custom EventBridge bus."""
+"""Publishing domain events (`referral.created`, `.qualified`, `.reversed`, the review queue's
+`.in_review`, `.approved`, `.rejected`) on the custom EventBridge bus."""
 
 from __future__ import annotations
 
@@ -11,7 +12,12 @@ from referral_engine.domain.records import to_json
 if TYPE_CHECKING:
     from mypy_boto3_events import EventBridgeClient
 
-    from referral_engine.domain.events import ReferralCreated, ReferralQualified, ReferralReversed
+    from referral_engine.domain.events import (
+        ReferralCreated,
+        ReferralQualified,
+        ReferralReversed,
+        ReviewEvent,
+    )
 
 
 class EventPublishFailed(RuntimeError):
@@ -30,6 +36,9 @@ class EventBridgePublisher:
         self._put(event.detail_type, to_json(event).decode())
 
     def publish_reversed(self, event: ReferralReversed) -> None:
+        self._put(event.detail_type, to_json(event).decode())
+
+    def publish_review(self, event: ReviewEvent) -> None:
         self._put(event.detail_type, to_json(event).decode())
 
     def republish(self, event: dict[str, Any]) -> None:

@@ -65,3 +65,49 @@ class ReferralReversed(Record):
     rewards_issued: bool
     signal: SignalRef
     correlation_id: str | None = None  # of the request this started from (observability.py)
+
+
+class ReferralInReview(Record):
+    """A referral sent to the review queue (docs/adr/0019): by its campaign's fraud policy at signup.
+    It is never paid before an admin approves it; `reasons` are the fraud checks' reason codes."""
+
+    detail_type: ClassVar[str] = "referral.in_review"
+
+    referral_id: str
+    campaign_id: str
+    advocate_code: str
+    referred_code: str
+    review_id: str | None
+    reasons: tuple[str, ...] = ()
+    in_review_at: datetime
+    correlation_id: str | None = None
+
+
+class ReferralApproved(Record):
+    """An admin approved a referral in review: it is `pending` again, and qualifies as any other (its
+    payment held during the review is replayed). Who decided and why is in its audit trail."""
+
+    detail_type: ClassVar[str] = "referral.approved"
+
+    referral_id: str
+    campaign_id: str
+    advocate_code: str
+    referred_code: str
+    review_id: str | None
+    approved_at: datetime
+
+
+class ReferralRejected(Record):
+    """A referral is `rejected` for good (an admin's decision on its review): it is never paid."""
+
+    detail_type: ClassVar[str] = "referral.rejected"
+
+    referral_id: str
+    campaign_id: str
+    advocate_code: str
+    referred_code: str
+    review_id: str | None
+    rejected_at: datetime
+
+
+ReviewEvent = ReferralInReview | ReferralApproved | ReferralRejected

@@ -3,6 +3,10 @@
 The services check a move here before the conditional write that makes it, and audit a refusal; the
 DynamoDB adapter checks it again before writing (docs/adr/0009-state-machine-enforced.md).
 
+An admin's decision on a referral in review (the review queue, docs/adr/0019) moves it back to
+`pending` (approved: its held qualifying signal is replayed, so it qualifies as any other) or to
+`rejected`.
+
 A refund or chargeback reverses a `qualified` or `rewarded` referral. One that arrives while the
 referral is still `pending` is held on it (see `domain/reversals.py`); when the payment it undoes
 comes, the referral goes pending → qualified → reversed in one write: two moves, each in the table.
@@ -76,8 +80,8 @@ REFERRALS: StateMachine[ReferralStatus] = StateMachine(
     moves={
         R.PENDING: frozenset({R.QUALIFIED, R.IN_REVIEW, R.REJECTED}),
         R.QUALIFIED: frozenset({R.REWARDED, R.IN_REVIEW, R.REVERSED}),
-        # An admin's decision; an `approved` status, when it comes, is one more target here.
-        R.IN_REVIEW: frozenset({R.QUALIFIED, R.REJECTED}),
+        # An admin's decision: approved back to pending (then qualified by its signal), or rejected.
+        R.IN_REVIEW: frozenset({R.PENDING, R.QUALIFIED, R.REJECTED}),
         R.REWARDED: frozenset({R.REVERSED}),
         R.REJECTED: frozenset(),
         R.REVERSED: frozenset(),

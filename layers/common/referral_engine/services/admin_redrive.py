@@ -15,7 +15,8 @@ downstream by the conditional transitions.
   log (7 days) skips the targets that took it already, and issue_reward rewards exactly once.
 - `announce-referrals-failure` (stream pointers only): the records are read back from the stream
   (24 hours), and each referral INSERT among them is announced as `referral.created` again by the
-  ReferralAnnouncer: the same event announce_referrals publishes (tests/unit/test_announcements.py).
+  ReferralAnnouncer: the same event announce_referrals publishes (tests/unit/test_announcements.py);
+  with the moves into and out of review among them (`referral.in_review`, `.approved`, `.rejected`).
 """
 
 from __future__ import annotations
@@ -40,7 +41,7 @@ from referral_engine.services.admin_messages import (
     QueueName,
     original_event,
 )
-from referral_engine.services.announcements import ReferralAnnouncer
+from referral_engine.services.announcements import StreamAnnouncers
 from referral_engine.services.matching import ReferralMatcher
 from referral_engine.services.qualification import Outcome, QualificationService
 
@@ -95,7 +96,7 @@ class Redriver:
         stream: StreamRecords,
         republisher: EventRepublisher,
         qualification: QualificationService,
-        announcer: ReferralAnnouncer,
+        announcers: StreamAnnouncers,
         bus_name: str,
     ) -> None:
         self._matcher = ReferralMatcher(participants, referrals)
@@ -104,7 +105,7 @@ class Redriver:
         self._stream = stream
         self._republisher = republisher
         self._qualification = qualification
-        self._announcer = announcer
+        self._announcer, self._reviews = announcers
         self._bus_name = bus_name
 
     def redrive(
@@ -174,26 +175,40 @@ class Redriver:
         return Redriven("; ".join(outcomes), signals=stored)
 
     def _announce_again(self, message: QueuedMessage) -> Redriven:
-        """announce_referrals' work for the referral INSERTs a stream OnFailure record points at."""
-        images = self._stream.inserted(self._pointers(message), "referral")
-        if not images:
+        """announce_referrals' work for the referral INSERTs (and MODIFYs into and out of review) a
+        stream OnFailure record points at."""
+        pointers = self._pointers(message)
+        changes: list[tuple[dict[str, Any], dict[str, Any]]] = [
+            ({}, image) for image in self._stream.inserted(pointers, "referral")
+        ]
+        changes += self._stream.modified(pointers, "referral")
+        if not changes:
             raise ActionFailed("the stream records of this batch hold no referral inserts; discard it")
         announced: list[str] = []
         invalid: list[str] = []
-        for image in images:
+        created: list[str] = []
+        published: list[str] = []
+        for old, new in changes:
             try:
-                referral = parse(Referral, image)
+                referral = parse(Referral, new)
             except Invalid:  # announce_referrals skips it too: there is no payload to build from it
-                invalid.append(str(image.get("pk") or image.get("id") or "?"))
+                invalid.append(str(new.get("pk") or new.get("id") or "?"))
                 continue
-            self._announcer.announce(referral)
+            if not old:
+                self._announcer.announce(referral)
+                created.append(referral.id)
+            review = self._reviews.announce_change(old, new)
+            if review is not None:
+                published.append(f"{review.detail_type} published again for {referral.id}")
             announced.append(referral.id)
         if not announced:
             raise ActionFailed(
                 f"the referral inserts of this batch are not valid referrals ({', '.join(invalid)});"
                 " there is nothing to announce: discard it"
             )
-        detail = f"referral.created published again for {', '.join(announced)} on the bus {self._bus_name}"
+        if created:
+            published.insert(0, f"referral.created published again for {', '.join(created)}")
+        detail = f"{'; '.join(published) or 'nothing published again'} on the bus {self._bus_name}"
         if invalid:
             detail += f"; not announced (not a valid referral): {', '.join(invalid)}"
         return Redriven(detail, referrals=announced)

@@ -82,15 +82,15 @@ class QualificationService:
             raise UnmatchedSignal(f"referral {referral.id} has no campaign {referral.campaign_id}")
         if signal.kind is SignalKind.REVERSE:
             return self._reverse(referral, signal)
-        if referral.status is ReferralStatus.IN_REVIEW:
-            return self._held_for_review(referral, signal)
-        if referral.status is not ReferralStatus.PENDING:
+        if referral.status not in (ReferralStatus.PENDING, ReferralStatus.IN_REVIEW):
             return self._already_moved(referral, signal)
 
         decision = evaluate(campaign.milestone, signal, referral)
         if not decision.reached:
             self._note(referral, signal, "signal.milestone_not_reached", {"reason": decision.reason})
             return Outcome.NOT_REACHED
+        if referral.status is ReferralStatus.IN_REVIEW:
+            return self._held_for_review(referral, signal)
         return self._qualify(referral, signal, decision)
 
     # ------------------------------------------------------------------------------- qualifying
@@ -160,9 +160,18 @@ class QualificationService:
         return Outcome.REVERSED
 
     def _held_for_review(self, referral: Referral, signal: Signal) -> Outcome:
-        """A referral in review is not qualified, whatever its signals say: the entry keeps the signal
-        (the inbox keeps the signal itself) for whoever decides on it (docs/adr/0018)."""
-        self._note(referral, signal, "signal.held_for_review", {"signal": json_values(_ref(signal))})
+        """A referral in review is not qualified, whatever its signals say (docs/adr/0018): the first
+        signal that reaches the milestone is kept on it, for an approval to replay (docs/adr/0019).
+        Decided meanwhile: the signal is processed as the referral now is."""
+        audit = AuditEntry(
+            referral_id=referral.id,
+            at=utcnow(),
+            action="signal.held_for_review",
+            actor=f"signal:{signal.key}",
+            detail={"signal": json_values(_ref(signal))},
+        )
+        if self._referrals.hold_for_review(referral, signal, audit) == "not_in_review":
+            return self.process(signal)
         return Outcome.HELD_FOR_REVIEW
 
     def _note(self, referral: Referral, signal: Signal, action: str, detail: dict[str, Any]) -> None:

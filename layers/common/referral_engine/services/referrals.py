@@ -34,6 +34,7 @@ from referral_engine.domain.models import (
     ReferralStatus,
     utcnow,
 )
+from referral_engine.domain.reviews import fraud_review
 from referral_engine.domain.states import REFERRALS
 from referral_engine.ports import (
     CampaignStore,
@@ -174,6 +175,10 @@ class ReferralService:
                 correlation_id=self._correlation(),
             )
             REFERRALS.require_entry(referral.status)
+            # Flagged at signup: its review item is opened with it (docs/adr/0019).
+            review = (
+                fraud_review(referral, verdict.reasons, now) if status is ReferralStatus.IN_REVIEW else None
+            )
             referred = Participant(
                 code=referral.referred_code,
                 campaign_id=campaign.id,
@@ -190,10 +195,14 @@ class ReferralService:
                 action="referral.created",
                 actor=actor,
                 to_status=referral.status,
-                detail={"advocate_code": advocate.code, **self._checks.audit_detail(verdict)},
+                detail={
+                    "advocate_code": advocate.code,
+                    **self._checks.audit_detail(verdict),
+                    **({"review_id": review.id} if review else {}),
+                },
             )
             try:
-                self._referrals.add(referral, referred, audit, trace)
+                self._referrals.add(referral, referred, audit, trace, review)
             except CodeTaken:
                 continue
             except ExternalIdClaimed as error:

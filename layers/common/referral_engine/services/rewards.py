@@ -13,7 +13,12 @@ from referral_engine.ports import CampaignStore, ReferralStore
 from referral_engine.services.transitions import require_moves
 
 # Where a referral may have gone since the event that announced it qualified: no error, and no reward.
-_MOVED_ON = REFERRALS.reachable_from(ReferralStatus.QUALIFIED) - {ReferralStatus.QUALIFIED}
+# Not `pending`: only an approved review leads back there, and nothing sends a qualified referral to
+# review (docs/adr/0019), so a pending referral was never qualified: an illegal move, audited.
+_MOVED_ON = REFERRALS.reachable_from(ReferralStatus.QUALIFIED) - {
+    ReferralStatus.QUALIFIED,
+    ReferralStatus.PENDING,
+}
 
 
 class RewardOutcome(StrEnum):

@@ -185,3 +185,26 @@ def released_by(at: datetime) -> str:
 IDEMPOTENCY = "IDEMPOTENCY"
 """The partition of `Idempotency-Key` answers, kept by Powertools' Idempotency utility: pk `IDEMPOTENCY`,
 sk `IDEMPOTENCY#{sha256 of the caller and the key}` (web/idempotency.py sets that prefix)."""
+
+
+def review(review_id: str) -> Key:
+    """A review item (domain/reviews.py): its own partition (docs/adr/0019)."""
+    return {"pk": f"REVIEW#{review_id}", "sk": "REVIEW"}
+
+
+REVIEWS = "REVIEWS"
+
+
+def review_index(opened_at: datetime, review_id: str) -> dict[str, str]:
+    """gsi1: every open review item in one partition, oldest first; removed when it is decided."""
+    return {"gsi1pk": REVIEWS, "gsi1sk": f"{iso(opened_at)}#{review_id}"}
+
+
+def held_signal(referral_id: str) -> Key:
+    """The qualifying signal a referral in review received, replayed when an admin approves it."""
+    return {"pk": referral_partition(referral_id), "sk": "HELD_SIGNAL"}
+
+
+def clawback_claim(referral_id: str, recipient: str) -> Key:
+    """One clawback review item per reward, however often the clawback is retried."""
+    return {"pk": referral_partition(referral_id), "sk": f"CLAWBACK_REVIEW#{recipient}"}

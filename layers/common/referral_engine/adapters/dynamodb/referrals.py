@@ -11,6 +11,7 @@ from referral_engine.adapters.dynamodb import cursor as cursors
 from referral_engine.adapters.dynamodb import keys
 from referral_engine.adapters.dynamodb.codec import model_item, to_item, value
 from referral_engine.adapters.dynamodb.participants import claim_ops, raise_claim_failure
+from referral_engine.adapters.dynamodb.reviews import hold_signal, opening_ops, referral_review
 from referral_engine.adapters.dynamodb.rewards import issue_ops, update_op
 from referral_engine.adapters.dynamodb.signup_evidence import trace_ops
 from referral_engine.adapters.dynamodb.table import Table, TransactionCancelled
@@ -20,13 +21,16 @@ from referral_engine.domain.models import (
     Referral,
     ReferralStatus,
     Reward,
+    Signal,
     utcnow,
 )
 from referral_engine.domain.records import dump, parse, replace
 from referral_engine.domain.reversals import HeldReversal, Reversal
+from referral_engine.domain.reviews import ReviewItem
 from referral_engine.domain.states import REFERRALS
 from referral_engine.ports import (
     ExternalIdClaimed,
+    HoldOutcome,
     ReferralHistory,
     ReferralPage,
     ReferralSort,
@@ -61,7 +65,12 @@ class DynamoReferralStore:
         self._table = table
 
     def add(
-        self, referral: Referral, referred: Participant, audit: AuditEntry, trace: SignupTrace | None = None
+        self,
+        referral: Referral,
+        referred: Participant,
+        audit: AuditEntry,
+        trace: SignupTrace | None = None,
+        review: ReviewItem | None = None,
     ) -> None:
         table = self._table
         referral_item = model_item(
@@ -69,6 +78,7 @@ class DynamoReferralStore:
             "referral",
             **keys.referral(referral.id),
             **keys.referral_indexes(referral.campaign_id, referral.id, referral.joined_at, None),
+            **({"review": referral_review(review)} if review else {}),
         )
         operations: list[TransactWriteItemTypeDef] = [
             *claim_ops(table, referred),
@@ -91,6 +101,8 @@ class DynamoReferralStore:
             operations.append(table.put_op(to_item(claim)))
         if trace is not None:
             operations += trace_ops(table, referral, trace)
+        if review is not None:  # after the claims, whose failures are told by their position
+            operations += opening_ops(table, review)
         try:
             table.transact(operations)
         except TransactionCancelled as cancelled:
@@ -294,6 +306,9 @@ class DynamoReferralStore:
         item = self._table.get(keys.referral(referral_id), consistent=True)
         reversal = item.get(_REVERSAL) if item else None
         return parse(Reversal, reversal) if reversal else None
+
+    def hold_for_review(self, referral: Referral, signal: Signal, audit: AuditEntry) -> HoldOutcome:
+        return hold_signal(self._table, referral, signal, audit)
 
     @staticmethod
     def _reversed_state(reversal: Reversal) -> dict[str, Any]:
