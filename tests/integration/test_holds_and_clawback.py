@@ -27,7 +27,7 @@ from referral_engine.domain.models import (
     SignalMatch,
     utcnow,
 )
-from referral_engine.ports import RewardWrite
+from referral_engine.ports import ReviewQueue, RewardWrite
 from referral_engine.services.campaigns import NewAdvocate, NewCampaign
 from referral_engine.services.clawbacks import ClawbackOutcome, ClawbackService
 from referral_engine.services.referrals import NewSignup
@@ -192,7 +192,9 @@ class CrashAfterRelease(DynamoRewardLedger):
 
 def crashing_releases() -> ReleaseService:
     ledger = CrashAfterRelease(wiring.table())
-    clawbacks = ClawbackService(wiring.services().referral_store, ledger, _NoProviders(), None)
+    clawbacks = ClawbackService(
+        wiring.services().referral_store, ledger, _NoProviders(), wiring.services().review_store
+    )
     return ReleaseService(ledger, wiring.services().referral_store, clawbacks)
 
 
@@ -333,7 +335,7 @@ def provider_reward(stack: AwsStack) -> tuple[Referral, Reward]:
     return stored, next(r for r in reward if r.fulfilment == "giftcards")
 
 
-def clawbacks_with(providers: Providers, reviews: Reviews) -> ClawbackService:
+def clawbacks_with(providers: Providers, reviews: ReviewQueue) -> ClawbackService:
     ledger = DynamoRewardLedger(wiring.table())
     return ClawbackService(wiring.services().referral_store, ledger, providers, reviews)
 
@@ -356,14 +358,18 @@ def test_a_provider_reward_is_cancelled_at_its_provider_when_it_can_be(stack: Aw
 
 def test_a_provider_reward_that_cannot_be_cancelled_goes_to_the_review_queue(stack: AwsStack) -> None:
     referral, reward = provider_reward(stack)
-    providers, reviews = Providers(can_cancel=False), Reviews()
-    service = clawbacks_with(providers, reviews)
+    queue = wiring.services().review_store
+    service = clawbacks_with(Providers(can_cancel=False), queue)
 
     assert service.take_back(referral, reward, "system:test") is ClawbackOutcome.REVIEW
+    assert service.take_back(referral, reward, "system:test") is ClawbackOutcome.REVIEW  # redelivered
 
-    [(referral_id, reward_id, reason)] = reviews.opened
-    assert (referral_id, reward_id) == (referral.id, reward.id)
-    assert "could not take it back" in reason
+    page = queue.page(
+        campaign_id=referral.campaign_id, kind=None, reason=None, opened_before=None, limit=10, cursor=None
+    )
+    [item] = page.items
+    assert (item.kind, item.referral_id, item.reward_recipient) == ("clawback", referral.id, reward.recipient)
+    assert item.reasons == ("clawback_needed",)
     assert rewards_of(referral.id)[reward.recipient]["status"] == "fulfilled"  # until an admin decides
     assert ("reward.clawback_needed", "system:test") in audit_actions(stack, referral.id)
 

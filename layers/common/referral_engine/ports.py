@@ -316,14 +316,6 @@ class RewardProviders(Protocol):
         """Takes back a reward its provider handed out (idempotent); False when it cannot (redeemed)."""
 
 
-class ReviewQueue(Protocol):
-    """The review queue, as the clawback uses it (docs/adr/0020)."""
-
-    def open_clawback(self, referral: Referral, reward: Reward, reason: str) -> None:
-        """A `clawback` review item for a reward its provider could not take back; one per reward,
-        however often it is asked for."""
-
-
 class InboxUnavailable(RuntimeError):
     """The inbox could not store a signal, its client's retries spent (throttled, failing, timing out)."""
 

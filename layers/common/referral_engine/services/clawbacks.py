@@ -47,7 +47,7 @@ class ClawbackService:
         referrals: ReferralStore,
         ledger: RewardLedger,
         providers: RewardProviders,
-        reviews: ReviewQueue | None,
+        reviews: ReviewQueue,
     ) -> None:
         self._referrals = referrals
         self._ledger = ledger
@@ -94,8 +94,6 @@ class ClawbackService:
         raise RewardMovedOn(f"reward {reward.id} kept moving while it was taken back")
 
     def _review(self, referral: Referral, reward: Reward, actor: str, reason: str) -> ClawbackOutcome:
-        if self._reviews is None:
-            raise LookupError("no review queue is configured for provider clawbacks")
         self._reviews.open_clawback(referral, reward, f"{reason}; its provider could not take it back")
         self._referrals.append_audit(
             AuditEntry(
