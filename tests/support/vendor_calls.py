@@ -167,13 +167,13 @@ def stripe_call(
     return stripe_event("invoice.paid", secret, match, event_id)
 
 
-def stripe_event(name: str, secret: str, match: Match, event_id: str) -> VendorCall:
+def stripe_event(name: str, secret: str, match: Match, event_id: str, **fields: Any) -> VendorCall:
     """The documented sample `name` (e.g. `charge.refunded`) for the customer `match.external_id`,
-    created now, signed by Stripe's own SDK."""
+    with `fields` set on its object, created now, signed by Stripe's own SDK."""
     body: dict[str, Any] = json.loads(_sample("stripe", f"{name}.json"))
     body["id"] = event_id
     body["created"] = int(time.time()) - 2
-    body["data"]["object"]["customer"] = match.external_id
+    body["data"]["object"] |= {"customer": match.external_id, **fields}
     raw = json.dumps(body, indent=2).encode()
     signature = stripe.WebhookSignature.generate_signature_header(raw.decode(), secret)
     headers = {
