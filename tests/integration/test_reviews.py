@@ -19,6 +19,7 @@ from support.admin_calls import call
 from support.aws import BUS, AwsStack, receive_all, wire_event_delivery
 from support.events import LambdaContext, json_body
 from support.journey import (
+    call_route,
     create_campaign,
     enrol,
     get_referral,
@@ -170,6 +171,33 @@ def test_approval_replays_the_held_payment_once_and_the_referral_is_rewarded(
         (f"admin:{decided['decided_by']}", "in_review", "pending")
     ]
     assert approved[0]["detail"]["reason"] == "checked with the customer"
+
+
+@pytest.mark.parametrize("refund_first", [False, True], ids=["payment-then-refund", "refund-then-payment"])
+def test_a_payment_refunded_during_the_review_is_never_paid_after_the_approval(
+    stack: AwsStack, admin_key: str, refund_first: bool
+) -> None:
+    referral = flagged(create_campaign()["id"])
+    payment = {"event_id": "inv_1", "occurred_at": "2026-12-01T10:00:00Z"}
+    refund = {"reason": "refunded in full", "event_id": "inv_1", "occurred_at": "2026-12-02T10:00:00Z"}
+    steps = [
+        ("POST", "/v1/referrals/{referral_id}/qualify", payment),
+        ("POST", "/v1/referrals/{referral_id}/reverse", refund),
+    ]
+    for method, path, body in reversed(steps) if refund_first else steps:
+        assert call_route(method, path, body=body, referral_id=referral["id"])["statusCode"] == 202
+        run_qualify(stack)
+    assert status_of(referral) == "in_review"
+
+    assert decide(admin_key, review_of(admin_key, referral)["id"], "approve")["statusCode"] == 200
+    run_qualify(stack)  # the replayed payment meets the refund held on the referral
+
+    assert status_of(referral) == "reversed"
+    # Announced reversed, never qualified: the clawback finds nothing to take back
+    assert run_issue_reward(stack) == [{"referral_id": referral["id"], "rewards": {}}]
+    assert stack.items_of("reward") == []
+    actions = [e["action"] for e in stack.items_of("audit") if e["referral_id"] == referral["id"]]
+    assert "referral.reversal_held" in actions
 
 
 def test_approved_without_a_payment_it_qualifies_when_the_payment_comes(

@@ -198,18 +198,30 @@ def test_a_reversal_touches_only_its_own_referral(world: World, referral: Referr
     assert world.referral(other.id).status is ReferralStatus.QUALIFIED
 
 
-@pytest.mark.parametrize("status", [ReferralStatus.IN_REVIEW, ReferralStatus.REJECTED])
-def test_a_reversal_does_not_move_a_referral_under_review_or_rejected_but_is_recorded(
-    world: World, referral: Referral, status: ReferralStatus
+def test_a_reversal_does_not_move_a_rejected_referral_but_is_recorded(
+    world: World, referral: Referral
 ) -> None:
-    world.backend.referrals.force_status(referral.id, status)
+    world.backend.referrals.force_status(referral.id, ReferralStatus.REJECTED)
 
     assert world.qualification.process(refund(referral)) is Outcome.IGNORED
 
-    assert world.referral(referral.id).status is status
+    assert world.referral(referral.id).status is ReferralStatus.REJECTED
     [entry] = [e for e in world.history(referral.id).audit if e.action == "signal.reversal_ignored"]
     assert entry.actor == "signal:stripe:evt_refund"
-    assert status.value in entry.detail["reason"]
+    assert "rejected" in entry.detail["reason"]
+    assert world.backend.publisher.reversals == []
+
+
+def test_a_refund_during_a_review_is_held_for_the_payment_an_approval_replays(
+    world: World, referral: Referral
+) -> None:
+    world.backend.referrals.force_status(referral.id, ReferralStatus.IN_REVIEW)
+
+    assert world.qualification.process(refund(referral)) is Outcome.HELD
+
+    assert world.referral(referral.id).status is ReferralStatus.IN_REVIEW
+    hold = world.backend.referrals.held_reversal(referral.id)
+    assert hold is not None and hold.signal_key == "stripe:evt_refund"
     assert world.backend.publisher.reversals == []
 
 

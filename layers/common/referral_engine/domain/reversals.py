@@ -47,6 +47,11 @@ def reason_for(signal: Signal) -> str:
     return f"a refund or chargeback reported by {signal.source}"
 
 
+# Where a payment's reversal waits for the payment it undoes: a referral not qualified yet, or one in
+# review (an approval then replays the held payment, which meets the reversal and is never paid).
+HOLDS_REVERSALS = frozenset({ReferralStatus.PENDING, ReferralStatus.IN_REVIEW})
+
+
 def can_be_held(signal: Signal) -> bool:
     """A payment's reversal may come before the payment it undoes and waits for it on a pending referral;
     a milestone undone applies only to a referral that reached it (qualified or rewarded)."""

@@ -27,6 +27,7 @@ from referral_engine.domain.models import (
 )
 from referral_engine.domain.records import json_values
 from referral_engine.domain.reversals import (
+    HOLDS_REVERSALS,
     HeldReversal,
     Reversal,
     can_be_held,
@@ -217,11 +218,11 @@ class QualificationService:
     def _reverse(self, referral: Referral, signal: Signal) -> Outcome:
         for _ in range(_ATTEMPTS):
             status = referral.status
-            if status is ReferralStatus.PENDING and not can_be_held(signal):
+            if status in HOLDS_REVERSALS and not can_be_held(signal):
                 return self._reversal_ignored(
                     referral, signal, f"{reason_for(signal)}: the referral never reached its milestone"
                 )
-            if status is ReferralStatus.PENDING:
+            if status in HOLDS_REVERSALS:
                 outcome = self._hold(referral, signal)
             elif status in REVERSIBLE and (unrelated := not_of_the_qualification(referral, signal)):
                 return self._reversal_ignored(referral, signal, unrelated)

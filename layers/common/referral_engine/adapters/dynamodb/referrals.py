@@ -25,7 +25,7 @@ from referral_engine.domain.models import (
     utcnow,
 )
 from referral_engine.domain.records import dump, parse, replace
-from referral_engine.domain.reversals import HeldReversal, Reversal
+from referral_engine.domain.reversals import HOLDS_REVERSALS, HeldReversal, Reversal
 from referral_engine.domain.reviews import ReviewItem
 from referral_engine.domain.states import REFERRALS
 from referral_engine.ports import (
@@ -236,10 +236,12 @@ class DynamoReferralStore:
                 ":hold": dump(hold),
                 ":now": utcnow(),
                 ":pending": ReferralStatus.PENDING,
+                ":in_review": ReferralStatus.IN_REVIEW,
                 ":occurred": keys.iso(hold.occurred_at),
             },
             # ISO-8601 UTC times with microseconds sort as text: keep the reversal that happened last.
-            condition="#status = :pending AND (attribute_not_exists(#hold) OR #hold.#occurred <= :occurred)",
+            condition="#status IN (:pending, :in_review) "
+            "AND (attribute_not_exists(#hold) OR #hold.#occurred <= :occurred)",
             names={"#status": "status", "#hold": _HOLD, "#occurred": "occurred_at", "#updated": "updated_at"},
         )
         try:
@@ -250,7 +252,7 @@ class DynamoReferralStore:
             current = self.get(referral.id)
             if current is None:
                 raise
-            if current.status is not ReferralStatus.PENDING:
+            if current.status not in HOLDS_REVERSALS:
                 return TransitionResult(applied=False, current=current)
             self.append_audit(audit)  # a reversal that happened later is held: it covers this one
             return TransitionResult(applied=True, current=current)
