@@ -8,6 +8,7 @@ from typing import Any
 
 import boto3
 import pytest
+from botocore.exceptions import ClientError
 
 import announce_referrals
 import review_queue_age
@@ -259,6 +260,37 @@ def test_of_two_admins_deciding_at_once_one_wins(stack: AwsStack, admin_key: str
     decisions = [e["action"] for e in stack.items_of("audit") if e["referral_id"] == referral["id"]]
     assert decisions.count("referral.approved") == 1
     assert "referral.rejected" not in decisions
+
+
+def test_a_decision_that_meets_another_admins_transaction_is_decided_again_not_a_500(
+    stack: AwsStack, admin_key: str
+) -> None:
+    """DynamoDB cancels both of two transactions on one item at one moment (`TransactionConflict`), and
+    botocore does not retry that: the other admin's decision lands meanwhile, and ours is then a 409."""
+    referral = flagged(create_campaign()["id"])
+    review_id = review_of(admin_key, referral)["id"]
+    client = wiring.table().client
+    conflicts: list[str] = []
+
+    def conflict_once(**_: Any) -> None:
+        if conflicts:
+            return
+        conflicts.append("TransactWriteItems")
+        wiring.reviews().decide(review_id, Decision.REJECT, reason="mine", operator="arn:aws:iam::1:user/bob")
+        error = {"Code": "TransactionCanceledException", "Message": "Transaction cancelled"}
+        reasons = [{"Code": "TransactionConflict"}, {"Code": "None"}, {"Code": "None"}]
+        raise ClientError({"Error": error, "CancellationReasons": reasons}, "TransactWriteItems")
+
+    client.meta.events.register("before-call.dynamodb.TransactWriteItems", conflict_once)
+    try:
+        response = decide(admin_key, review_id, "approve")
+    finally:
+        client.meta.events.unregister("before-call.dynamodb.TransactWriteItems", conflict_once)
+
+    assert conflicts == ["TransactWriteItems"]
+    assert response["statusCode"] == 409
+    assert json_body(response)["error"]["code"] == "review_decided"
+    assert status_of(referral) == "rejected"
 
 
 @pytest.mark.parametrize(

@@ -221,7 +221,8 @@ def test_a_refund_during_a_review_is_held_for_the_payment_an_approval_replays(
 
     assert world.referral(referral.id).status is ReferralStatus.IN_REVIEW
     hold = world.backend.referrals.held_reversal(referral.id)
-    assert hold is not None and hold.signal_key == "stripe:evt_refund"
+    assert hold is not None
+    assert hold.signal_key == "stripe:evt_refund"
     assert world.backend.publisher.reversals == []
 
 

@@ -266,15 +266,17 @@ class ReviewStore(ReviewQueue, Protocol):
         decision makes (a fraud item: the audit's from/to status; a clawback: `reward` before and
         after, conditioned on the status before), the audit entry; with `replay`, the held signal
         (`held`, still the one kept) put into the signal inbox as a new signal. Raises ReviewDecided
-        when the item was decided meanwhile, HeldSignalChanged when a signal was kept meanwhile, and
+        when the item was decided meanwhile, DecideAgain when a signal was kept meanwhile or another
+        transaction wrote the same items at the same moment, and
         Conflict when the referral or reward is no longer where the decision moves it from."""
 
     def advocate_referrals(self, campaign_id: str, advocate_code: str, *, limit: int) -> list[Referral]:
         """The advocate's most recent referrals in the campaign (among its latest signups)."""
 
 
-class HeldSignalChanged(RuntimeError):
-    """A signal was kept (or replayed) between reading the held signal and deciding: read again."""
+class DecideAgain(RuntimeError):
+    """What the decision read has moved (a signal was kept or replayed meanwhile, or another transaction
+    wrote the same items at that moment): read again and decide again."""
 
 
 @dataclass(frozen=True)

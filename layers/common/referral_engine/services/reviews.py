@@ -35,7 +35,7 @@ from referral_engine.domain.reviews import (
 from referral_engine.domain.reward_events import moved
 from referral_engine.domain.states import REFERRALS
 from referral_engine.ports import (
-    HeldSignalChanged,
+    DecideAgain,
     ParticipantStore,
     ReferralHistory,
     ReferralStore,
@@ -136,7 +136,7 @@ class ReviewService:
                     self._decide_fraud(decided, decision, referral)
                 else:
                     self._decide_clawback(decided, decision, referral)
-            except HeldSignalChanged:
+            except DecideAgain:
                 continue
             return decided
         raise Conflict(f"review {review_id}: its referral kept receiving signals; try again")

@@ -14,12 +14,12 @@ from referral_engine.adapters.dynamodb import cursor as cursors
 from referral_engine.adapters.dynamodb import keys
 from referral_engine.adapters.dynamodb.codec import Item, model_item, to_item, value
 from referral_engine.adapters.dynamodb.signals import inbox_item
-from referral_engine.adapters.dynamodb.table import Table, TransactionCancelled
+from referral_engine.adapters.dynamodb.table import Table, TransactionCancelled, TransactionConflict
 from referral_engine.domain.errors import Conflict
 from referral_engine.domain.models import AuditEntry, Referral, ReferralStatus, Reward, Signal, utcnow
 from referral_engine.domain.records import parse
 from referral_engine.domain.reviews import ReviewDecided, ReviewItem, ReviewKind, clawback_review
-from referral_engine.ports import HeldSignalChanged, HoldOutcome, ReviewPage
+from referral_engine.ports import DecideAgain, HoldOutcome, ReviewPage
 
 if TYPE_CHECKING:
     from datetime import datetime
@@ -226,6 +226,8 @@ class DynamoReviewStore:
             operations += self._replay_ops(decided.referral_id, held, replay)
         try:
             table.transact(operations)
+        except TransactionConflict:
+            raise DecideAgain(decided.referral_id) from None  # another admin's decision, most likely
         except TransactionCancelled as cancelled:
             if cancelled.failed(0):
                 current = self.get(decided.id)
@@ -234,7 +236,7 @@ class DynamoReviewStore:
             if cancelled.failed(1):
                 what = "referral" if reward is None else "reward"
                 raise Conflict(f"the {what} of review {decided.id} is no longer where it was") from None
-            raise HeldSignalChanged(decided.referral_id) from None
+            raise DecideAgain(decided.referral_id) from None
 
     def _close(self, decided: ReviewItem) -> TransactWriteItemTypeDef:
         return _update(

@@ -19,6 +19,11 @@ CONDITION_FAILED = "ConditionalCheckFailed"
 BATCH_GET_ROUNDS = 4
 
 
+class TransactionConflict(Exception):
+    """Another transaction wrote the same items at the same moment (DynamoDB's `TransactionConflict`):
+    nothing was written, and botocore does not retry it."""
+
+
 class TransactionCancelled(Exception):
     """A transaction failed on a condition; `reasons[i]` is the code for item i ("None" if fine)."""
 
@@ -86,6 +91,8 @@ class Table:
                 raise
             reasons = error.response.get("CancellationReasons", [])
             codes = [reason.get("Code", "None") for reason in reasons]
+            if "TransactionConflict" in codes and CONDITION_FAILED not in codes:
+                raise TransactionConflict(codes) from error
             if CONDITION_FAILED not in codes or any(code not in (CONDITION_FAILED, "None") for code in codes):
                 raise
             items = [from_item(reason["Item"]) if "Item" in reason else None for reason in reasons]
