@@ -92,6 +92,16 @@ def test_a_pipedrive_deal_lost_after_it_was_won_reverses_and_before_it_is_only_n
     vendor_hook(connection["hook_url"], (PIPEDRIVE / "deal_won_v2.json").read_text(), auth)
     run_qualify(stack)
     assert status_of(grace) == "qualified"
+
+    # Another deal of hers won then lost: not the deal that qualified her, only noted
+    other = json.loads(lost_after_won())
+    other["data"].update(id=2077, update_time="2026-12-02T07:00:00Z")
+    vendor_hook(connection["hook_url"], json.dumps(other), auth)
+    run_qualify(stack)
+    assert status_of(grace) == "qualified"
+    [*_, unrelated] = audit(stack, grace["id"], "signal.reversal_ignored")
+    assert "deal_2077" in unrelated["detail"]["reason"]
+
     later = json.loads(lost_after_won())
     later["data"]["update_time"] = "2026-12-02T08:00:00Z"
     vendor_hook(connection["hook_url"], json.dumps(later), auth)

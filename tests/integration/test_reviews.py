@@ -277,9 +277,13 @@ def test_a_decision_that_meets_another_admins_transaction_is_decided_again_not_a
             return
         conflicts.append("TransactWriteItems")
         wiring.reviews().decide(review_id, Decision.REJECT, reason="mine", operator="arn:aws:iam::1:user/bob")
-        error = {"Code": "TransactionCanceledException", "Message": "Transaction cancelled"}
-        reasons = [{"Code": "TransactionConflict"}, {"Code": "None"}, {"Code": "None"}]
-        raise ClientError({"Error": error, "CancellationReasons": reasons}, "TransactWriteItems")
+        raise ClientError(
+            {
+                "Error": {"Code": "TransactionCanceledException", "Message": "Transaction cancelled"},
+                "CancellationReasons": [{"Code": "TransactionConflict"}, {"Code": "None"}, {"Code": "None"}],
+            },
+            "TransactWriteItems",
+        )
 
     client.meta.events.register("before-call.dynamodb.TransactWriteItems", conflict_once)
     try:

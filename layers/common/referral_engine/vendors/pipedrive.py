@@ -138,7 +138,7 @@ class PipedriveAdapter:
             event_id = f"deal-{deal_id}-stage-{stage_id}"
             happened = deal.get("stage_change_time")
         # A deal lost in the milestone stage is still "in" it: the loss decides, not the stage.
-        undone = _undone(body.get("previous"), deal, deal_id, status)
+        undone = _undone(body.get("previous"), deal, deal_id, status, None if status else str(stage_id))
         if undone is not None and connection.settings.get("reverse_when_undone") is True:
             return Normalised([self._reversal(request, connection, meta, deal, deal_id, event_id, undone)])
         if not reached:
@@ -155,6 +155,7 @@ class PipedriveAdapter:
             currency=currency,
             occurred_at=_time(happened) or _time(meta.get("timestamp")),
             received_at=request.received_at,
+            payment_ids=_deal_ids(deal_id),
         )
         return Normalised([signal])
 
@@ -179,6 +180,7 @@ class PipedriveAdapter:
             occurred_at=_time(deal.get("lost_time")) or changed,
             received_at=request.received_at,
             reason=reason,
+            payment_ids=_deal_ids(deal_id),
         )
 
     def reply(self, normalised: Normalised) -> VendorReply:
@@ -186,8 +188,18 @@ class PipedriveAdapter:
         return VendorReply(200, json.dumps({"accepted": len(normalised.signals)}))
 
 
-def _undone(previous: Any, deal: dict[str, Any], deal_id: str, won_milestone: Any) -> str | None:
-    """Why this change undoes the milestone, or None when it does not (or cannot tell)."""
+def _deal_ids(deal_id: str) -> list[str]:
+    """The deal, as the id a reversal must share with the qualification (domain/reversals.same_payment):
+    the loss of another deal of the same person does not undo this one."""
+    return [f"deal_{deal_id}"]
+
+
+def _undone(
+    previous: Any, deal: dict[str, Any], deal_id: str, won_milestone: Any, milestone_stage: str | None
+) -> str | None:
+    """Why this change undoes the milestone, or None when it does not (or cannot tell). A stage
+    milestone is undone by a loss in that stage: a webhook names no pipeline order, so a deal lost in
+    any other stage cannot be told to have passed it."""
     if not isinstance(previous, dict) or "status" not in previous:
         return None  # the status did not change (v2), or no previous state was sent
     was, now = previous.get("status"), deal.get("status")
@@ -195,8 +207,8 @@ def _undone(previous: Any, deal: dict[str, Any], deal_id: str, won_milestone: An
         return None
     if won_milestone and was == "won":
         return f"Pipedrive deal {deal_id} went from won to {now}"
-    if not won_milestone and now == "lost":
-        return f"Pipedrive deal {deal_id} was lost (from {was}) after reaching the milestone stage"
+    if not won_milestone and now == "lost" and _identifier(deal.get("stage_id")) == milestone_stage:
+        return f"Pipedrive deal {deal_id} was lost (from {was}) in the milestone stage"
     return None
 
 
