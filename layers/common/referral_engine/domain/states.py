@@ -81,7 +81,8 @@ REFERRALS: StateMachine[ReferralStatus] = StateMachine(
         R.PENDING: frozenset({R.QUALIFIED, R.IN_REVIEW, R.REJECTED}),
         R.QUALIFIED: frozenset({R.REWARDED, R.IN_REVIEW, R.REVERSED}),
         # An admin's decision: approved back to pending (then qualified by its signal), or rejected.
-        R.IN_REVIEW: frozenset({R.PENDING, R.QUALIFIED, R.REJECTED}),
+        # Never straight to qualified: the only way to a reward is the pipeline (docs/adr/0019).
+        R.IN_REVIEW: frozenset({R.PENDING, R.REJECTED}),
         R.REWARDED: frozenset({R.REVERSED}),
         R.REJECTED: frozenset(),
         R.REVERSED: frozenset(),
