@@ -449,6 +449,29 @@ def test_a_refund_of_a_later_unrelated_payment_does_not_reverse_and_says_why(
     assert announced["detail"]["reason"] == f"Stripe refunded charge {CHARGE} in full"
 
 
+def test_without_ids_to_compare_a_refund_of_a_payment_made_after_the_qualification_does_not_reverse(
+    stack: AwsStack, referrals: dict[str, Any], reversed_events: ReadEvents
+) -> None:
+    """An invoice of API 2025-03-31.basil names no charge: the refunded charge's time tells them apart."""
+    connection, grace = referrals["connection"], referrals["grace"]
+    deliver(connection, event("invoice.paid", age=3600))  # qualified an hour ago, by the invoice only
+    run_qualify(stack)
+    refund = {"amount": 5000, "amount_captured": 5000, "amount_refunded": 5000, "refunded": True}
+
+    later = event("charge.refunded", event_id="evt_refund_later", created=int(time.time()) - 60, **refund)
+    deliver(connection, later)
+    assert run_qualify(stack)["batchItemFailures"] == []
+    assert status_of(grace) == "qualified"
+    [note] = reversal_notes(stack, grace["id"])
+    assert "after the one that qualified the referral" in note
+
+    own = event("charge.refunded", event_id="evt_refund_own", created=int(time.time()) - 3602, **refund)
+    deliver(connection, own)
+    run_qualify(stack)
+    assert status_of(grace) == "reversed"
+    assert len(reversed_events()) == 1
+
+
 def test_a_dispute_finds_its_referral_by_the_payment_it_disputes(
     stack: AwsStack, referrals: dict[str, Any], reversed_events: ReadEvents
 ) -> None:

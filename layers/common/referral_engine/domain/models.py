@@ -220,6 +220,7 @@ class Signal(Record):
     correlation_id: str | None = None  # the id of the request that delivered it (observability.py)
     reason: str | None = None  # a reversal's reason, in the words of whoever reported it
     payment_ids: list[str] = msgspec.field(default_factory=list)  # the payment it is about (Stripe)
+    paid_at: datetime | None = None  # a reversal's: when the payment it undoes was made, if told
 
     def __post_init__(self) -> None:
         if not 0 < len(self.event_id) <= MAX_EVENT_ID:
@@ -227,6 +228,7 @@ class Signal(Record):
         if self.currency is not None:
             check_currency("currency", self.currency)
         check_aware("occurred_at", self.occurred_at)
+        check_aware("paid_at", self.paid_at)
         check_aware("received_at", self.received_at)
 
     @property

@@ -75,10 +75,19 @@ def not_of_the_qualification(referral: Referral, signal: Signal) -> str | None:
     """Why this reversal does not undo what qualified the referral, or None when it does (or when there
     is nothing to tell them apart by): it names another payment, or it happened before the qualifying
     event (a deal's earlier stage change delivered late; a refund of an earlier payment)."""
-    if same_payment(referral.payment_ids, signal.payment_ids) is False:
+    same = same_payment(referral.payment_ids, signal.payment_ids)
+    if same is False:
         return (
             f"{reason_for(signal)}: its payment ({', '.join(signal.payment_ids)}) is not the one that "
             f"qualified the referral ({', '.join(referral.payment_ids)})"
+        )
+    paid, qualified = signal.paid_at, referral.milestone_at
+    if same is None and paid is not None and qualified is not None and paid > qualified + CLOCK_SKEW:
+        # No ids to compare (an invoice of Stripe API 2025-03-31.basil names no charge): a payment
+        # made after the qualification is a later one.
+        return (
+            f"{reason_for(signal)}: its payment was made at {paid.isoformat()}, after the one that "
+            f"qualified the referral ({qualified.isoformat()})"
         )
     if referral.milestone_at is not None and happened_at(signal) + CLOCK_SKEW < referral.milestone_at:
         return (

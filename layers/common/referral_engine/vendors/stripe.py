@@ -182,6 +182,7 @@ class _Charge(Record):
     amount_captured: int | None = None
     amount_refunded: int = 0
     refunded: bool = False
+    created: int | None = None  # when the payment was made (Unix seconds)
 
 
 class _Evidence(Record):
@@ -228,13 +229,15 @@ def _payment_ids(*candidates: Expandable) -> list[str]:
 
 
 class _Mapped(Record):
-    """What an event says: who, how much, the payment it is about, and a reversal's reason."""
+    """What an event says: who, how much, the payment it is about (and when a refunded one was made),
+    and a reversal's reason."""
 
     match: SignalMatch
     amount: Decimal
     currency: str
     payment_ids: list[str]
     reason: str | None = None
+    paid_at: datetime | None = None
 
 
 class _Skip(Exception):
@@ -327,6 +330,7 @@ class StripeAdapter:
             received_at=received_at,
             reason=mapped.reason,
             payment_ids=mapped.payment_ids,
+            paid_at=mapped.paid_at,
         )
 
 
@@ -421,6 +425,7 @@ def _refund(charge: _Charge, milestone: StripeMilestone) -> _Mapped:
         currency=currency,
         payment_ids=_payment_ids(charge.id, charge.payment_intent, charge.invoice),
         reason=f"Stripe refunded charge {charge.id or 'without an id'} {how}",
+        paid_at=datetime.fromtimestamp(charge.created, UTC) if charge.created else None,
     )
 
 
