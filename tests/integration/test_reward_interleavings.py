@@ -2,8 +2,9 @@
 payment and its refund delivered twice and in any order, two admins deciding at once, issue_reward
 handed the bus's events late, twice or backwards, and the release schedule — for a clean referral and
 for one flagged at signup, under a hold (docs/adr/0019, 0020, 0021). Whatever the order, nothing is
-paid twice, a flagged referral is paid only after an audited approval, a refunded one keeps nothing,
-and every status reached and every move audited is one the transition tables allow."""
+paid twice, a flagged referral is paid only after an audited approval, a refunded one keeps nothing
+(in review too: its refund waits for the payment the approval replays), and every status reached and
+every move audited is one the transition tables allow."""
 
 from __future__ import annotations
 
@@ -84,7 +85,8 @@ class Scenario:
         self.records: dict[str, list[dict[str, Any]]] = {"pay": [], "refund": []}
         self.events: list[dict[str, Any]] = []
         self.delivered = 0
-        self.decided = False
+        self.delivered_kinds: set[str] = set()  # "pay", "refund"
+        self.decided = self.approved = False
 
     # ---------------------------------------------------------------------------------- the steps
     def take(self, step: str) -> None:
@@ -118,6 +120,7 @@ class Scenario:
                 referral_id=self.referral_id,
             )
         assert response["statusCode"] == 202, response
+        self.delivered_kinds.add(kind)
         stored = self.records[kind]
         if again:  # the stream delivers at least once: the records qualify has seen, once more
             self._qualify(stored)
@@ -142,7 +145,7 @@ class Scenario:
             assert self.decided, "a review decided by nobody was refused"
             return False
         assert not self.decided, "a review was decided twice"
-        self.decided = True
+        self.decided, self.approved = True, decision is Decision.APPROVE
         return True
 
     def _race(self, first: Decision) -> None:
@@ -271,6 +274,11 @@ class Scenario:
             assert rewards == [], f"a {status} referral has rewards"
         if self.flagged and status in (ReferralStatus.IN_REVIEW, ReferralStatus.REJECTED):
             assert [balance(code) for code in self.codes] == [0, 0]
+        if "refund" in self.delivered_kinds:  # it refunds the payment, whenever either is delivered
+            assert {reward.status for reward in rewards} <= TAKEN_BACK, "a refunded referral keeps a reward"
+            assert [balance(code) for code in self.codes] == [0, 0]
+            if "pay" in self.delivered_kinds and (self.approved or not self.flagged):
+                assert status is ReferralStatus.REVERSED
 
 
 def balance(code: str) -> Decimal:

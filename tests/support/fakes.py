@@ -393,12 +393,13 @@ class InMemoryReferralStore:
             self._put_audit(entry)
 
     def hold_reversal(self, referral: Referral, hold: HeldReversal, audit: AuditEntry) -> TransitionResult:
-        """Conditional on the stored status being pending (whatever the caller read), as the adapter."""
+        """Conditional on the stored status being pending or in review (whatever the caller read), as
+        the adapter."""
         with self.lock:
             current = self.referrals.get(referral.id)
             if current is None:
                 raise ConditionFailed(f"no referral {referral.id}")
-            if current.status is not ReferralStatus.PENDING:
+            if current.status not in (ReferralStatus.PENDING, ReferralStatus.IN_REVIEW):
                 return TransitionResult(applied=False, current=current)
             held = self.holds.get(referral.id)
             if held is None or hold.supersedes(held):

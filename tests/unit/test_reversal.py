@@ -198,10 +198,10 @@ def test_a_reversal_touches_only_its_own_referral(world: World, referral: Referr
     assert world.referral(other.id).status is ReferralStatus.QUALIFIED
 
 
-@pytest.mark.parametrize("status", [ReferralStatus.IN_REVIEW, ReferralStatus.REJECTED])
-def test_a_reversal_does_not_move_a_referral_under_review_or_rejected_but_is_recorded(
-    world: World, referral: Referral, status: ReferralStatus
+def test_a_reversal_does_not_move_a_rejected_referral_but_is_recorded(
+    world: World, referral: Referral
 ) -> None:
+    status = ReferralStatus.REJECTED
     world.backend.referrals.force_status(referral.id, status)
 
     assert world.qualification.process(refund(referral)) is Outcome.IGNORED
@@ -256,6 +256,19 @@ def test_the_payment_a_held_refund_undoes_reverses_the_referral_at_once(
     # and later deliveries change nothing
     assert world.qualification.process(refund(referral, at=T0 + timedelta(minutes=30))) is Outcome.DUPLICATE
     assert world.qualification.process(payment(referral, "evt_paid_2")) is Outcome.IGNORED
+
+
+def test_a_refund_for_a_referral_in_review_is_held_for_the_payment_an_approval_replays(
+    world: World, referral: Referral
+) -> None:
+    world.backend.referrals.force_status(referral.id, ReferralStatus.IN_REVIEW)
+
+    assert world.qualification.process(refund(referral, at=T0 + timedelta(minutes=30))) is Outcome.HELD
+
+    world.backend.referrals.force_status(referral.id, ReferralStatus.PENDING)  # approved
+    outcome = world.qualification.process(payment(referral, at=T0 + timedelta(minutes=10)))
+    assert outcome is Outcome.REVERSED
+    assert world.backend.publisher.published == []  # never announced qualified: never rewarded
 
 
 def test_a_payment_after_a_held_refund_is_a_new_one_and_qualifies(world: World, referral: Referral) -> None:

@@ -42,6 +42,9 @@ from referral_engine.services.transitions import require_moves
 # A conditional write that keeps losing to other writers is retried this often before giving up
 # (the stream retries the record later): each loss means the referral moved, so this is plenty.
 _ATTEMPTS = 4
+# Where a payment's reversal is held until the payment it undoes comes: in review too, since an
+# approval replays the payment held meanwhile (docs/adr/0019), which must then meet its refund.
+_UNQUALIFIED = frozenset({ReferralStatus.PENDING, ReferralStatus.IN_REVIEW})
 
 
 class Outcome(StrEnum):
@@ -217,11 +220,11 @@ class QualificationService:
     def _reverse(self, referral: Referral, signal: Signal) -> Outcome:
         for _ in range(_ATTEMPTS):
             status = referral.status
-            if status is ReferralStatus.PENDING and not can_be_held(signal):
+            if status in _UNQUALIFIED and not can_be_held(signal):
                 return self._reversal_ignored(
                     referral, signal, f"{reason_for(signal)}: the referral never reached its milestone"
                 )
-            if status is ReferralStatus.PENDING:
+            if status in _UNQUALIFIED:
                 outcome = self._hold(referral, signal)
             elif status in REVERSIBLE and (unrelated := not_of_the_qualification(referral, signal)):
                 return self._reversal_ignored(referral, signal, unrelated)
@@ -271,7 +274,7 @@ class QualificationService:
         return Outcome.REVERSED
 
     def _reversal_ignored(self, referral: Referral, signal: Signal, reason: str | None = None) -> Outcome:
-        """In review or rejected: not ours to move; the entry tells whoever decides on it. Or not about
+        """Rejected: not ours to move; the entry tells whoever looks at it. Or not about
         this referral's qualification at all (`reason` says why)."""
         self._note(
             referral,

@@ -236,10 +236,12 @@ class DynamoReferralStore:
                 ":hold": dump(hold),
                 ":now": utcnow(),
                 ":pending": ReferralStatus.PENDING,
+                ":in_review": ReferralStatus.IN_REVIEW,
                 ":occurred": keys.iso(hold.occurred_at),
             },
             # ISO-8601 UTC times with microseconds sort as text: keep the reversal that happened last.
-            condition="#status = :pending AND (attribute_not_exists(#hold) OR #hold.#occurred <= :occurred)",
+            condition="#status IN (:pending, :in_review) "
+            "AND (attribute_not_exists(#hold) OR #hold.#occurred <= :occurred)",
             names={"#status": "status", "#hold": _HOLD, "#occurred": "occurred_at", "#updated": "updated_at"},
         )
         try:
@@ -250,7 +252,7 @@ class DynamoReferralStore:
             current = self.get(referral.id)
             if current is None:
                 raise
-            if current.status is not ReferralStatus.PENDING:
+            if current.status not in (ReferralStatus.PENDING, ReferralStatus.IN_REVIEW):
                 return TransitionResult(applied=False, current=current)
             self.append_audit(audit)  # a reversal that happened later is held: it covers this one
             return TransitionResult(applied=True, current=current)
