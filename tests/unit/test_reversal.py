@@ -212,20 +212,6 @@ def test_a_reversal_does_not_move_a_rejected_referral_but_is_recorded(
     assert world.backend.publisher.reversals == []
 
 
-def test_a_refund_during_a_review_is_held_for_the_payment_an_approval_replays(
-    world: World, referral: Referral
-) -> None:
-    world.backend.referrals.force_status(referral.id, ReferralStatus.IN_REVIEW)
-
-    assert world.qualification.process(refund(referral)) is Outcome.HELD
-
-    assert world.referral(referral.id).status is ReferralStatus.IN_REVIEW
-    hold = world.backend.referrals.held_reversal(referral.id)
-    assert hold is not None
-    assert hold.signal_key == "stripe:evt_refund"
-    assert world.backend.publisher.reversals == []
-
-
 # --------------------------------------------------------------------------- early reversals
 
 
@@ -269,6 +255,19 @@ def test_the_payment_a_held_refund_undoes_reverses_the_referral_at_once(
     # and later deliveries change nothing
     assert world.qualification.process(refund(referral, at=T0 + timedelta(minutes=30))) is Outcome.DUPLICATE
     assert world.qualification.process(payment(referral, "evt_paid_2")) is Outcome.IGNORED
+
+
+def test_a_refund_for_a_referral_in_review_is_held_for_the_payment_an_approval_replays(
+    world: World, referral: Referral
+) -> None:
+    world.backend.referrals.force_status(referral.id, ReferralStatus.IN_REVIEW)
+
+    assert world.qualification.process(refund(referral, at=T0 + timedelta(minutes=30))) is Outcome.HELD
+
+    world.backend.referrals.force_status(referral.id, ReferralStatus.PENDING)  # approved
+    outcome = world.qualification.process(payment(referral, at=T0 + timedelta(minutes=10)))
+    assert outcome is Outcome.REVERSED
+    assert world.backend.publisher.published == []  # never announced qualified: never rewarded
 
 
 def test_a_payment_after_a_held_refund_is_a_new_one_and_qualifies(world: World, referral: Referral) -> None:
