@@ -150,6 +150,10 @@ class DynamoReviewStore:
             start = cursors.decode(
                 cursor, expected={"gsi1pk": keys.REVIEWS}, key_names={"pk", "sk", "gsi1pk", "gsi1sk"}
             )
+            if opened_before is not None and str(start["gsi1sk"]) >= values[":before"]:
+                # A cursor past the age asked for now (its list was asked with another): nothing follows,
+                # and DynamoDB refuses a start key outside the key condition.
+                return ReviewPage(items=[], next_cursor=None)
             query["ExclusiveStartKey"] = to_item(start)
         items, last = self._table.query(**query)
         return ReviewPage(items=[parse(ReviewItem, item) for item in items], next_cursor=cursors.encode(last))
