@@ -115,6 +115,35 @@ def get_campaign(campaign_id: CampaignId) -> Response[str]:
 
 
 @app.post(
+    "/v1/campaigns/<campaign_id>/hook-secret",
+    summary="Make or rotate the generic hook's signing secret",
+    description="A new `whsec_…` secret (Standard Webhooks), answered once as `hook_secret`. From then on "
+    "the generic hook refuses unsigned calls; the secret it replaces still signs for 24 hours.",
+    tags=["campaigns"],
+    security=API_KEY,
+    responses=answers({201: "The campaign, with its new hook secret."}, *KEYED, 404, 409),
+)
+def rotate_hook_secret(campaign_id: CampaignId) -> Response[str]:
+    campaign, secret = wiring.hook_signing().rotate_secret(campaign_id)
+    logger.info("hook secret rotated", extra={"campaign_id": campaign.id})
+    return _json(201, campaign_view(campaign, _base(), hook_secret=secret))
+
+
+@app.post(
+    "/v1/campaigns/<campaign_id>/rotate-hook-url",
+    summary="Rotate the generic hook's URL",
+    description="A new `hook_url`; the old one answers 404 at once.",
+    tags=["campaigns"],
+    security=API_KEY,
+    responses=answers({200: "The campaign, with its new hook URL."}, *KEYED, 404, 409),
+)
+def rotate_hook_url(campaign_id: CampaignId) -> Response[str]:
+    campaign = wiring.hook_signing().rotate_url(campaign_id)
+    logger.info("hook URL rotated", extra={"campaign_id": campaign.id})
+    return _json(200, campaign_view(campaign, _base()))
+
+
+@app.post(
     "/v1/campaigns/<campaign_id>/advocates",
     summary="Enrol an advocate",
     description="Idempotent on the e-mail address: the same person keeps one code and share URL.",

@@ -15,7 +15,7 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from referral_engine import wiring
-from referral_engine.domain.errors import NotFound
+from referral_engine.domain.errors import InvalidRequest, NotFound
 from referral_engine.domain.models import Source
 from referral_engine.domain.webhooks import InboundRequest
 from referral_engine.observability import Count, count, count_refusals, logger, publish_metrics
@@ -67,8 +67,13 @@ def generic(request: Request, hook_id: str) -> Answer:
     _checked(hook_id)
     parse_fields(GenericHookRequest, request.query, "query")  # a bad query value is `query.<field>`
     _known(hook_id)
+    campaign, webhook_id = wiring.hook_signing().verified(hook_id, request.headers, request.body)
+    if webhook_id is not None and request.query:
+        raise InvalidRequest(
+            "a signed hook reads its fields from the body only: the signature does not cover the query"
+        )
     fields = parse_fields(GenericHookRequest, {**request.query, **_body_fields(request)})
-    signal, accepted = wiring.signals().accept_generic(hook_id, fields)
+    signal, accepted = wiring.signals().accept_generic_for(campaign, fields, webhook_id=webhook_id)
     logger.info("signal stored", extra={"signal_id": signal.key, "duplicate": not accepted})
     count(Count.SIGNALS_ACCEPTED, int(accepted), source="generic")
     return answer(202, json.dumps({"accepted": True, "duplicate": not accepted, "signal_id": signal.key}))
@@ -116,7 +121,7 @@ def vendor(request: Request, source: str, hook_id: str) -> Answer:
 
 
 _GENERIC_ANSWERS = {202: "Stored, or a duplicate of a stored signal."}
-_GENERIC_ERRORS = (400, 404, 413, 422)
+_GENERIC_ERRORS = (400, 401, 404, 413, 422)
 
 ROUTES = [
     Route(
@@ -124,9 +129,11 @@ ROUTES = [
         "/hooks/generic/{hook_id}",
         generic,
         summary="Report a qualifying event (query string)",
-        description="A campaign's generic hook, for automation tools: which referral (`code` or `email`), "
-        "an `event_id` to deduplicate on, and the amount; `event=reverse` (with a `reason`) reports a refund "
-        "or cancellation instead.",
+        description="A campaign's generic hook, for servers and automation tools (its URL is a secret: never "
+        "put it in a web page): which referral (`code` or `email`), an `event_id` to deduplicate on, and the "
+        "amount; `event=reverse` (with a `reason`) reports a refund or cancellation instead. Once the "
+        "campaign has a hook secret, every call must be signed (Standard Webhooks: `webhook-id`, "
+        "`webhook-timestamp`, `webhook-signature`), else 401.",
         answers=_GENERIC_ANSWERS,
         errors=_GENERIC_ERRORS,
         query=GenericHookRequest,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import uuid
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -181,3 +183,35 @@ def test_a_permission_missing_from_a_role_fails_the_function_as_on_aws(local_sta
     finally:
         iam.write(roles, as_sam_made_them)
     assert local_stack.post("/v1/campaigns", CAMPAIGN).status_code == 201
+
+
+def test_a_signed_server_call_qualifies_and_an_unsigned_one_is_refused(local_stack: RunningStack) -> None:
+    """ADR 0024: the secret goes to SSM and inbound_webhook reads it back under the template's grants."""
+    import requests
+    from standardwebhooks.webhooks import Webhook
+
+    stack = local_stack
+    made_referral = new_referral(stack, "signed@example.org")
+    campaign, referral = made_referral["campaign"], made_referral["referral"]
+    made = stack.post(f"/v1/campaigns/{campaign['id']}/hook-secret", {})
+    assert made.status_code == 201, made.text
+    secret = made.json()["hook_secret"]
+
+    body = json.dumps({"code": referral["referral_code"], "event_id": "order-1"})
+    unsigned = requests.post(campaign["hook_url"], data=body, timeout=10)
+    message_id, now = f"msg_{uuid.uuid4().hex}", datetime.now(UTC)
+    headers = {
+        "content-type": "application/json",
+        "webhook-id": message_id,
+        "webhook-timestamp": str(int(now.timestamp())),
+        "webhook-signature": Webhook(secret).sign(message_id, now, body),
+    }
+    signed = requests.post(campaign["hook_url"], data=body.encode(), headers=headers, timeout=10)
+
+    assert unsigned.status_code == 401
+    assert signed.status_code == 202, signed.text
+    stack.wait_for(
+        lambda: status_of(stack, referral["id"]),
+        lambda status: status == "rewarded",
+        what="the signed call's reward",
+    )

@@ -63,6 +63,8 @@ ROUTES = {
     ("POST", "/v1/campaigns", "ApiFunction"),
     ("GET", "/v1/campaigns/{campaign_id}", "ApiFunction"),
     ("POST", "/v1/campaigns/{campaign_id}/advocates", "ApiFunction"),
+    ("POST", "/v1/campaigns/{campaign_id}/hook-secret", "ApiFunction"),
+    ("POST", "/v1/campaigns/{campaign_id}/rotate-hook-url", "ApiFunction"),
     ("GET", "/v1/campaigns/{campaign_id}/referrals", "ApiFunction"),
     ("POST", "/v1/referrals", "ApiFunction"),
     ("GET", "/v1/referrals/{referral_id}", "ApiFunction"),

@@ -109,6 +109,27 @@ class InMemoryCampaignStore:
             campaign_id = self.hooks.get(hook_id)
             return None if campaign_id is None else self.campaigns.get(campaign_id)
 
+    def replace_hook_signing(self, campaign: Campaign, *, trusted_version: int | None) -> bool:
+        with self.lock:
+            stored = self.campaigns.get(campaign.id)
+            if (
+                stored is None
+                or (stored.hook_signing.version if stored.hook_signing else None) != trusted_version
+            ):
+                return False
+            self.campaigns[campaign.id] = campaign
+            return True
+
+    def move_hook(self, campaign: Campaign, old_hook_id: str) -> bool:
+        with self.lock:
+            stored = self.campaigns.get(campaign.id)
+            if stored is None or stored.hook_id != old_hook_id:
+                return False
+            self.campaigns[campaign.id] = campaign
+            del self.hooks[old_hook_id]
+            self.hooks[campaign.hook_id] = campaign.id
+            return True
+
     def recent(self, *, limit: int, cursor: str | None) -> CampaignPage:
         """Newest first by (created_at, id), like the adapter's query of gsi1 backwards."""
         with self.lock:

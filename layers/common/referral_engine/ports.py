@@ -83,6 +83,14 @@ class CampaignStore(Protocol):
     def get(self, campaign_id: str) -> Campaign | None: ...
     def by_hook(self, hook_id: str) -> Campaign | None: ...
 
+    def replace_hook_signing(self, campaign: Campaign, *, trusted_version: int | None) -> bool:
+        """Stores the campaign's `hook_signing` if the stored one is still at `trusted_version` (None:
+        none yet); False (nothing written) if it is gone or another rotation got there first."""
+
+    def move_hook(self, campaign: Campaign, old_hook_id: str) -> bool:
+        """Stores the campaign under its new `hook_id`, the old hook id deleted with it; False (nothing
+        written) if the stored campaign no longer has `old_hook_id`."""
+
     def recent(self, *, limit: int, cursor: str | None) -> CampaignPage:
         """Campaigns, newest first. Raises ValueError for a cursor it did not issue."""
 

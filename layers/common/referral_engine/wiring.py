@@ -40,6 +40,7 @@ if TYPE_CHECKING:
     from referral_engine.services.campaigns import CampaignService
     from referral_engine.services.clawbacks import ClawbackService
     from referral_engine.services.connections import ConnectionService
+    from referral_engine.services.hook_signing import HookSigningService
     from referral_engine.services.qualification import QualificationService
     from referral_engine.services.referrals import ReferralService
     from referral_engine.services.releases import ReleaseService
@@ -230,6 +231,12 @@ class Services:
         return ConnectionService(self.campaign_store, DynamoConnectionStore(self.table), self.secrets)
 
     @cached_property
+    def hook_signing(self) -> HookSigningService:
+        from referral_engine.services.hook_signing import HookSigningService
+
+        return HookSigningService(self.campaign_store, self.secrets)
+
+    @cached_property
     def webhooks(self) -> WebhookService:
         from referral_engine.adapters.dynamodb.connections import DynamoConnectionStore
         from referral_engine.services.webhooks import WebhookService
@@ -366,6 +373,10 @@ def connections() -> ConnectionService:
 
 def webhooks() -> WebhookService:
     return services().webhooks
+
+
+def hook_signing() -> HookSigningService:
+    return services().hook_signing
 
 
 def admin_queues() -> AdminQueueService:

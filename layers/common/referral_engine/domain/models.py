@@ -73,6 +73,16 @@ class Milestone(Record):
             raise ValueError("within_days: from 1 to 3650")
 
 
+class HookSigning(Record):
+    """The generic hook's signing secrets (docs/adr/0024), by their versions in the secret store: the
+    current one, and the one a rotation replaced while callers roll over (until `previous_until`)."""
+
+    version: int
+    rotated_at: datetime
+    previous_version: int | None = None
+    previous_until: datetime | None = None
+
+
 class Campaign(Record):
     id: str
     name: str
@@ -81,6 +91,7 @@ class Campaign(Record):
     milestone: Milestone = msgspec.field(default_factory=Milestone)
     fraud: FraudPolicy = msgspec.field(default_factory=FraudPolicy)  # docs/adr/0018
     hook_id: str
+    hook_signing: HookSigning | None = None  # None: the URL is the only secret (docs/adr/0024)
     status: Literal["active", "paused"] = "active"
     created_at: datetime
 

@@ -10,7 +10,7 @@ import msgspec
 
 from referral_engine.domain.errors import InvalidRequest, NotFound
 from referral_engine.domain.identifiers import normalise_code, normalise_email, sha256_hex
-from referral_engine.domain.models import Signal, SignalKind, SignalMatch, utcnow
+from referral_engine.domain.models import Campaign, Signal, SignalKind, SignalMatch, utcnow
 from referral_engine.domain.money import CURRENCY_PATTERN, MAX_AMOUNT, check_money
 from referral_engine.domain.records import Record, json_values
 from referral_engine.domain.times import check_event_time
@@ -169,6 +169,13 @@ class SignalService:
         campaign = self._campaigns.by_hook(hook_id)
         if campaign is None:
             raise NotFound("no such webhook")
+        return self.accept_generic_for(campaign, request)
+
+    def accept_generic_for(
+        self, campaign: Campaign, request: GenericHookRequest, *, webhook_id: str | None = None
+    ) -> tuple[Signal, bool]:
+        """As accept_generic, for the hook's campaign once found (and its signature checked): a signed
+        call's `webhook-id` deduplicates when the request names no `event_id` (docs/adr/0024)."""
         code = None
         if request.code:
             code = normalise_code(request.code)
@@ -177,13 +184,17 @@ class SignalService:
         if code is None and request.email is None:
             raise InvalidRequest("pass the referred person's `code` (or their `email`)")
         reverse = request.event == "reverse"
-        event_id = request.event_id or _derived_event_id(
-            campaign.id,
-            code,
-            request.email,
-            request.amount,
-            request.currency,
-            *(["reverse"] if reverse else []),
+        event_id = (
+            request.event_id
+            or webhook_id
+            or _derived_event_id(
+                campaign.id,
+                code,
+                request.email,
+                request.amount,
+                request.currency,
+                *(["reverse"] if reverse else []),
+            )
         )
         signal = Signal(
             source="generic",

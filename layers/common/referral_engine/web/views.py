@@ -9,11 +9,23 @@ from referral_engine.domain.records import json_values
 from referral_engine.ports import ReferralHistory
 
 
-def campaign_view(campaign: Campaign, base: str) -> dict[str, Any]:
-    return {
-        **json_values(campaign, exclude={"hook_id"}),
+def campaign_view(campaign: Campaign, base: str, hook_secret: str | None = None) -> dict[str, Any]:
+    """The hook URL is a secret for servers; the hook's signing secret is shown once, in the answer that
+    made it (docs/adr/0024)."""
+    signing = campaign.hook_signing
+    view = {
+        **json_values(campaign, exclude={"hook_id", "hook_signing"}),
         "hook_url": f"{base}/hooks/generic/{campaign.hook_id}",
+        "hook_signing": None
+        if signing is None
+        else {
+            "rotated_at": json_values(signing)["rotated_at"],
+            "previous_secret_valid_until": json_values(signing).get("previous_until"),
+        },
     }
+    if hook_secret is not None:
+        view["hook_secret"] = hook_secret
+    return view
 
 
 def share_url(base: str, code: str) -> str:
