@@ -23,7 +23,9 @@ FETCH = """async ([url, init]) => {
     } catch (error) {
         seen = `${error.name}: ${error.message}`;
     }
-    document.getElementById("seen").textContent += `\\n${init.method || "GET"} ${url}\\n→ ${seen}`;
+    const shown = document.getElementById("seen");
+    const lines = [shown.textContent, `${init.method || "GET"} ${url}`, `→ ${seen}`];
+    shown.textContent = lines.filter(Boolean).join("\\n");
     return seen;
 }"""
 REFUSED = "TypeError: Failed to fetch"

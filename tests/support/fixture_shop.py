@@ -9,7 +9,6 @@ Tests depend on the `Shop` protocol only: a shop the local stack serves itself c
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -17,6 +16,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import urlsplit
+
+from support.background_server import in_background
 
 SHOP_HOST = "shop.example.com"
 PAGES = Path(__file__).resolve().parents[1] / "browser" / "shop"
@@ -77,12 +78,6 @@ def _handler(shop: FixtureShop) -> type[BaseHTTPRequestHandler]:
 def serving_shop() -> Iterator[FixtureShop]:
     """The fixture shop on a free loopback port, for as long as the context lasts."""
     shop = FixtureShop()
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(shop))
-    shop.port = server.server_address[1]
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with in_background(ThreadingHTTPServer(("127.0.0.1", 0), _handler(shop))) as port:
+        shop.port = port
         yield shop
-    finally:
-        server.shutdown()
-        server.server_close()
