@@ -27,7 +27,7 @@ PYTEST_ARGS ?=
 # PYTHONHASHSEED is fixed so that every worker collects the same parametrised ids (sets among them).
 PYTEST_WORKERS ?= 2
 # The test tiers: a directory under tests/ each, and the pytest marker of the same name.
-TIERS := unit integration infrastructure cli e2e
+TIERS := unit integration infrastructure cli e2e browser
 
 # `make run`'s ports, e.g. `make run API_PORT=3001 AWS_PORT=4567`.
 API_PORT ?= 3000
@@ -43,6 +43,8 @@ CHAOS_SEED ?= 0
 export UV_NO_PROGRESS := 1
 export UV_PYTHON_DOWNLOADS := never
 export SAM_CLI_TELEMETRY := 0
+# The browser tier drives Debian's chromium (`make chromium`); Playwright never downloads a browser.
+export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD := 1
 
 # The validators run offline: dummy credentials and a region, only for the commands that need them
 # (a developer's real AWS profile is left alone for `sam deploy`).
@@ -53,7 +55,7 @@ OFFLINE_AWS := env -u AWS_PROFILE -u AWS_DEFAULT_PROFILE AWS_ACCESS_KEY_ID=testi
 UV_COMPILE := $(UV) pip compile --quiet --custom-compile-command "make lock" $(if $(UPGRADE),--upgrade)
 UV_LOCK := $(UV_COMPILE) --universal --python-version 3.11 --generate-hashes
 
-.PHONY: help install lint format typecheck validate pytest $(TIERS) test build clean lock run demo bench openapi
+.PHONY: help install chromium lint format typecheck validate pytest $(TIERS) test build clean lock run demo bench openapi
 
 help: ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
@@ -84,6 +86,9 @@ $(CHECKOV_STAMP): $(BOOT_STAMP) requirements/checkov.txt
 
 install: $(DEV_STAMP) $(SAM_STAMP) $(CHECKOV_STAMP) ## create .venv, .venv-sam and .venv-checkov from the lock files (idempotent)
 
+chromium: ## Debian's chromium for the browser tier: apt-get installs it when missing and root, else says why the tier is skipped
+	@bash tools/ensure_chromium.sh
+
 # ----------------------------------------------------------------------------------- checks
 lint: $(DEV_STAMP) $(CHECKOV_STAMP) ## ruff, lint-imports (the layering contracts), bandit and checkov (offline; skips with reasons in pyproject.toml and .checkov.yaml)
 	$(BIN)/ruff check .
@@ -106,7 +111,7 @@ validate: $(DEV_STAMP) $(SAM_STAMP) ## cfn-lint, sam validate --lint, sam valida
 	@echo "$(SAM) validate --region us-east-1  (offline, dummy credentials)"
 	@$(OFFLINE_AWS) $(SAM) validate --region us-east-1 --template-file template.yaml
 
-pytest: $(DEV_STAMP) $(SAM_STAMP) ## every test tier (pytest), on PYTEST_WORKERS processes
+pytest: $(DEV_STAMP) $(SAM_STAMP) chromium ## every test tier (pytest), on PYTEST_WORKERS processes
 	PYTHONHASHSEED=0 $(BIN)/pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
 
 unit: ## the unit tier: domain and services against in-memory fakes, offline
@@ -114,6 +119,7 @@ integration: ## the integration tier: handlers in process against moto
 infrastructure: ## the infrastructure tier: assertions on template.yaml
 cli: ## the cli tier: the admin CLI in process against moto
 e2e: ## the e2e tier: the local stack as a subprocess, driven over HTTP and the CLI
+browser: chromium ## the browser tier: journeys in Debian's chromium (Playwright) across the local stack and a fixture shop
 $(TIERS): $(DEV_STAMP) $(SAM_STAMP)
 	$(BIN)/pytest -m $@ $(PYTEST_ARGS)
 

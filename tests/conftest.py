@@ -45,9 +45,9 @@ def _one_botocore_loader() -> None:
 
 TESTS = Path(__file__).resolve().parent
 # A tier is a directory under tests/ and the marker of the same name (declared in pyproject.toml).
-TIERS = ("unit", "integration", "infrastructure", "cli", "e2e")
-# pytest-timeout's default (pyproject.toml) suits every tier but e2e, whose first test in a module
-# also waits for the local stack to start.
+TIERS = ("unit", "integration", "infrastructure", "cli", "e2e", "browser")
+# pytest-timeout's default (pyproject.toml) suits every tier but e2e and browser, whose first test in
+# a module also waits for the local stack to start.
 E2E_TIMEOUT_S = 180
 
 
@@ -69,7 +69,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             misplaced.append(f"{item.nodeid} (directory tier: {tier}, tier markers: {sorted(declared)})")
             continue
         item.add_marker(tier)
-        if tier == "e2e":
+        if tier in ("e2e", "browser"):
             item.add_marker(pytest.mark.timeout(E2E_TIMEOUT_S))
     if misplaced:
         raise pytest.UsageError(

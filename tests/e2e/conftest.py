@@ -6,21 +6,16 @@ from collections.abc import Iterator
 
 import pytest
 
-from support.local_stack import CHAOS, RunningStack, start_stack
+from support.local_stack import CHAOS, RunningStack
+from support.stack_fixtures import stack_for_tests
 
 
 @pytest.fixture(scope="module")
 def local_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStack]:
-    running = start_stack(tmp_path_factory.mktemp("stack"))
-    yield running
-    if running.process.poll() is None:
-        running.stop()
+    yield from stack_for_tests(tmp_path_factory, "stack")
 
 
 @pytest.fixture(scope="module")
 def chaos_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStack]:
     """The local stack with chaos mode on (the spec: CHAOS; fixed seed, so a failure can be rerun)."""
-    running = start_stack(tmp_path_factory.mktemp("chaos"), "--chaos", CHAOS, "--chaos-seed", "9")
-    yield running
-    if running.process.poll() is None:
-        running.stop()
+    yield from stack_for_tests(tmp_path_factory, "chaos", "--chaos", CHAOS, "--chaos-seed", "9")

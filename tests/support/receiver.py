@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import socket
-import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -15,6 +14,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from referrals_local.stack.chaos import Chaos, http_error
+from support.background_server import in_background
 
 
 @dataclass
@@ -73,12 +73,6 @@ def _handler(receiver: Receiver) -> type[BaseHTTPRequestHandler]:
 def receiving(chaos: str = "", seed: int = 0) -> Iterator[Receiver]:
     """A receiver for as long as the context lasts; `chaos`: a chaos spec for its answers."""
     receiver = Receiver(chaos=Chaos.from_spec(chaos, seed))
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(receiver))
-    receiver.port = server.server_address[1]
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with in_background(ThreadingHTTPServer(("127.0.0.1", 0), _handler(receiver))) as port:
+        receiver.port = port
         yield receiver
-    finally:
-        server.shutdown()
-        server.server_close()
