@@ -11,9 +11,9 @@ from typing import Any
 import pytest
 
 import track_click
-from referral_engine.adapters import aws
 from referral_engine.settings import get_settings
 from support.aws import AwsStack
+from support.click_calls import cold_container_calls
 from support.events import LambdaContext, http_event
 from support.journey import create_campaign, enrol
 
@@ -23,23 +23,9 @@ BROWSER = "Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.
 
 
 @pytest.fixture(autouse=True)
-def cold_container() -> Iterator[None]:
-    track_click.landing_targets.clear()
-    yield
-    track_click.landing_targets.clear()
-
-
-@pytest.fixture
 def dynamodb_calls(stack: AwsStack) -> Iterator[list[str]]:
-    calls: list[str] = []
-
-    def count(event_name: str, **_: Any) -> None:
-        calls.append(event_name.rsplit(".", 1)[-1])
-
-    client = aws.dynamodb_without_retries()
-    client.meta.events.register("before-call.dynamodb", count)
-    yield calls
-    client.meta.events.unregister("before-call.dynamodb", count)
+    with cold_container_calls() as calls:
+        yield calls
 
 
 def request(

@@ -10,9 +10,9 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-import track_click
 from referral_engine.adapters import aws
 from support.aws import AwsStack
+from support.click_calls import cold_container_calls
 from support.events import LambdaContext, http_event, json_body
 from support.journey import click, create_campaign, enrol
 from support.throttling import THROTTLED, refusing
@@ -21,24 +21,9 @@ LANDING = "https://shop.example.com/welcome?utm_source=referral&ref="
 
 
 @pytest.fixture(autouse=True)
-def cold_container() -> Iterator[None]:
-    """Each test starts as a fresh container: no landing URL known yet."""
-    track_click.landing_targets.clear()
-    yield
-    track_click.landing_targets.clear()
-
-
-@pytest.fixture
 def dynamodb_calls(stack: AwsStack) -> Iterator[list[str]]:
-    calls: list[str] = []
-
-    def count(event_name: str, **_: Any) -> None:
-        calls.append(event_name.rsplit(".", 1)[-1])
-
-    client = aws.dynamodb_without_retries()
-    client.meta.events.register("before-call.dynamodb", count)
-    yield calls
-    client.meta.events.unregister("before-call.dynamodb", count)
+    with cold_container_calls() as calls:
+        yield calls
 
 
 def click_shards(stack: AwsStack, code: str) -> dict[str, int]:
