@@ -108,6 +108,7 @@ def test_when_every_write_is_throttled_the_click_redirects_and_is_metered_as_los
 
     assert [first["statusCode"], warm["statusCode"]] == [302, 302]
     assert first["headers"]["Location"] == warm["headers"]["Location"] == LANDING + code
+    assert [c.split("=", 1)[0] for c in first["cookies"]] == ["ref"]  # uncounted: no repeat window
     # the first: the participant item, the target read, then 3 shards; the warm one: 3 shards, no read
     assert dynamodb_calls == ["UpdateItem", "GetItem"] + ["UpdateItem"] * 6
     assert len({pk for _, pk, _ in refused[1:4]}) == 3  # three different shards each time
