@@ -245,6 +245,10 @@ def _clicks(base: str, codes: list[str]) -> dict[str, Any]:
         mine: Counter[int] = Counter()
         timings: list[float] = []
         with requests.Session() as session:
+            # A browser's user agent: the HTTP library's is a bot's, redirected uncounted (ADR 0023).
+            session.headers["User-Agent"] = (
+                "Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0"
+            )
             index = offset
             while time.monotonic() < deadline:
                 code = codes[index % len(codes)]

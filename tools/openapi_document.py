@@ -35,39 +35,62 @@ DESCRIPTION = (
 
 SCHEMA_REF = "#/components/schemas/{name}"
 # Functions whose handler has no resolver nor route table describe their routes here, by handler module.
+_CODE_PARAMETER = {
+    "name": "code",
+    "in": "path",
+    "required": True,
+    "schema": {"type": "string"},
+    "description": "A participant's referral code.",
+}
+_TO_LANDING = {
+    "302": {
+        "description": "To the landing URL; sets the `ref` cookie. An unknown or malformed code: to the "
+        "fallback page (the `FallbackUrl` parameter, else `/r`)."
+    },
+}
 PLAIN_HANDLERS: dict[str, dict[str, Any]] = {
     "track_click": {
+        "/r": {
+            "get": {
+                "summary": "The page an unknown referral link lands on",
+                "description": "A static HTML page without any campaign (docs/adr/0023).",
+                "operationId": "track_click_r_get",
+                "tags": ["links"],
+                "responses": {"200": {"description": "The page (text/html)."}},
+            }
+        },
         "/r/{code}": {
+            "head": {
+                "summary": "Check a referral link",
+                "description": "Answered as GET is, without a body, and never counted.",
+                "operationId": "track_click_r__code__head",
+                "tags": ["links"],
+                "parameters": [_CODE_PARAMETER],
+                "responses": {
+                    **_TO_LANDING,
+                    "503": {"description": "The link's target could not be read (`unavailable`)."},
+                },
+            },
             "get": {
                 "summary": "Follow a referral link",
                 "description": "Counts the click, sets a first-party `ref` cookie (30 days) and "
                 "redirects to the campaign's landing URL with `?ref=<code>`. The redirect does not depend "
-                "on the count: a click that cannot be counted is still redirected (and metered).",
+                "on the count: a click that cannot be counted is still redirected (and metered). A known "
+                "bot or link-preview fetcher is redirected but not counted; the same browser again within "
+                "an hour (its `rc_<code>` cookie) is counted as a repeat click (docs/adr/0023).",
                 "operationId": "track_click_r__code__get",
                 "tags": ["links"],
-                "parameters": [
-                    {
-                        "name": "code",
-                        "in": "path",
-                        "required": True,
-                        "schema": {"type": "string"},
-                        "description": "A participant's referral code.",
-                    }
-                ],
+                "parameters": [_CODE_PARAMETER],
                 "responses": {
-                    "302": {"description": "To the landing URL; sets the `ref` cookie."},
-                    "404": {
-                        "description": "No such referral link (`unknown_code`).",
-                        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
-                    },
+                    **_TO_LANDING,
                     "503": {
                         "description": "The link's target could not be read (`unavailable`): only when "
                         "DynamoDB can be neither written nor read; retry after `Retry-After` seconds.",
                         "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
                     },
                 },
-            }
-        }
+            },
+        },
     }
 }
 

@@ -1,7 +1,10 @@
 """GET /r/{code}: count the click (one DynamoDB write), set the first-party cookie, redirect.
 
 The redirect never depends on the count (docs/adr/0014-hot-links.md): a throttled or failed count is
-logged and metered as `ClicksLost`, and the visitor still gets the landing page.
+logged and metered as `ClicksLost`, and the visitor still gets the landing page. A HEAD or a known bot
+is redirected but not counted (`ClicksNotCounted`), a repeat within the window is counted apart
+(`repeat_clicks`), and an unknown code redirects to the fallback page (docs/adr/0023); GET /r serves
+that page.
 
 Kept deliberately light (no Powertools, no pydantic) because it is the hot, latency-visible path;
 Lambda's JSON log format structures the standard library's log records.
@@ -16,9 +19,17 @@ import sys
 from datetime import UTC, datetime
 from typing import Any
 
+from fallback_page import fallback_page
 from referral_engine.adapters import aws
-from referral_engine.adapters.dynamodb.clicks import ClickCounter, LandingTargets, LandingUnavailable, Visit
+from referral_engine.adapters.dynamodb.clicks import (
+    Click,
+    ClickCounter,
+    LandingTargets,
+    LandingUnavailable,
+    Visit,
+)
 from referral_engine.adapters.fingerprint_secret import fingerprint_key
+from referral_engine.domain.click_hygiene import ClickKind, classify, repeat_cookie
 from referral_engine.domain.fingerprints import ip_fingerprint, user_agent_fingerprint
 from referral_engine.domain.identifiers import normalise_code
 from referral_engine.domain.links import landing_with_ref
@@ -39,27 +50,37 @@ def _error(status: int, code: str, message: str, request_id: str) -> dict[str, A
     return {"statusCode": status, "headers": headers, "body": json.dumps({"error": error})}
 
 
-def _not_found(request_id: str) -> dict[str, Any]:
-    return _error(404, "unknown_code", "no such referral link", request_id)
+def _to_fallback(settings: Settings, request_id: str) -> dict[str, Any]:
+    """An unknown or malformed code: to the configured page (never a URL from the request)."""
+    headers = {"Location": settings.click_fallback_url or "/r", "Cache-Control": "no-store"}
+    return {"statusCode": 302, "headers": {**headers, "Request-Id": request_id}, "body": ""}
 
 
-def _metrics(settings: Settings, at: datetime, *, lost: bool) -> None:
-    """One CloudWatch EMF line, shaped as Powertools' Metrics prints it: `Clicks` (redirects served)
-    and, when the count failed, `ClicksLost` (served but not counted)."""
-    names = ["Clicks", "ClicksLost"] if lost else ["Clicks"]
+def _metrics(settings: Settings, at: datetime, kind: ClickKind, *, lost: bool) -> None:
+    """One CloudWatch EMF line, shaped as Powertools' Metrics prints it: `Clicks` (redirects served),
+    `RepeatClicks` (counted apart), `ClicksLost` (served, the count failed) and `ClicksNotCounted` by
+    `reason` (a HEAD or a bot)."""
+    names = ["Clicks", *(["RepeatClicks"] if kind.repeat else []), *(["ClicksLost"] if lost else [])]
+    directives: list[dict[str, Any]] = [{"Dimensions": [["service"]], "Metrics": names}]
+    reason = {}
+    if kind.not_counted is not None:
+        directives.append({"Dimensions": [["service", "reason"]], "Metrics": ["ClicksNotCounted"]})
+        reason = {"reason": kind.not_counted.value, "ClicksNotCounted": 1}
     line = {
         "_aws": {
             "Timestamp": int(at.timestamp() * 1000),
             "CloudWatchMetrics": [
                 {
                     "Namespace": settings.powertools_metrics_namespace,
-                    "Dimensions": [["service"]],
-                    "Metrics": [{"Name": name, "Unit": "Count"} for name in names],
+                    "Dimensions": directive["Dimensions"],
+                    "Metrics": [{"Name": name, "Unit": "Count"} for name in directive["Metrics"]],
                 }
+                for directive in directives
             ],
         },
         "service": settings.powertools_service_name,
         **dict.fromkeys(names, 1),
+        **reason,
     }
     sys.stdout.write(json.dumps(line, separators=(",", ":")) + "\n")
 
@@ -84,25 +105,37 @@ def _visit(event: dict[str, Any], settings: Settings) -> Visit | None:
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     # The API's Request-Id convention (referral_engine.web.request_ids), without importing Powertools.
     request_id = str((event.get("requestContext") or {}).get("requestId", ""))
-    code = normalise_code((event.get("pathParameters") or {}).get("code", ""))
-    if code is None:
-        return _not_found(request_id)
+    path_parameters = event.get("pathParameters") or {}
+    if "code" not in path_parameters:
+        return fallback_page(request_id)  # GET /r
     settings, now = get_settings(), datetime.now(UTC)
+    code = normalise_code(path_parameters["code"])
+    if code is None:
+        return _to_fallback(settings, request_id)
+    http = (event.get("requestContext") or {}).get("http") or {}
+    kind = classify(http.get("method", "GET"), http.get("userAgent", ""), event.get("cookies") or [], code)
     try:
         clicks = ClickCounter(
             aws.dynamodb_without_retries(), settings.table_name, landing_targets, _shard_draws
         )
-        click = clicks.count(code, now.isoformat(), _visit(event, settings))
+        if kind.not_counted is None:
+            click = clicks.count(code, now.isoformat(), _visit(event, settings), repeat=kind.repeat)
+        else:
+            click = Click(clicks.landing(code))
     except LandingUnavailable as unavailable:
         logger.error(
             "no redirect target: DynamoDB could not be read", extra={"code": code, "error": str(unavailable)}
         )
         return _error(503, "unavailable", "the referral link cannot be resolved right now", request_id)
     if click.landing_url is None:
-        return _not_found(request_id)
+        return _to_fallback(settings, request_id)
     if click.lost:
         logger.warning("click not counted", extra={"code": code, "error": click.lost})
-    _metrics(settings, now, lost=click.lost is not None)
+    _metrics(settings, now, kind, lost=click.lost is not None)
+    cookies = [f"ref={code}; Max-Age={COOKIE_MAX_AGE_SECONDS}; Path=/; Secure; HttpOnly; SameSite=Lax"]
+    if kind == ClickKind() and not click.lost:  # a first click, counted: its repeat window starts
+        https = (event.get("headers") or {}).get("x-forwarded-proto") == "https"
+        cookies.append(repeat_cookie(code, secure=https))
     return {
         "statusCode": 302,
         "headers": {
@@ -111,6 +144,6 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
             "Referrer-Policy": "strict-origin-when-cross-origin",
             "Request-Id": request_id,
         },
-        "cookies": [f"ref={code}; Max-Age={COOKIE_MAX_AGE_SECONDS}; Path=/; Secure; HttpOnly; SameSite=Lax"],
+        "cookies": cookies,
         "body": "",
     }

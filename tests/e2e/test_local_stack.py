@@ -8,8 +8,6 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-import pytest
-
 from referral_engine.adapters.dynamodb import keys
 from referral_engine.adapters.dynamodb.codec import model_item
 from referral_engine.adapters.dynamodb.signals import DEDUPE_WINDOW
@@ -22,6 +20,8 @@ CAMPAIGN = {
     "landing_url": "https://shop.example.com/welcome",
     "reward": {"amount": "20.00", "currency": "USD", "friend_amount": "10.00"},
 }
+# A person's browser: the HTTP library's own user agent is on the bots list (docs/adr/0023).
+BROWSER = {"User-Agent": "Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0"}
 
 
 def new_referral(stack: RunningStack, friend: str = "grace@example.org") -> dict[str, Any]:
@@ -47,12 +47,12 @@ def test_the_journey_over_http(local_stack: RunningStack) -> None:
         f"/v1/campaigns/{campaign.json()['id']}/advocates", {"email": "ada@example.com"}
     ).json()
 
-    click = requests.get(advocate["share_url"], allow_redirects=False, timeout=10)
+    click = requests.get(advocate["share_url"], headers=BROWSER, allow_redirects=False, timeout=10)
     assert click.status_code == 302
     assert parse_qs(urlsplit(click.headers["Location"]).query) == {"ref": [advocate["code"]]}
     assert click.cookies.get("ref") == advocate["code"]
     assert "HttpOnly" in click.headers["Set-Cookie"]
-    again = requests.get(advocate["share_url"], allow_redirects=False, timeout=10)
+    again = requests.get(advocate["share_url"], headers=BROWSER, allow_redirects=False, timeout=10)
     assert again.status_code == 302
     enrolled_again = stack.post(
         f"/v1/campaigns/{campaign.json()['id']}/advocates", {"email": "ada@example.com"}
@@ -147,11 +147,41 @@ def test_a_partial_batch_failure_retries_only_the_failed_record(local_stack: Run
     assert len(audit["rewards"]) == 2
 
 
-@pytest.mark.parametrize("path", ["/r/unknown0code", "/nowhere"])
-def test_unknown_paths_are_404(local_stack: RunningStack, path: str) -> None:
+def test_unknown_paths_are_404(local_stack: RunningStack) -> None:
     import requests
 
-    assert requests.get(f"{local_stack.api}{path}", timeout=10).status_code == 404
+    assert requests.get(f"{local_stack.api}/nowhere", timeout=10).status_code == 404
+
+
+def test_a_head_and_a_link_preview_are_redirected_uncounted_and_an_unknown_code_lands_on_a_page(
+    local_stack: RunningStack,
+) -> None:
+    import requests
+
+    campaign = local_stack.post("/v1/campaigns", CAMPAIGN).json()
+    advocate = local_stack.post(
+        f"/v1/campaigns/{campaign['id']}/advocates", {"email": "ada@example.com"}
+    ).json()
+    link = advocate["share_url"]
+
+    head = requests.head(link, headers=BROWSER, timeout=10)
+    preview = requests.get(
+        link, headers={"User-Agent": "Slackbot-LinkExpanding 1.0"}, allow_redirects=False, timeout=10
+    )
+    with requests.Session() as browser:
+        browser.headers.update(BROWSER)
+        clicks = [browser.get(link, allow_redirects=False, timeout=10) for _ in range(2)]  # the 2nd: a repeat
+    unknown = requests.get(f"{local_stack.api}/r/unknown0code", headers=BROWSER, timeout=10)
+
+    assert (head.status_code, head.content) == (302, b"")
+    assert head.headers["Location"] == preview.headers["Location"] == clicks[0].headers["Location"]
+    assert [r.status_code for r in (preview, *clicks)] == [302, 302, 302]
+    assert "rc_" + advocate["code"] in clicks[0].headers["Set-Cookie"]
+    shown = local_stack.post(f"/v1/campaigns/{campaign['id']}/advocates", {"email": "ada@example.com"}).json()
+    assert (shown["clicks"], shown["repeat_clicks"]) == (1, 1)
+    assert unknown.history[0].status_code == 302  # followed to the engine's own page
+    assert (unknown.status_code, unknown.url) == (200, f"{local_stack.api}/r")
+    assert "This referral link is not valid" in unknown.text
 
 
 def test_the_openapi_document_is_served_without_a_key(local_stack: RunningStack) -> None:

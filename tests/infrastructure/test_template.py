@@ -60,6 +60,8 @@ DEFAULT_ACCOUNT_CONCURRENCY = 1000
 
 ROUTES = {
     ("GET", "/r/{code}", "TrackClickFunction"),
+    ("HEAD", "/r/{code}", "TrackClickFunction"),
+    ("GET", "/r", "TrackClickFunction"),
     ("POST", "/v1/campaigns", "ApiFunction"),
     ("GET", "/v1/campaigns/{campaign_id}", "ApiFunction"),
     ("POST", "/v1/campaigns/{campaign_id}/advocates", "ApiFunction"),
@@ -215,7 +217,10 @@ def test_common_layer_is_built_for_python313_arm64(resources: dict[str, dict[str
 
 OWN_ENVIRONMENT = {
     # the only functions that fingerprint visitors (docs/adr/0018)
-    "TrackClickFunction": {"FINGERPRINT_SECRET_ID": {"Ref": "FingerprintSecret"}},
+    "TrackClickFunction": {
+        "FINGERPRINT_SECRET_ID": {"Ref": "FingerprintSecret"},
+        "CLICK_FALLBACK_URL": {"Ref": "FallbackUrl"},  # docs/adr/0023
+    },
     "ApiFunction": {"FINGERPRINT_SECRET_ID": {"Ref": "FingerprintSecret"}},
     "QualifyFunction": {"EXCEPTIONS_QUEUE_URL": {"Ref": "ExceptionsQueue"}},
     "InboundWebhookFunction": {"EXCEPTIONS_QUEUE_URL": {"Ref": "ExceptionsQueue"}},

@@ -10,9 +10,9 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-import track_click
 from referral_engine.adapters import aws
 from support.aws import AwsStack
+from support.click_calls import cold_container_calls
 from support.events import LambdaContext, http_event, json_body
 from support.journey import click, create_campaign, enrol
 from support.throttling import THROTTLED, refusing
@@ -21,24 +21,9 @@ LANDING = "https://shop.example.com/welcome?utm_source=referral&ref="
 
 
 @pytest.fixture(autouse=True)
-def cold_container() -> Iterator[None]:
-    """Each test starts as a fresh container: no landing URL known yet."""
-    track_click.landing_targets.clear()
-    yield
-    track_click.landing_targets.clear()
-
-
-@pytest.fixture
 def dynamodb_calls(stack: AwsStack) -> Iterator[list[str]]:
-    calls: list[str] = []
-
-    def count(event_name: str, **_: Any) -> None:
-        calls.append(event_name.rsplit(".", 1)[-1])
-
-    client = aws.dynamodb_without_retries()
-    client.meta.events.register("before-call.dynamodb", count)
-    yield calls
-    client.meta.events.unregister("before-call.dynamodb", count)
+    with cold_container_calls() as calls:
+        yield calls
 
 
 def click_shards(stack: AwsStack, code: str) -> dict[str, int]:
@@ -67,7 +52,8 @@ def test_click_redirects_with_ref_sets_cookie_and_counts_once(
     assert (location.scheme, location.netloc, location.path) == ("https", "shop.example.com", "/welcome")
     assert parse_qs(location.query) == {"utm_source": ["referral"], "ref": [code]}
     assert response["headers"]["Cache-Control"] == "no-store"
-    (cookie,) = response["cookies"]
+    cookie, repeat_window = response["cookies"]
+    assert repeat_window.startswith(f"rc_{code}=")  # docs/adr/0023
     assert cookie.startswith(f"ref={code};")
     assert all(flag in cookie for flag in ("Secure", "HttpOnly", "SameSite=Lax", "Max-Age=2592000"))
     (participant,) = stack.items_of("participant")
@@ -122,6 +108,7 @@ def test_when_every_write_is_throttled_the_click_redirects_and_is_metered_as_los
 
     assert [first["statusCode"], warm["statusCode"]] == [302, 302]
     assert first["headers"]["Location"] == warm["headers"]["Location"] == LANDING + code
+    assert [c.split("=", 1)[0] for c in first["cookies"]] == ["ref"]  # uncounted: no repeat window
     # the first: the participant item, the target read, then 3 shards; the warm one: 3 shards, no read
     assert dynamodb_calls == ["UpdateItem", "GetItem"] + ["UpdateItem"] * 6
     assert len({pk for _, pk, _ in refused[1:4]}) == 3  # three different shards each time
@@ -130,16 +117,15 @@ def test_when_every_write_is_throttled_the_click_redirects_and_is_metered_as_los
     assert click_shards(stack, code) == {}
 
 
-def test_an_unknown_code_is_404_even_when_writes_are_throttled(stack: AwsStack) -> None:
+def test_an_unknown_code_goes_to_the_fallback_even_when_writes_are_throttled(stack: AwsStack) -> None:
     before = stack.items()
 
     with refusing(aws.dynamodb_without_retries(), lambda op, pk: THROTTLED if op == "UpdateItem" else None):
         response = click("zzzzzzzzzzzz")
         again = click("zzzzzzzzzzzz")
 
-    assert [response["statusCode"], again["statusCode"]] == [404, 404]
-    assert json_body(response)["error"]["code"] == "unknown_code"
-    assert "Location" not in response["headers"]
+    assert [response["statusCode"], again["statusCode"]] == [302, 302]
+    assert response["headers"]["Location"] == again["headers"]["Location"] == "/r"
     assert stack.items() == before
 
 
@@ -188,19 +174,22 @@ def test_the_request_cannot_choose_the_redirect_target(stack: AwsStack) -> None:
     assert parse_qs(location.query) == {"ref": [code]}
 
 
-def test_unknown_code_is_404_and_creates_nothing(stack: AwsStack, dynamodb_calls: list[str]) -> None:
+def test_unknown_code_goes_to_the_fallback_and_creates_nothing(
+    stack: AwsStack, dynamodb_calls: list[str]
+) -> None:
     before = stack.items()
     response = click("zzzzzzzzzzzz")
 
-    assert response["statusCode"] == 404
-    assert json_body(response)["error"]["code"] == "unknown_code"
+    assert (response["statusCode"], response["headers"]["Location"]) == (302, "/r")
+    assert "cookies" not in response
+    assert dynamodb_calls == ["UpdateItem"]  # the count's condition failed: nothing written
     assert stack.items() == before
 
 
 @pytest.mark.parametrize("code", ["", "..%2F..", "a" * 200, "<script>", "ab"])
-def test_malformed_codes_are_404_without_touching_the_table(
+def test_malformed_codes_go_to_the_fallback_without_touching_the_table(
     stack: AwsStack, dynamodb_calls: list[str], code: str
 ) -> None:
     response = click(code)
-    assert response["statusCode"] == 404
+    assert (response["statusCode"], response["headers"]["Location"]) == (302, "/r")
     assert dynamodb_calls == []

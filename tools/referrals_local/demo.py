@@ -86,6 +86,7 @@ class _Tour:
         expect: tuple[int, ...] = (200, 201),
         auth: bool = True,
         show: bool = True,
+        headers: dict[str, str] | None = None,
     ) -> requests.Response:
         if show:
             self.detail(f"{method} {path}" + (f"  {_compact(body)}" if body is not None else ""), "→")
@@ -94,7 +95,7 @@ class _Tour:
                 method,
                 self.base + path,
                 json=body,
-                headers=self.auth if auth else None,
+                headers={**(self.auth if auth else {}), **(headers or {})} or None,
                 allow_redirects=False,
                 timeout=REQUEST_TIMEOUT,
             )
@@ -131,7 +132,9 @@ class _Tour:
 
     def click(self, code: str) -> requests.Response:
         self.step(3, "Grace follows Ada's link (not following the redirect, to show it)")
-        click = self.call("GET", f"/r/{code}", expect=(302,), auth=False)
+        # As her browser: the HTTP library's own user agent is a bot's, not counted (docs/adr/0023).
+        browser = {"User-Agent": "Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0"}
+        click = self.call("GET", f"/r/{code}", expect=(302,), auth=False, headers=browser)
         self.detail(f"302  Location: {click.headers.get('Location', '')}", "←")
         self.detail(f"Set-Cookie: {click.headers.get('Set-Cookie')}")
         self.detail("The click is counted and the shop's landing page learns who referred her (ref=).")

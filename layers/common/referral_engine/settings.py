@@ -28,6 +28,9 @@ class Settings:
     # The Secrets Manager secret the visitors' fingerprints are keyed with (docs/adr/0018); unset, no
     # fingerprint is recorded or compared.
     fingerprint_secret_id: str = ""
+    # Where an unknown or malformed referral link sends the visitor (docs/adr/0023): fixed
+    # configuration, never taken from the request; empty, the engine's own page at /r.
+    click_fallback_url: str = ""
     # Read by Powertools in the other functions; track_click prints its metric line with them.
     powertools_service_name: str = "referral-engine"
     powertools_metrics_namespace: str = "ReferralEngine"

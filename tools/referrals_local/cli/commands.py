@@ -274,6 +274,7 @@ def advocates_show(context: Context, args: argparse.Namespace) -> int:
             ("share link", share_url(context.base, participant.code)),
             ("joined", when(participant.created_at)),
             ("clicks", participant.clicks),
+            ("repeat clicks", participant.repeat_clicks),
             ("referrals", participant.referrals),
             ("rewards", participant.rewards),
             ("credit balance", f"{participant.credit_balance} {currency}".strip()),

@@ -107,6 +107,7 @@ class Participant(Record):
     referral_id: str | None = None  # set when this person was referred
     landing_url: str
     clicks: int = 0
+    repeat_clicks: int = 0  # the same browser again within the repeat window (docs/adr/0023)
     referrals: int = 0
     rewards: int = 0
     credit_balance: Decimal = Decimal(0)

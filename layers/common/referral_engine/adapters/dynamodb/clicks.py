@@ -13,6 +13,10 @@ VISIT_SLOTS attributes chosen by the device, as `"<ip_…|-> <ua_…|-> <time of
 an item holds at most that many visitors (readers ignore those older than EVIDENCE_TTL_DAYS) and a
 shard item stays under 1 KB: one write capacity unit per click, as before.
 
+A repeat click (docs/adr/0023) is the same write on `repeat_clicks` instead of `clicks`; a click that
+is not counted at all (a HEAD, a bot) only needs the target: none when the container knows it, else
+one GetItem.
+
 Deliberately free of pydantic and the other adapters, to keep track_click's cold start small.
 """
 
@@ -130,15 +134,26 @@ class ClickCounter:
     ) -> None:
         self._client, self._table_name, self._targets, self._rng = client, table_name, targets, rng
 
-    def count(self, code: str, at_iso: str, visit: Visit | None = None) -> Click:
-        """Counts one click on `code`, with its visitor's fingerprints. Raises LandingUnavailable only
-        when the target is unknown to this container and DynamoDB could neither count the click nor
-        be read."""
+    def landing(self, code: str) -> str | None:
+        """The target of a click that is not counted: known to the container, or read (one GetItem).
+        Raises LandingUnavailable when it cannot be read."""
+        landing_url = self._targets.get(code)
+        if landing_url is None:
+            landing_url = self._read_landing_url(code)
+            if landing_url is not None:
+                self._targets.put(code, landing_url)
+        return landing_url
+
+    def count(self, code: str, at_iso: str, visit: Visit | None = None, *, repeat: bool = False) -> Click:
+        """Counts one click on `code` (on `repeat_clicks` for a repeat), with its visitor's
+        fingerprints. Raises LandingUnavailable only when the target is unknown to this container and
+        DynamoDB could neither count the click nor be read."""
+        counter = "repeat_clicks" if repeat else "clicks"
         landing_url = self._targets.get(code)
         if landing_url is not None:
-            return Click(landing_url, self._count_on_shards(code, at_iso, visit))
+            return Click(landing_url, self._count_on_shards(code, at_iso, visit, counter))
         try:
-            landing_url = self._count_on_participant(code, at_iso, visit)
+            landing_url = self._count_on_participant(code, at_iso, visit, counter)
         except (ClientError, BotoCoreError) as error:
             if _error_code(error) == "ConditionalCheckFailedException":
                 return Click(None)
@@ -147,19 +162,19 @@ class ClickCounter:
                 return Click(None)
             self._targets.put(code, landing_url)
             if _error_code(error) in THROTTLED:
-                return Click(landing_url, self._count_on_shards(code, at_iso, visit))
+                return Click(landing_url, self._count_on_shards(code, at_iso, visit, counter))
             return Click(landing_url, _error_code(error))  # it may have been written: not tried again
         self._targets.put(code, landing_url)
         return Click(landing_url)
 
-    def _count_on_participant(self, code: str, at_iso: str, visit: Visit | None) -> str:
+    def _count_on_participant(self, code: str, at_iso: str, visit: Visit | None, counter: str) -> str:
         response = self._client.update_item(
             TableName=self._table_name,
             Key=_dynamo_key(participant(code)),
             ConditionExpression="attribute_exists(pk)",
             ReturnValues="ALL_NEW",
             **_visit_update(
-                "ADD clicks :one SET last_click_at = :at",
+                f"ADD {counter} :one SET last_click_at = :at",
                 {":one": {"N": "1"}, ":at": {"S": at_iso}},
                 visit,
                 at_iso,
@@ -167,12 +182,14 @@ class ClickCounter:
         )
         return response["Attributes"]["landing_url"]["S"]
 
-    def _count_on_shards(self, code: str, at_iso: str, visit: Visit | None) -> str | None:
+    def _count_on_shards(self, code: str, at_iso: str, visit: Visit | None, counter: str) -> str | None:
         """None when counted; else the last error's code."""
         lost = None
         for shard in shards_to_try(self._rng):
             try:
-                self._client.update_item(**shard_update(self._table_name, code, shard, at_iso, visit))
+                self._client.update_item(
+                    **shard_update(self._table_name, code, shard, at_iso, visit, counter)
+                )
             except (ClientError, BotoCoreError) as error:
                 lost = _error_code(error)
                 if lost not in THROTTLED:
@@ -194,12 +211,14 @@ class ClickCounter:
 
 
 def shard_update(
-    table_name: str, code: str, shard: int, at_iso: str, visit: Visit | None = None
+    table_name: str, code: str, shard: int, at_iso: str, visit: Visit | None = None, counter: str = "clicks"
 ) -> dict[str, Any]:
-    """The UpdateItem that counts one click on a shard (created by its first click)."""
+    """The UpdateItem that counts one click on a shard (created by its first click), on `counter`."""
     values = {":one": {"N": "1"}, ":entity": {"S": "click_shard"}, ":at": {"S": at_iso}}
     return {
         "TableName": table_name,
         "Key": _dynamo_key(click_shard(code, shard)),
-        **_visit_update("ADD clicks :one SET entity = :entity, last_click_at = :at", values, visit, at_iso),
+        **_visit_update(
+            f"ADD {counter} :one SET entity = :entity, last_click_at = :at", values, visit, at_iso
+        ),
     }

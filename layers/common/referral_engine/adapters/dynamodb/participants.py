@@ -70,8 +70,14 @@ class DynamoParticipantStore:
         return self.get(claim["code"]) if claim else None
 
     def with_clicks(self, participant: Participant) -> Participant:
-        """The participant with `clicks` summed over its item and its click shards (one BatchGetItem)."""
+        """The participant with `clicks` and `repeat_clicks` summed over its item and its click shards
+        (one BatchGetItem). A shard item holds either counter or both."""
         shards = [keys.click_shard(participant.code, shard) for shard in range(CLICK_SHARDS)]
-        counted = self._table.get_many(shards, attributes="clicks")
-        total = total_clicks(participant.clicks, (int(item["clicks"]) for item in counted))
-        return replace(participant, clicks=total)
+        counted = self._table.get_many(shards, attributes="clicks, repeat_clicks")
+        return replace(
+            participant,
+            clicks=total_clicks(participant.clicks, (int(item.get("clicks", 0)) for item in counted)),
+            repeat_clicks=total_clicks(
+                participant.repeat_clicks, (int(item.get("repeat_clicks", 0)) for item in counted)
+            ),
+        )
