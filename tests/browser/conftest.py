@@ -65,8 +65,14 @@ def shop() -> Iterator[Shop]:
 
 @pytest.fixture
 def context(chromium: Browser) -> Iterator[BrowserContext]:
-    """A fresh profile per test: no cookies or storage carried from another test."""
-    made = chromium.new_context(viewport={"width": 1024, "height": 720})
+    """A fresh profile per test: no cookies or storage carried from another test. It shows the user
+    agent a person's Chromium sends: a headless one is on the bots list, and its clicks would not count
+    (docs/adr/0023)."""
+    person = (
+        "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
+        f"Chrome/{chromium.version} Safari/537.36"
+    )
+    made = chromium.new_context(viewport={"width": 1024, "height": 720}, user_agent=person)
     made.set_default_timeout(PAGE_TIMEOUT_MS)
     yield made
     made.close()
