@@ -133,7 +133,7 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         logger.warning("click not counted", extra={"code": code, "error": click.lost})
     _metrics(settings, now, kind, lost=click.lost is not None)
     cookies = [f"ref={code}; Max-Age={COOKIE_MAX_AGE_SECONDS}; Path=/; Secure; HttpOnly; SameSite=Lax"]
-    if kind == ClickKind() and not click.lost:  # a first click, counted: its repeat window starts
+    if kind.opens_window and not click.lost:
         https = (event.get("headers") or {}).get("x-forwarded-proto") == "https"
         cookies.append(repeat_cookie(code, secure=https))
     return {

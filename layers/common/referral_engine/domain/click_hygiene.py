@@ -27,6 +27,11 @@ class ClickKind:
     not_counted: NotCounted | None = None
     repeat: bool = False
 
+    @property
+    def opens_window(self) -> bool:
+        """A first click, counted: its repeat window starts (the repeat cookie is set)."""
+        return self.not_counted is None and not self.repeat
+
 
 def repeat_cookie_name(code: str) -> str:
     return f"rc_{code}"
